@@ -1,0 +1,37 @@
+import { getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
+import { pendingLeadIds } from '../db/repositories/leads';
+import { selectCampaignMailboxes } from '../db/repositories/mailboxes';
+import type { ActivityDeps } from './deps';
+
+export interface CampaignPlan {
+  clientId: string;
+  status: string;
+  stepCount: number;
+  mailboxIds: string[];
+}
+
+export function campaignDataActivities({ pool }: ActivityDeps) {
+  return {
+    /** The campaign's sending plan: its steps and the mailboxes it may use. */
+    async loadCampaignPlan(input: { campaignId: string }): Promise<CampaignPlan> {
+      const c = await getCampaignById(pool, input.campaignId);
+      if (!c) throw new Error(`campaign ${input.campaignId} not found`);
+      const mailboxes = await selectCampaignMailboxes(pool, c.clientId, c.mailboxSelector);
+      return {
+        clientId: c.clientId,
+        status: c.status,
+        stepCount: c.steps.length,
+        mailboxIds: mailboxes.filter((m) => m.status === 'active').map((m) => m.id),
+      };
+    },
+
+    /** One page of leads still waiting for their first step; keeps workflow inputs small. */
+    async pendingLeadPage(input: { campaignId: string; afterId: string | null; limit: number }): Promise<string[]> {
+      return pendingLeadIds(pool, input.campaignId, input.afterId, input.limit);
+    },
+
+    async completeCampaign(input: { campaignId: string; clientId: string }): Promise<void> {
+      await transitionCampaign(pool, input.clientId, input.campaignId, ['running'], 'completed');
+    },
+  };
+}

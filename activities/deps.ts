@@ -1,0 +1,14 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Logger } from '../core/logger';
+import type { ProviderRegistry } from './providers/registry';
+
+/** Built once in worker/main.ts (or a test) and closed over by every activity. */
+export interface ActivityDeps {
+  pool: Pool;
+  providers: ProviderRegistry;
+  logger: Logger;
+  clock: () => Date;
+  client: Client;
+  publicBaseUrl: string;
+}

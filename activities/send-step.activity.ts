@@ -1,0 +1,138 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { renderTemplate } from '../core/template/render';
+import { getCampaignById } from '../db/repositories/campaigns';
+import { getClient } from '../db/repositories/clients';
+import { getLead, setLeadStatus } from '../db/repositories/leads';
+import { getMailboxById } from '../db/repositories/mailboxes';
+import { claimSend, markSendStatus, markSent } from '../db/repositories/sends';
+import { getTemplate } from '../db/repositories/templates';
+import type { ActivityDeps } from './deps';
+import { ProviderSendError, type OutgoingMessage } from './providers/types';
+
+export interface SendStepInput {
+  campaignId: string;
+  leadId: string;
+  step: number;
+  mailboxId: string;
+}
+
+export type SendStepResult =
+  | { status: 'sent'; sendId: string; providerMessageId: string; providerAccountId: string; replayed: boolean }
+  | { status: 'unknown' | 'failed' | 'skipped'; sendId: string | null; reason: string };
+
+/** Failure types the campaign and mailbox workflows branch on. */
+export const SEND_FAILURE_TYPES = {
+  senderMisconfigured: 'SenderMisconfigured',
+  throttled: 'Throttled',
+  transient: 'Transient',
+  providerDown: 'ProviderDown',
+} as const;
+
+export function sendStepActivities(deps: ActivityDeps) {
+  const { pool, providers, logger } = deps;
+
+  async function sendStep(input: SendStepInput): Promise<SendStepResult> {
+    const log = logger.child({ campaignId: input.campaignId, mailboxId: input.mailboxId, step: input.step });
+    const [lead, campaign, mailbox] = await Promise.all([
+      getLead(pool, input.leadId),
+      getCampaignById(pool, input.campaignId),
+      getMailboxById(pool, input.mailboxId),
+    ]);
+    if (!lead || !campaign || !mailbox) throw ApplicationFailure.nonRetryable('lead, campaign or mailbox vanished', 'NotFound');
+    if (['suppressed', 'unsubscribed', 'bounced', 'complained', 'replied'].includes(lead.status)) {
+      return { status: 'skipped', sendId: null, reason: `lead ${lead.status}` };
+    }
+    const stepDef = campaign.steps[input.step];
+    if (!stepDef) throw ApplicationFailure.nonRetryable(`campaign has no step ${input.step}`, 'NotFound');
+
+    // Intent first: the unique (lead, step) row is written before any provider is called.
+    const { claimed, row } = await claimSend(pool, { clientId: lead.clientId, ...input });
+    if (!claimed) {
+      if (row.status === 'sent' || row.status === 'delivered') {
+        return {
+          status: 'sent',
+          sendId: row.id,
+          providerMessageId: row.providerMessageId ?? '',
+          providerAccountId: row.providerAccountId ?? '',
+          replayed: true,
+        };
+      }
+      if (row.status === 'sending') {
+        // An earlier attempt died between claiming and hearing back: it may have gone out. At-most-once.
+        await markSendStatus(pool, row.id, 'unknown', 'attempt interrupted; outcome unknown');
+        return { status: 'unknown', sendId: row.id, reason: 'earlier attempt interrupted' };
+      }
+      return { status: row.status === 'unknown' ? 'unknown' : 'failed', sendId: row.id, reason: `send already ${row.status}` };
+    }
+
+    const [template, client] = await Promise.all([
+      getTemplate(pool, lead.clientId, stepDef.templateId),
+      getClient(pool, lead.clientId),
+    ]);
+    if (!template || !client) {
+      await markSendStatus(pool, row.id, 'failed', 'template missing');
+      throw ApplicationFailure.nonRetryable('template missing', 'NotFound');
+    }
+    const vars = { email: lead.email, ...lead.vars };
+    const domain = mailbox.address.split('@')[1] ?? 'localhost';
+    const message: OutgoingMessage = {
+      from: { address: mailbox.address, name: mailbox.displayName ?? undefined },
+      to: lead.email,
+      subject: renderTemplate(template.subject, vars, lead.id),
+      text: renderTemplate(template.text, vars, lead.id),
+      html: template.html ? renderTemplate(template.html, vars, lead.id) : undefined,
+      messageId: `<${row.id}@${domain}>`,
+      correlationId: row.id,
+      headers: {},
+    };
+
+    const accountId = mailbox.providerIds[0];
+    if (!accountId) {
+      await markSendStatus(pool, row.id, 'pending', 'mailbox has no provider');
+      throw ApplicationFailure.nonRetryable('mailbox has no provider', SEND_FAILURE_TYPES.senderMisconfigured);
+    }
+    try {
+      const provider = await providers.get(accountId);
+      const result = await provider.send(message);
+      await markSent(pool, row.id, {
+        providerAccountId: accountId,
+        providerMessageId: result.providerMessageId,
+        messageIdHeader: message.messageId,
+      });
+      await setLeadStatus(pool, lead.id, input.step + 1 >= campaign.steps.length ? 'done' : 'active', ['pending', 'active']);
+      log.info({ sendId: row.id, provider: provider.name }, 'sent');
+      return { status: 'sent', sendId: row.id, providerMessageId: result.providerMessageId, providerAccountId: accountId, replayed: false };
+    } catch (err) {
+      if (!(err instanceof ProviderSendError)) {
+        await markSendStatus(pool, row.id, 'pending', String((err as Error).message));
+        throw err;
+      }
+      log.warn({ sendId: row.id, errorClass: err.errorClass }, 'send failed');
+      switch (err.errorClass) {
+        case 'recipient_permanent':
+          await markSendStatus(pool, row.id, 'failed', err.message, accountId);
+          await setLeadStatus(pool, lead.id, 'failed', ['pending', 'active']);
+          return { status: 'failed', sendId: row.id, reason: err.message };
+        case 'ambiguous':
+          await markSendStatus(pool, row.id, 'unknown', err.message, accountId);
+          return { status: 'unknown', sendId: row.id, reason: err.message };
+        case 'sender_misconfigured':
+          await markSendStatus(pool, row.id, 'pending', err.message, accountId);
+          throw ApplicationFailure.nonRetryable(err.message, SEND_FAILURE_TYPES.senderMisconfigured);
+        default: {
+          await markSendStatus(pool, row.id, 'pending', err.message, accountId);
+          const type = err.errorClass === 'throttled' ? SEND_FAILURE_TYPES.throttled
+            : err.errorClass === 'provider_down' ? SEND_FAILURE_TYPES.providerDown : SEND_FAILURE_TYPES.transient;
+          throw ApplicationFailure.create({
+            message: err.message,
+            type,
+            nonRetryable: false,
+            nextRetryDelay: err.retryAfterMs,
+          });
+        }
+      }
+    }
+  }
+
+  return { sendStep };
+}

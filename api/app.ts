@@ -1,0 +1,58 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from '../core/logger';
+import type { AppDeps } from './deps';
+import { registerAuth } from './plugins/auth';
+import { registerErrorHandler } from './plugins/error-handler';
+import { campaignRoutes } from './routes/campaigns';
+import { clientRoutes } from './routes/clients';
+import { healthRoutes } from './routes/health';
+import { mailboxRoutes } from './routes/mailboxes';
+import { providerRoutes } from './routes/providers';
+import { templateRoutes } from './routes/templates';
+
+export interface BuildAppOptions {
+  logger?: Logger | false;
+}
+
+/** The HTTP API. Infrastructure comes in as deps; the caller owns and closes it. */
+export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
+    bodyLimit: deps.config.API_BODY_LIMIT_BYTES,
+    disableRequestLogging: false,
+    trustProxy: true,
+  }) as unknown as FastifyInstance;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Outreach engine API',
+        version: '1',
+        description: 'Bearer keys: the operator key manages clients and providers; client keys see only their own client.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  registerAuth(app, { pool: deps.pool, adminApiKey: deps.config.ADMIN_API_KEY });
+
+  healthRoutes(app, deps);
+  clientRoutes(app, deps);
+  providerRoutes(app, deps);
+  mailboxRoutes(app, deps);
+  templateRoutes(app, deps);
+  campaignRoutes(app, deps);
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,42 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { conflict, notFound } from '../../core/errors';
+import { getCampaign, transitionCampaign } from '../../db/repositories/campaigns';
+import { campaignWorkflow } from '../../workflows/campaign.workflow';
+import { campaignWorkflowId } from '../../workflows/ids';
+import { SA_CAMPAIGN, SA_CLIENT, SA_STATUS } from '../../workflows/search-attributes';
+
+/**
+ * draft → running, then starts campaign-<id>. Starting a running campaign is
+ * a deliberate 409; if the workflow cannot start, the status is put back.
+ */
+export async function startCampaign(
+  pool: Pool,
+  temporal: Client,
+  taskQueue: string,
+  clientId: string,
+  campaignId: string,
+): Promise<void> {
+  const campaign = await getCampaign(pool, clientId, campaignId);
+  if (!campaign) throw notFound('campaign');
+  if (!(await transitionCampaign(pool, clientId, campaignId, ['draft'], 'running'))) {
+    throw conflict(`campaign is ${campaign.status}; only a draft campaign can start`);
+  }
+  try {
+    await temporal.workflow.start(campaignWorkflow, {
+      taskQueue,
+      workflowId: campaignWorkflowId(campaignId),
+      args: [{ campaignId, clientId }],
+      typedSearchAttributes: [
+        { key: SA_CLIENT, value: clientId },
+        { key: SA_CAMPAIGN, value: campaignId },
+        { key: SA_STATUS, value: 'running' },
+      ],
+      staticSummary: `Campaign "${campaign.name}"`,
+    });
+  } catch (err) {
+    await transitionCampaign(pool, clientId, campaignId, ['running'], 'draft');
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('campaign workflow already exists');
+    throw err;
+  }
+}

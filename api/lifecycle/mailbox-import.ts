@@ -1,0 +1,102 @@
+import type { Pool } from 'pg';
+import { mailboxInput, type MailboxInput } from '../../core/schemas/mailboxes';
+import { existingAddresses, insertMailboxes, type MailboxRecord, type NewMailbox } from '../../db/repositories/mailboxes';
+import { providerIdsByName } from '../../db/repositories/providers';
+
+export interface RowError {
+  index: number;
+  path: string;
+  message: string;
+}
+
+export const DEFAULT_WINDOW = { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' };
+export const DEFAULT_LIMITS = { dailyMax: 50, hourlyMax: 10, minIntervalSeconds: 72, jitterRatio: 0.3 };
+export const DEFAULT_WARMUP = { startPerDay: 5, increasePerDay: 3, maxPerDay: 50 };
+
+function localDate(tz: string, at: Date): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+/**
+ * Validates each row on its own, so a partly bad batch imports its good rows
+ * and reports the others by index and path. Duplicates within the batch and
+ * addresses that already exist are errors, as are unknown provider names.
+ */
+export async function importMailboxes(
+  pool: Pool,
+  clientId: string | null,
+  rows: unknown[],
+  defaults: { timezone: string },
+  now = new Date(),
+): Promise<{ inserted: MailboxRecord[]; errors: RowError[] }> {
+  const errors: RowError[] = [];
+  const valid: { index: number; row: MailboxInput }[] = [];
+  const seen = new Map<string, number>();
+
+  rows.forEach((raw, index) => {
+    const parsed = mailboxInput.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const keys = (issue as { keys?: string[] }).keys;
+        const base = ['mailboxes', index, ...issue.path].join('.');
+        if (keys?.length) for (const k of keys) errors.push({ index, path: `${base}.${k}`, message: 'unknown field' });
+        else errors.push({ index, path: base, message: issue.message });
+      }
+      return;
+    }
+    const first = seen.get(parsed.data.address);
+    if (first !== undefined) {
+      errors.push({ index, path: `mailboxes.${index}.address`, message: `duplicate of mailboxes.${first}.address in this batch` });
+      return;
+    }
+    seen.set(parsed.data.address, index);
+    valid.push({ index, row: parsed.data });
+  });
+
+  const providerNames = [...new Set(valid.flatMap((v) => v.row.providers))];
+  const [providerIds, existing] = await Promise.all([
+    providerIdsByName(pool, providerNames),
+    existingAddresses(pool, valid.map((v) => v.row.address)),
+  ]);
+
+  const toInsert: { index: number; record: NewMailbox }[] = [];
+  for (const { index, row } of valid) {
+    if (existing.has(row.address)) {
+      errors.push({ index, path: `mailboxes.${index}.address`, message: 'a mailbox with this address already exists' });
+      continue;
+    }
+    const unknown = row.providers.findIndex((p) => !providerIds.has(p));
+    if (unknown >= 0) {
+      errors.push({ index, path: `mailboxes.${index}.providers.${unknown}`, message: `unknown provider "${row.providers[unknown]}"` });
+      continue;
+    }
+    const timezone = row.timezone ?? defaults.timezone;
+    toInsert.push({
+      index,
+      record: {
+        clientId,
+        address: row.address,
+        displayName: row.displayName ?? null,
+        pool: row.pool ?? 'default',
+        providerIds: row.providers.map((p) => providerIds.get(p)!),
+        timezone,
+        window: row.window ?? DEFAULT_WINDOW,
+        limits: { ...DEFAULT_LIMITS, ...row.limits },
+        warmup:
+          row.warmup === null
+            ? null
+            : { ...DEFAULT_WARMUP, ...row.warmup, startedOn: row.warmup?.startedOn ?? localDate(timezone, now) },
+      },
+    });
+  }
+
+  const { inserted, conflicts } = await insertMailboxes(pool, toInsert.map((t) => t.record));
+  const conflicted = new Set(conflicts);
+  for (const t of toInsert) {
+    if (conflicted.has(t.record.address)) {
+      errors.push({ index: t.index, path: `mailboxes.${t.index}.address`, message: 'a mailbox with this address already exists' });
+    }
+  }
+  errors.sort((a, b) => a.index - b.index);
+  return { inserted, errors };
+}

@@ -1,0 +1,115 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { badRequest, notFound } from '../../core/errors';
+import { decodeCursor, encodeCursor } from '../../core/ids';
+import { createCampaignBody, jsonLeadsBody, leadEmail } from '../../core/schemas/campaigns';
+import { idParams } from '../../core/schemas/common';
+import { campaignCounts, createCampaign, getCampaign, type CampaignRecord } from '../../db/repositories/campaigns';
+import { insertLeads } from '../../db/repositories/leads';
+import { listSends } from '../../db/repositories/sends';
+import { countOwnedTemplates } from '../../db/repositories/templates';
+import type { AppDeps } from '../deps';
+import { startCampaign } from '../lifecycle/campaign';
+import { clientIdOf } from '../plugins/auth';
+
+const view = (c: CampaignRecord, counts?: Record<string, number>) => ({
+  id: c.id,
+  name: c.name,
+  status: c.status,
+  steps: c.steps,
+  mailboxes: c.mailboxSelector,
+  window: c.window,
+  timezone: c.timezone,
+  createdAt: c.createdAt.toISOString(),
+  startedAt: c.startedAt?.toISOString() ?? null,
+  finishedAt: c.finishedAt?.toISOString() ?? null,
+  ...(counts
+    ? {
+        counts: {
+          pending: counts.lead_pending ?? 0,
+          scheduled: counts.send_sending ?? 0,
+          sent: (counts.send_sent ?? 0) + (counts.send_delivered ?? 0),
+          failed: counts.send_failed ?? 0,
+          unknown: counts.send_unknown ?? 0,
+          bounced: counts.lead_bounced ?? 0,
+          complained: counts.lead_complained ?? 0,
+          unsubscribed: counts.lead_unsubscribed ?? 0,
+          replied: counts.lead_replied ?? 0,
+          suppressed: counts.lead_suppressed ?? 0,
+        },
+      }
+    : {}),
+});
+
+export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }: AppDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post('/v1/campaigns', { schema: { tags: ['campaigns'], body: createCampaignBody } }, async (req, reply) => {
+    const clientId = clientIdOf(req);
+    const templateIds = req.body.steps.map((s) => s.templateId);
+    const owned = await countOwnedTemplates(pool, clientId, templateIds);
+    const missing = templateIds.map((id, i) => ({ id, i })).filter(({ id }) => !owned.has(id));
+    if (missing.length) {
+      throw badRequest('unknown template', missing.map(({ i }) => ({ path: `steps.${i}.templateId`, message: 'no such template' })));
+    }
+    const c = await createCampaign(pool, clientId, req.body);
+    return reply.status(201).send(view(c));
+  });
+
+  r.get('/v1/campaigns/:id', { schema: { tags: ['campaigns'], params: idParams } }, async (req) => {
+    const c = await getCampaign(pool, clientIdOf(req), req.params.id);
+    if (!c) throw notFound('campaign');
+    return view(c, await campaignCounts(pool, c.id));
+  });
+
+  r.post('/v1/campaigns/:id/leads', {
+    bodyLimit: 32 * 1024 * 1024,
+    schema: { tags: ['campaigns'], params: idParams, body: jsonLeadsBody },
+  }, async (req) => {
+    const clientId = clientIdOf(req);
+    const c = await getCampaign(pool, clientId, req.params.id);
+    if (!c) throw notFound('campaign');
+    const invalid: { row: number; message: string }[] = [];
+    const good: { email: string; vars: Record<string, unknown> }[] = [];
+    const seen = new Set<string>();
+    let duplicates = 0;
+    req.body.leads.forEach((l, i) => {
+      const e = leadEmail.safeParse(l.email);
+      if (!e.success) invalid.push({ row: i, message: `leads.${i}.email: must be a valid email address` });
+      else if (seen.has(e.data)) duplicates++;
+      else {
+        seen.add(e.data);
+        good.push({ email: e.data, vars: l.vars ?? {} });
+      }
+    });
+    const result = await insertLeads(pool, clientId, c.id, good);
+    return { ...result, duplicates: result.duplicates + duplicates, invalid };
+  });
+
+  r.post('/v1/campaigns/:id/start', { schema: { tags: ['campaigns'], params: idParams } }, async (req, reply) => {
+    await startCampaign(pool, temporal, config.TEMPORAL_TASK_QUEUE, clientIdOf(req), req.params.id);
+    return reply.status(202).send({ status: 'running' });
+  });
+
+  r.get('/v1/campaigns/:id/sends', {
+    schema: {
+      tags: ['campaigns'],
+      params: idParams,
+      querystring: z.strictObject({
+        status: z.enum(['pending', 'sending', 'sent', 'failed', 'unknown', 'bounced', 'complained', 'delivered']).optional(),
+        cursor: z.string().max(200).optional(),
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+      }),
+    },
+  }, async (req) => {
+    const clientId = clientIdOf(req);
+    const c = await getCampaign(pool, clientId, req.params.id);
+    if (!c) throw notFound('campaign');
+    const afterId = decodeCursor(req.query.cursor);
+    if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
+    const rows = await listSends(pool, clientId, c.id, { status: req.query.status, afterId, limit: req.query.limit + 1 });
+    const items = rows.slice(0, req.query.limit);
+    return { items, nextCursor: rows.length > req.query.limit ? encodeCursor(items[items.length - 1]!.id as string) : null };
+  });
+}

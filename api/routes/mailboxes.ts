@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { badRequest, notFound } from '../../core/errors';
+import { decodeCursor, encodeCursor } from '../../core/ids';
+import { idParams } from '../../core/schemas/common';
+import { importMailboxesBody, listMailboxesQuery } from '../../core/schemas/mailboxes';
+import { getClient } from '../../db/repositories/clients';
+import { getMailbox, listMailboxes, type MailboxRecord } from '../../db/repositories/mailboxes';
+import type { AppDeps } from '../deps';
+import { importMailboxes } from '../lifecycle/mailbox-import';
+import { clientIdOf } from '../plugins/auth';
+
+export const mailboxView = (m: MailboxRecord) => ({
+  id: m.id,
+  address: m.address,
+  displayName: m.displayName,
+  pool: m.pool,
+  providers: m.providers,
+  timezone: m.timezone,
+  window: m.window,
+  limits: m.limits,
+  warmup: m.warmup,
+  status: m.status,
+  createdAt: m.createdAt.toISOString(),
+});
+
+export function mailboxRoutes(app: FastifyInstance, { pool }: AppDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post('/v1/mailboxes', {
+    bodyLimit: 16 * 1024 * 1024, // 10,000 rows
+    schema: { tags: ['mailboxes'], body: importMailboxesBody },
+  }, async (req, reply) => {
+    const clientId = clientIdOf(req);
+    const client = await getClient(pool, clientId);
+    const { inserted, errors } = await importMailboxes(pool, clientId, req.body.mailboxes, {
+      timezone: client?.timezone ?? 'UTC',
+    });
+    req.log.info({ clientId, created: inserted.length, rejected: errors.length }, 'mailboxes imported');
+    return reply.status(inserted.length > 0 ? 201 : 400).send({
+      created: inserted.length,
+      ids: inserted.map((m) => m.id),
+      errors,
+      ...(inserted.length === 0 ? { error: { code: 'validation_failed', message: 'no mailbox imported', details: errors.map((e) => ({ path: e.path, message: e.message })) } } : {}),
+    });
+  });
+
+  r.get('/v1/mailboxes', { schema: { tags: ['mailboxes'], querystring: listMailboxesQuery } }, async (req) => {
+    const afterId = decodeCursor(req.query.cursor);
+    if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
+    const rows = await listMailboxes(pool, clientIdOf(req), { ...req.query, afterId, limit: req.query.limit + 1 });
+    const items = rows.slice(0, req.query.limit);
+    return {
+      items: items.map(mailboxView),
+      nextCursor: rows.length > req.query.limit ? encodeCursor(items[items.length - 1]!.id) : null,
+    };
+  });
+
+  r.get('/v1/mailboxes/:id', { schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
+    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
+    if (!m) throw notFound('mailbox');
+    return mailboxView(m);
+  });
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { badRequest, notFound } from '../../core/errors';
+import { decodeCursor, encodeCursor } from '../../core/ids';
+import { idParams } from '../../core/schemas/common';
+import { createTemplateBody } from '../../core/schemas/templates';
+import { createTemplate, getTemplate, listTemplates, type TemplateRecord } from '../../db/repositories/templates';
+import type { AppDeps } from '../deps';
+import { clientIdOf } from '../plugins/auth';
+
+const view = (t: TemplateRecord) => ({
+  id: t.id,
+  name: t.name,
+  subject: t.subject,
+  text: t.text,
+  html: t.html,
+  createdAt: t.createdAt.toISOString(),
+});
+
+export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post('/v1/templates', { schema: { tags: ['templates'], body: createTemplateBody } }, async (req, reply) => {
+    const t = await createTemplate(pool, clientIdOf(req), req.body);
+    return reply.status(201).send(view(t));
+  });
+
+  r.get('/v1/templates', {
+    schema: { tags: ['templates'], querystring: z.strictObject({ cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+  }, async (req) => {
+    const afterId = decodeCursor(req.query.cursor);
+    if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
+    const rows = await listTemplates(pool, clientIdOf(req), afterId, req.query.limit + 1);
+    const items = rows.slice(0, req.query.limit);
+    return { items: items.map(view), nextCursor: rows.length > req.query.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+  });
+
+  r.get('/v1/templates/:id', { schema: { tags: ['templates'], params: idParams } }, async (req) => {
+    const t = await getTemplate(pool, clientIdOf(req), req.params.id);
+    if (!t) throw notFound('template');
+    return view(t);
+  });
+}

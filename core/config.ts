@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * The one schema over the environment. Parsed once per entry point
+ * (api/server.ts, worker/main.ts, scripts/dev.ts) and passed down; nothing
+ * else reads process.env.
+ */
+const port = (fallback: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d{1,5}$/, 'must be a port number (1-65535)')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 65535, 'must be a port number (1-65535)')
+    .default(fallback);
+
+const hostPort = z
+  .string()
+  .trim()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. localhost:7233')
+  .refine((v) => {
+    const p = Number(v.slice(v.lastIndexOf(':') + 1));
+    return p >= 1 && p <= 65535;
+  }, 'port must be 1-65535');
+
+const secretKey = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      return Buffer.from(v, 'base64').length === 32;
+    } catch {
+      return false;
+    }
+  }, 'must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL');
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PORT: port(3000),
+  PUBLIC_BASE_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_MAX: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).default(10),
+  EMBEDDED_PG_DIR: z.string().trim().min(1).default('.data/postgres'),
+  EMBEDDED_PG_PORT: port(54329),
+  TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().trim().min(1).default('outreach'),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_DB_FILE: z.string().trim().min(1).default('.data/temporal.sqlite'),
+  ADMIN_API_KEY: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  CREDENTIALS_KEY: secretKey.optional(),
+  API_BODY_LIMIT_BYTES: z.string().regex(/^\d+$/, 'must be a whole number of bytes').transform(Number).default(1_048_576),
+});
+
+export type Config = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(
+      'Invalid configuration:\n' + issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, required: (keyof Config)[] = []): Config {
+  // Empty strings count as unset, as in most 12-factor tooling.
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') cleaned[key] = v;
+  }
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(env)'), message: i.message })),
+    );
+  }
+  const missing = required.filter((k) => parsed.data[k] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(missing.map((variable) => ({ variable, message: 'is required' })));
+  }
+  return parsed.data;
+}
+
+/** For entry points: print the error naming the variable and exit non-zero. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, required: (keyof Config)[] = []): Config {
+  try {
+    return loadConfig(env, required);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n');
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { email, timezone } from './common';
+import { pool, sendingWindow } from './mailboxes';
+
+export const campaignStep = z.strictObject({
+  templateId: z.uuid(),
+  delayDays: z.number().min(0).max(365),
+});
+
+export const createCampaignBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  steps: z.array(campaignStep).min(1).max(10),
+  mailboxes: z
+    .strictObject({ pool: pool.optional(), ids: z.array(z.uuid()).min(1).max(10_000).optional() })
+    .refine((m) => m.pool !== undefined || m.ids !== undefined, { message: 'give a pool or mailbox ids' }),
+  window: sendingWindow.optional(),
+  timezone: timezone.optional(),
+});
+export type CreateCampaignBody = z.infer<typeof createCampaignBody>;
+
+export const leadInput = z.strictObject({
+  email: z.string(),
+  vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.union([z.string().max(2000), z.number(), z.boolean()])).optional(),
+});
+export const jsonLeadsBody = z.strictObject({ leads: z.array(leadInput).min(1).max(100_000) });
+export const leadEmail = email;
+
+export const CAMPAIGN_STATUSES = ['draft', 'running', 'paused', 'completed', 'cancelled'] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];

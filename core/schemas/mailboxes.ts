@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { email, timezone } from './common';
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM (24h)');
+
+export const sendingWindow = z
+  .strictObject({
+    days: z.array(z.enum(WEEKDAYS)).min(1).max(7),
+    start: hhmm,
+    end: hhmm,
+  })
+  .refine((w) => w.start < w.end, { message: 'start must be before end', path: ['end'] });
+
+export const mailboxLimits = z.strictObject({
+  dailyMax: z.number().int().min(1).max(10_000).optional(),
+  hourlyMax: z.number().int().min(1).max(1_000).optional(),
+  minIntervalSeconds: z.number().int().min(0).max(86_400).optional(),
+  jitterRatio: z.number().min(0).max(1).optional(),
+});
+
+export const warmupInput = z
+  .strictObject({
+    startPerDay: z.number().int().min(1).max(10_000),
+    increasePerDay: z.number().int().min(0).max(10_000),
+    maxPerDay: z.number().int().min(1).max(10_000),
+    startedOn: z.iso.date().optional(),
+  })
+  .refine((w) => w.maxPerDay >= w.startPerDay, { message: 'maxPerDay must be >= startPerDay', path: ['maxPerDay'] });
+
+export const pool = z.string().trim().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -');
+
+export const mailboxInput = z.strictObject({
+  address: email,
+  displayName: z.string().trim().min(1).max(200).optional(),
+  pool: pool.optional(),
+  providers: z.array(z.string().trim().min(1)).min(1).max(8),
+  timezone: timezone.optional(),
+  window: sendingWindow.optional(),
+  limits: mailboxLimits.optional(),
+  warmup: warmupInput.nullable().optional(),
+});
+export type MailboxInput = z.infer<typeof mailboxInput>;
+
+export const MAX_MAILBOXES_PER_IMPORT = 10_000;
+/** Rows are validated one by one so a partly bad batch still imports its good rows. */
+export const importMailboxesBody = z.strictObject({
+  mailboxes: z.array(z.unknown()).min(1).max(MAX_MAILBOXES_PER_IMPORT),
+});
+
+export const MAILBOX_STATUSES = ['active', 'paused', 'disabled'] as const;
+export const listMailboxesQuery = z.strictObject({
+  pool: pool.optional(),
+  status: z.enum(MAILBOX_STATUSES).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+export const PROVIDER_KINDS = ['ses', 'sendgrid', 'mailgun', 'smtp'] as const;
+export const providerKind = z.enum(PROVIDER_KINDS);
+export type ProviderKind = z.infer<typeof providerKind>;
+
+const endpoint = z.url().optional().describe('Override of the provider API base URL (tests, regional endpoints)');
+
+export const smtpConfig = z.strictObject({
+  host: z.string().trim().min(1),
+  port: z.number().int().min(1).max(65535),
+  secure: z.boolean().default(false),
+  user: z.string().optional(),
+  pass: z.string().optional(),
+  requireTls: z.boolean().default(false),
+});
+export const sesConfig = z.strictObject({
+  region: z.string().trim().min(1),
+  accessKeyId: z.string().trim().min(1),
+  secretAccessKey: z.string().trim().min(1),
+  configurationSet: z.string().trim().min(1).optional(),
+  endpoint,
+});
+export const sendgridConfig = z.strictObject({
+  apiKey: z.string().trim().min(1),
+  endpoint,
+});
+export const mailgunConfig = z.strictObject({
+  apiKey: z.string().trim().min(1),
+  domain: z.string().trim().min(1),
+  endpoint,
+});
+
+export const createProviderBody = z.discriminatedUnion('kind', [
+  z.strictObject({ name: z.string().trim().min(1).max(100), kind: z.literal('smtp'), config: smtpConfig }),
+  z.strictObject({ name: z.string().trim().min(1).max(100), kind: z.literal('ses'), config: sesConfig }),
+  z.strictObject({ name: z.string().trim().min(1).max(100), kind: z.literal('sendgrid'), config: sendgridConfig }),
+  z.strictObject({ name: z.string().trim().min(1).max(100), kind: z.literal('mailgun'), config: mailgunConfig }),
+]);
+export type CreateProviderBody = z.infer<typeof createProviderBody>;
+export type ProviderConfig = CreateProviderBody['config'];
+
+/** Never includes the config: secrets are not echoed back. */
+export const providerView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  kind: providerKind,
+  status: z.string(),
+  createdAt: z.string(),
+});

@@ -1,0 +1,68 @@
+import type { Pool } from 'pg';
+import { uuidv7 } from '../../core/ids';
+
+export interface LeadRecord {
+  id: string;
+  clientId: string;
+  campaignId: string;
+  email: string;
+  vars: Record<string, string | number | boolean>;
+  status: string;
+}
+
+/**
+ * Inserts leads for one campaign in one statement. Duplicates (already in the
+ * campaign) are skipped; suppressed addresses are stored with status
+ * 'suppressed' so the campaign counts them and never sends to them.
+ */
+export async function insertLeads(
+  pool: Pool,
+  clientId: string,
+  campaignId: string,
+  leads: { email: string; vars: Record<string, unknown> }[],
+): Promise<{ accepted: number; duplicates: number; suppressed: number }> {
+  if (leads.length === 0) return { accepted: 0, duplicates: 0, suppressed: 0 };
+  const { rows } = await pool.query<{ status: string; n: string }>(
+    `WITH input AS (
+       SELECT u.id, u.email, u.vars FROM jsonb_to_recordset($3::jsonb) AS u(id uuid, email text, vars jsonb)
+     ), ins AS (
+       INSERT INTO leads (id, client_id, campaign_id, email, vars, status)
+       SELECT i.id, $1, $2, i.email, i.vars,
+              CASE WHEN s.email IS NULL THEN 'pending' ELSE 'suppressed' END
+       FROM input i LEFT JOIN suppressions s ON s.client_id = $1 AND s.email = lower(i.email)
+       ON CONFLICT DO NOTHING
+       RETURNING status
+     )
+     SELECT status, count(*) AS n FROM ins GROUP BY status`,
+    [clientId, campaignId, JSON.stringify(leads.map((l) => ({ id: uuidv7(), email: l.email, vars: l.vars })))],
+  );
+  const by = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  const accepted = by.pending ?? 0;
+  const suppressed = by.suppressed ?? 0;
+  return { accepted, suppressed, duplicates: leads.length - accepted - suppressed };
+}
+
+/** A page of leads that still need step 0, in id order. */
+export async function pendingLeadIds(pool: Pool, campaignId: string, afterId: string | null, limit: number): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT id FROM leads WHERE campaign_id = $1 AND status = 'pending' AND ($2::uuid IS NULL OR id > $2)
+     ORDER BY id LIMIT $3`,
+    [campaignId, afterId, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+export async function getLead(pool: Pool, id: string): Promise<LeadRecord | null> {
+  const { rows } = await pool.query<LeadRecord>(
+    `SELECT id, client_id AS "clientId", campaign_id AS "campaignId", email, vars, status FROM leads WHERE id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function setLeadStatus(pool: Pool, id: string, status: string, onlyFrom?: string[]): Promise<void> {
+  await pool.query(
+    `UPDATE leads SET status = $2 WHERE id = $1 AND ($3::text[] IS NULL OR status = ANY($3::text[]))`,
+    [id, status, onlyFrom ?? null],
+  );
+}

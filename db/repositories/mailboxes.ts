@@ -1,0 +1,166 @@
+import type { Pool } from 'pg';
+import { uuidv7 } from '../../core/ids';
+
+export interface MailboxRecord {
+  id: string;
+  clientId: string | null;
+  address: string;
+  displayName: string | null;
+  pool: string;
+  providerIds: string[];
+  providers: string[];
+  timezone: string;
+  window: { days: string[]; start: string; end: string };
+  limits: { dailyMax: number; hourlyMax: number; minIntervalSeconds: number; jitterRatio: number };
+  warmup: { startPerDay: number; increasePerDay: number; maxPerDay: number; startedOn: string } | null;
+  status: 'active' | 'paused' | 'disabled';
+  createdAt: Date;
+}
+
+export type NewMailbox = Omit<MailboxRecord, 'id' | 'providers' | 'status' | 'createdAt'>;
+
+const SELECT = `
+  SELECT m.id, m.client_id, m.address, m.display_name, m.pool, m.provider_ids, m.timezone,
+         m.send_window, m.limits, m.warmup, m.status, m.created_at,
+         ARRAY(SELECT p.name FROM unnest(m.provider_ids) WITH ORDINALITY AS u(pid, ord)
+               JOIN provider_accounts p ON p.id = u.pid ORDER BY u.ord) AS provider_names
+  FROM mailboxes m`;
+
+interface Row {
+  id: string;
+  client_id: string | null;
+  address: string;
+  display_name: string | null;
+  pool: string;
+  provider_ids: string[];
+  provider_names: string[];
+  timezone: string;
+  send_window: MailboxRecord['window'];
+  limits: MailboxRecord['limits'];
+  warmup: MailboxRecord['warmup'];
+  status: MailboxRecord['status'];
+  created_at: Date;
+}
+
+function toRecord(r: Row): MailboxRecord {
+  return {
+    id: r.id,
+    clientId: r.client_id,
+    address: r.address,
+    displayName: r.display_name,
+    pool: r.pool,
+    providerIds: r.provider_ids,
+    providers: r.provider_names,
+    timezone: r.timezone,
+    window: r.send_window,
+    limits: r.limits,
+    warmup: r.warmup,
+    status: r.status,
+    createdAt: r.created_at,
+  };
+}
+
+/** Addresses (lower-cased) among `addresses` that already exist. */
+export async function existingAddresses(pool: Pool, addresses: string[]): Promise<Set<string>> {
+  const { rows } = await pool.query<{ a: string }>(
+    'SELECT lower(address) AS a FROM mailboxes WHERE lower(address) = ANY($1::text[])',
+    [addresses],
+  );
+  return new Set(rows.map((r) => r.a));
+}
+
+/**
+ * Inserts all rows in one statement; a row whose address appeared meanwhile
+ * is skipped (ON CONFLICT) and returned in `conflicts`.
+ */
+export async function insertMailboxes(
+  pool: Pool,
+  rows: NewMailbox[],
+): Promise<{ inserted: MailboxRecord[]; conflicts: string[] }> {
+  if (rows.length === 0) return { inserted: [], conflicts: [] };
+  const ids = rows.map(() => uuidv7());
+  const { rows: out } = await pool.query<{ id: string; address: string }>(
+    `INSERT INTO mailboxes (id, client_id, address, display_name, pool, provider_ids, timezone, send_window, limits, warmup)
+     SELECT u.id, u.client_id, u.address, u.display_name, u.pool,
+            ARRAY(SELECT jsonb_array_elements_text(u.provider_ids))::uuid[], u.timezone, u.send_window, u.limits, u.warmup
+     FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, client_id uuid, address text, display_name text, pool text,
+          provider_ids jsonb, timezone text, send_window jsonb, limits jsonb, warmup jsonb)
+     ON CONFLICT DO NOTHING
+     RETURNING id, address`,
+    [
+      JSON.stringify(
+        rows.map((r, i) => ({
+          id: ids[i],
+          client_id: r.clientId,
+          address: r.address,
+          display_name: r.displayName,
+          pool: r.pool,
+          provider_ids: r.providerIds,
+          timezone: r.timezone,
+          send_window: r.window,
+          limits: r.limits,
+          warmup: r.warmup,
+        })),
+      ),
+    ],
+  );
+  const insertedIds = new Set(out.map((r) => r.id));
+  const inserted: MailboxRecord[] = [];
+  const conflicts: string[] = [];
+  rows.forEach((r, i) => {
+    if (insertedIds.has(ids[i]!)) {
+      inserted.push({ ...r, id: ids[i]!, providers: [], status: 'active', createdAt: new Date() });
+    } else conflicts.push(r.address);
+  });
+  return { inserted, conflicts };
+}
+
+export async function getMailbox(pool: Pool, clientId: string, id: string): Promise<MailboxRecord | null> {
+  const { rows } = await pool.query<Row>(`${SELECT} WHERE m.id = $1 AND m.client_id = $2`, [id, clientId]);
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+export async function getMailboxById(pool: Pool, id: string): Promise<MailboxRecord | null> {
+  const { rows } = await pool.query<Row>(`${SELECT} WHERE m.id = $1`, [id]);
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+export async function listMailboxes(
+  pool: Pool,
+  clientId: string,
+  filter: { pool?: string; status?: string; afterId?: string; limit: number },
+): Promise<MailboxRecord[]> {
+  const { rows } = await pool.query<Row>(
+    `${SELECT}
+     WHERE m.client_id = $1
+       AND ($2::text IS NULL OR m.pool = $2)
+       AND ($3::text IS NULL OR m.status = $3)
+       AND ($4::uuid IS NULL OR m.id > $4)
+     ORDER BY m.id
+     LIMIT $5`,
+    [clientId, filter.pool ?? null, filter.status ?? null, filter.afterId ?? null, filter.limit],
+  );
+  return rows.map(toRecord);
+}
+
+/** Mailboxes a campaign of this client may use: its own, selected by pool or ids. */
+export async function selectCampaignMailboxes(
+  pool: Pool,
+  clientId: string,
+  selector: { pool?: string; ids?: string[] },
+): Promise<MailboxRecord[]> {
+  const { rows } = await pool.query<Row>(
+    `${SELECT}
+     WHERE (m.client_id = $1 OR m.client_id IS NULL)
+       AND ($2::text IS NULL OR m.pool = $2)
+       AND ($3::uuid[] IS NULL OR m.id = ANY($3::uuid[]))
+       AND m.status <> 'disabled'
+     ORDER BY m.id`,
+    [clientId, selector.pool ?? null, selector.ids ?? null],
+  );
+  return rows.map(toRecord);
+}
+
+export async function setMailboxStatus(pool: Pool, id: string, status: MailboxRecord['status']): Promise<void> {
+  await pool.query('UPDATE mailboxes SET status = $2 WHERE id = $1', [id, status]);
+}

@@ -1,0 +1,89 @@
+import type { Pool } from 'pg';
+import { uuidv7 } from '../../core/ids';
+
+export type SendStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'bounced' | 'complained' | 'delivered';
+
+export interface SendRow {
+  id: string;
+  status: SendStatus;
+  attempts: number;
+  providerMessageId: string | null;
+  providerAccountId: string | null;
+  messageIdHeader: string | null;
+}
+
+const RETURNING = `id, status, attempts, provider_message_id AS "providerMessageId",
+  provider_account_id AS "providerAccountId", message_id_header AS "messageIdHeader"`;
+
+/**
+ * Records the intent to send (lead, step) before any provider is called and
+ * claims it for this attempt. Returns { claimed: false, row } when another
+ * attempt already owns or finished it.
+ */
+export async function claimSend(
+  pool: Pool,
+  key: { clientId: string; campaignId: string; leadId: string; step: number; mailboxId: string },
+): Promise<{ claimed: boolean; row: SendRow }> {
+  await pool.query(
+    `INSERT INTO sends (id, client_id, campaign_id, lead_id, step, mailbox_id, status)
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT (lead_id, step) DO NOTHING`,
+    [uuidv7(), key.clientId, key.campaignId, key.leadId, key.step, key.mailboxId],
+  );
+  const claimed = await pool.query<SendRow>(
+    `UPDATE sends SET status = 'sending', attempts = attempts + 1, mailbox_id = $3, updated_at = now()
+     WHERE lead_id = $1 AND step = $2 AND status = 'pending' RETURNING ${RETURNING}`,
+    [key.leadId, key.step, key.mailboxId],
+  );
+  if (claimed.rows[0]) return { claimed: true, row: claimed.rows[0] };
+  const { rows } = await pool.query<SendRow>(`SELECT ${RETURNING} FROM sends WHERE lead_id = $1 AND step = $2`, [
+    key.leadId,
+    key.step,
+  ]);
+  return { claimed: false, row: rows[0]! };
+}
+
+export async function markSent(
+  pool: Pool,
+  id: string,
+  r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string },
+): Promise<void> {
+  await pool.query(
+    `UPDATE sends SET status = 'sent', provider_account_id = $2, provider_message_id = $3, message_id_header = $4,
+       sent_at = now(), updated_at = now(), last_error = NULL WHERE id = $1`,
+    [id, r.providerAccountId, r.providerMessageId, r.messageIdHeader],
+  );
+}
+
+export async function markSendStatus(
+  pool: Pool,
+  id: string,
+  status: SendStatus,
+  error: string | null,
+  providerAccountId?: string,
+): Promise<void> {
+  await pool.query(
+    `UPDATE sends SET status = $2, last_error = $3, provider_account_id = COALESCE($4, provider_account_id), updated_at = now()
+     WHERE id = $1`,
+    [id, status, error, providerAccountId ?? null],
+  );
+}
+
+export async function listSends(
+  pool: Pool,
+  clientId: string,
+  campaignId: string,
+  filter: { status?: string; afterId?: string; limit: number },
+) {
+  const { rows } = await pool.query(
+    `SELECT s.id, s.lead_id AS "leadId", l.email AS "leadEmail", s.step, s.mailbox_id AS "mailboxId",
+            m.address AS "mailboxAddress", p.name AS provider, s.provider_message_id AS "providerMessageId",
+            s.status, s.attempts, s.created_at AS "createdAt", s.sent_at AS "sentAt", s.updated_at AS "updatedAt"
+     FROM sends s JOIN leads l ON l.id = s.lead_id
+     LEFT JOIN mailboxes m ON m.id = s.mailbox_id LEFT JOIN provider_accounts p ON p.id = s.provider_account_id
+     WHERE s.client_id = $1 AND s.campaign_id = $2 AND ($3::text IS NULL OR s.status = $3)
+       AND ($4::uuid IS NULL OR s.id > $4)
+     ORDER BY s.id LIMIT $5`,
+    [clientId, campaignId, filter.status ?? null, filter.afterId ?? null, filter.limit],
+  );
+  return rows;
+}

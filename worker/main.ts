@@ -1,0 +1,87 @@
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import path from 'node:path';
+import { createActivities } from '../activities';
+import { ProviderRegistry } from '../activities/providers/registry';
+import { loadConfigOrExit, type Config } from '../core/config';
+import { SecretBox } from '../core/crypto';
+import { createLogger, type Logger } from '../core/logger';
+import { migrate } from '../db/migrate';
+import { createPool } from '../db/pool';
+
+const TEMPORAL_LEVELS: Record<string, LogLevel> = {
+  trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'ERROR', silent: 'ERROR',
+};
+
+export interface WorkerHandle {
+  worker: Worker;
+  run: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Builds deps once, creates the activities, runs the worker. */
+export async function startWorker(
+  config: Config,
+  opts: { logger?: Logger; workflowBundlePath?: string; installRuntime?: boolean } = {},
+): Promise<WorkerHandle> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  if (opts.installRuntime !== false) {
+    // Temporal's own logs go through pino.
+    Runtime.install({
+      logger: new DefaultLogger(TEMPORAL_LEVELS[config.LOG_LEVEL] ?? 'INFO', (entry) => {
+        const level = entry.level.toLowerCase() as 'info';
+        (logger[level] ?? logger.info).call(logger, { ...entry.meta, temporal: true }, entry.message);
+      }),
+    });
+  }
+  const pool = createPool(config.DATABASE_URL!, config.DATABASE_POOL_MAX);
+  await migrate(pool);
+  const providers = new ProviderRegistry(pool, new SecretBox(config.CREDENTIALS_KEY!));
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const activities = createActivities({
+    pool,
+    providers,
+    logger,
+    clock: () => new Date(),
+    client,
+    publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`,
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...(opts.workflowBundlePath
+      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      : { workflowsPath: path.join(__dirname, '../workflows/index.ts') }),
+    activities,
+  });
+  const run = worker.run().finally(async () => {
+    await providers.closeAll();
+    await connection.close();
+    await clientConnection.close();
+    await pool.end();
+  });
+  return {
+    worker,
+    run,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await run;
+    },
+  };
+}
+
+if (require.main === module) {
+  const config = loadConfigOrExit(process.env, ['DATABASE_URL', 'CREDENTIALS_KEY']);
+  startWorker(config)
+    .then((h) => {
+      // The SDK handles SIGINT/SIGTERM itself (graceful shutdown); exit once it is done.
+      return h.run.then(() => process.exit(0));
+    })
+    .catch((err: unknown) => {
+      process.stderr.write(`worker failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    });
+}

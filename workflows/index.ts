@@ -1,0 +1,2 @@
+// The barrel the worker bundles.
+export { campaignWorkflow } from './campaign.workflow';
