@@ -22,7 +22,6 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: deps.config.API_BODY_LIMIT_BYTES,
-    disableRequestLogging: false,
     trustProxy: true,
   }) as unknown as FastifyInstance;
 

@@ -1,0 +1,77 @@
+import { SMTPServer } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * A real SMTP server (the smtp-server package) on a free loopback port that
+ * records every message it accepts.
+ */
+export class SmtpSink {
+  readonly received: ReceivedMail[] = [];
+  readonly logins: { username: string; password: string }[] = [];
+  private server: SMTPServer;
+  port = 0;
+
+  constructor() {
+    this.server = new SMTPServer({
+      authOptional: true,
+      allowInsecureAuth: true,
+      disabledCommands: ['STARTTLS'],
+      onAuth: (auth, _session, callback) => {
+        this.logins.push({ username: auth.username ?? '', password: auth.password ?? '' });
+        callback(null, { user: auth.username });
+      },
+      logger: false,
+      onData: (stream, session, callback) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          this.received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw,
+            headers: parseHeaders(raw),
+          });
+          callback(null, `250 OK queued as sink${this.received.length}`);
+        });
+      },
+    });
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.port = ((this.server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function parseHeaders(raw: string): Record<string, string> {
+  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
+  const out: Record<string, string> = {};
+  let last = '';
+  for (const line of head.split(/\r?\n/)) {
+    if (/^\s/.test(line) && last) out[last] += ' ' + line.trim();
+    else {
+      const i = line.indexOf(':');
+      if (i > 0) {
+        last = line.slice(0, i).toLowerCase();
+        out[last] = line.slice(i + 1).trim();
+      }
+    }
+  }
+  return out;
+}

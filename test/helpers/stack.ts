@@ -1,0 +1,106 @@
+import { Client, Connection } from '@temporalio/client';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Pool } from 'pg';
+import { buildApp } from '../../api/app';
+import { loadConfig, type Config } from '../../core/config';
+import { SecretBox } from '../../core/crypto';
+import { createLogger } from '../../core/logger';
+import { createPool } from '../../db/pool';
+import { startWorker, type WorkerHandle } from '../../worker/main';
+import { testEnv } from './test-env';
+
+export interface Stack {
+  config: Config;
+  app: FastifyInstance;
+  pool: Pool;
+  temporal: Client;
+  adminKey: string;
+  worker: WorkerHandle | null;
+  close(): Promise<void>;
+}
+
+/** Test-only config: a random operator key, credentials key and task queue on the shared servers. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: testEnv('databaseUrl'),
+    TEMPORAL_ADDRESS: testEnv('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    ADMIN_API_KEY: `admin-${randomBytes(16).toString('hex')}`,
+    CREDENTIALS_KEY: randomBytes(32).toString('base64'),
+    ...overrides,
+  });
+}
+
+/** The API (built with buildApp and driven by inject) and, optionally, a worker on its own task queue. */
+export async function startStack(opts: { worker?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
+  const config = testConfig(opts.env);
+  const pool = createPool(config.DATABASE_URL!, 5);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = await buildApp({ config, pool, temporal, box: new SecretBox(config.CREDENTIALS_KEY!) });
+  const worker = opts.worker
+    ? await startWorker(config, {
+        logger: createLogger('silent'),
+        workflowBundlePath: testEnv('workflowBundle'),
+        installRuntime: false,
+      })
+    : null;
+  return {
+    config,
+    app,
+    pool,
+    temporal,
+    adminKey: config.ADMIN_API_KEY!,
+    worker,
+    async close() {
+      await worker?.shutdown();
+      await app.close();
+      await connection.close();
+      await pool.end();
+    },
+  };
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+export function json<T = Record<string, unknown>>(res: LightMyRequestResponse): T {
+  return JSON.parse(res.body) as T;
+}
+
+/** Operator creates a client; returns its id and key. */
+export async function newClient(stack: Stack, name = `client-${randomUUID().slice(0, 8)}`) {
+  const res = await stack.app.inject({ method: 'POST', url: '/v1/clients', headers: bearer(stack.adminKey), payload: { name } });
+  if (res.statusCode !== 201) throw new Error(`create client: ${res.statusCode} ${res.body}`);
+  return json<{ id: string; apiKey: string }>(res);
+}
+
+/** Operator creates an SMTP provider account pointing at a local server. */
+export async function newSmtpProvider(stack: Stack, port: number, name = `smtp-${randomUUID().slice(0, 8)}`) {
+  const res = await stack.app.inject({
+    method: 'POST',
+    url: '/v1/providers',
+    headers: bearer(stack.adminKey),
+    payload: { name, kind: 'smtp', config: { host: '127.0.0.1', port, user: 'relay-user', pass: 'relay-secret-pass' } },
+  });
+  if (res.statusCode !== 201) throw new Error(`create provider: ${res.statusCode} ${res.body}`);
+  return json<{ id: string; name: string }>(res);
+}
+
+/** Polls until fn returns a truthy value (no fixed sleeps). */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
