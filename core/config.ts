@@ -82,9 +82,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, required: (keyo
   }
   const parsed = configSchema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(env)'), message: i.message })),
-    );
+    const byVariable = new Map<string, string[]>();
+    for (const i of parsed.error.issues) {
+      const variable = String(i.path[0] ?? '(env)');
+      const messages = byVariable.get(variable) ?? [];
+      if (!messages.includes(i.message)) messages.push(i.message);
+      byVariable.set(variable, messages);
+    }
+    throw new ConfigError([...byVariable].map(([variable, messages]) => ({ variable, message: messages.join('; ') })));
   }
   const missing = required.filter((k) => parsed.data[k] === undefined);
   if (missing.length > 0) {

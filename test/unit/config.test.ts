@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../core/config';
+
+const valid = {
+  DATABASE_URL: 'postgres://u:p@localhost:5432/db',
+  ADMIN_API_KEY: 'a'.repeat(32),
+  CREDENTIALS_KEY: Buffer.alloc(32, 7).toString('base64'),
+};
+
+function errorFor(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig({ ...valid, ...env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('core/config', () => {
+  it('parses a valid environment with defaults', () => {
+    const c = loadConfig(valid);
+    expect(c.PORT).toBe(3000);
+    expect(c.TEMPORAL_ADDRESS).toBe('localhost:7233');
+    expect(c.LOG_LEVEL).toBe('info');
+    expect(loadConfig({ ...valid, PORT: '8080', TEMPORAL_ADDRESS: 'temporal:7233', LOG_LEVEL: 'debug' })).toMatchObject({
+      PORT: 8080,
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      LOG_LEVEL: 'debug',
+    });
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['TEMPORAL_ADDRESS', 'localhost'],
+    ['TEMPORAL_ADDRESS', 'localhost:port'],
+    ['LOG_LEVEL', 'verbose'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['CREDENTIALS_KEY', 'too-short'],
+    ['ADMIN_API_KEY', 'short'],
+    ['EMBEDDED_PG_PORT', '-1'],
+  ])('%s=%s is rejected naming the variable', (name, value) => {
+    const err = errorFor({ [name]: value });
+    expect(err.issues.map((i) => i.variable)).toEqual([name]);
+    expect(err.message).toContain(name);
+  });
+
+  it('names every bad variable at once', () => {
+    const err = errorFor({ PORT: 'x', LOG_LEVEL: 'loud' });
+    expect(err.issues.map((i) => i.variable).sort()).toEqual(['LOG_LEVEL', 'PORT']);
+  });
+
+  it('names a required variable that is missing', () => {
+    expect(() => loadConfig({}, ['DATABASE_URL'])).toThrow(/DATABASE_URL: is required/);
+  });
+
+  it.each([
+    ['api/server.ts', { PORT: 'not-a-port' }, 'PORT'],
+    ['api/server.ts', { TEMPORAL_ADDRESS: 'no-port-here' }, 'TEMPORAL_ADDRESS'],
+    ['worker/main.ts', { LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
+  ])('%s stops at start-up with a message naming %o', (entry, bad, name) => {
+    const root = path.join(__dirname, '../..');
+    const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+      cwd: root,
+      env: { PATH: process.env.PATH, ...valid, ...bad },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(res.status).toBe(78);
+    expect(res.stderr).toContain(`${name}:`);
+  });
+});
