@@ -56,6 +56,9 @@ export const configSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().trim().min(1).default('outreach'),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_DB_FILE: z.string().trim().min(1).default('.data/temporal.sqlite'),
+  /** npm run dev: start a Temporal dev server on TEMPORAL_ADDRESS's port (false = use a running one). */
+  DEV_START_TEMPORAL: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  DEV_DATA_DIR: z.string().trim().min(1).default('.data'),
   ADMIN_API_KEY: z.string().trim().min(16, 'must be at least 16 characters').optional(),
   CREDENTIALS_KEY: secretKey.optional(),
   API_BODY_LIMIT_BYTES: z.string().regex(/^\d+$/, 'must be a whole number of bytes').transform(Number).default(1_048_576),

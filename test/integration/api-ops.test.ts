@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { buildApp } from '../../api/app';
 import { SecretBox } from '../../core/crypto';
 import { createLogger } from '../../core/logger';
+import { createPool } from '../../db/pool';
 import { bearer, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
 
 describe('health, readiness, OpenAPI and log redaction', () => {
@@ -24,7 +25,6 @@ describe('health, readiness, OpenAPI and log redaction', () => {
   });
 
   it('/readyz is 503 naming Postgres when the database is gone', async () => {
-    const { createPool } = await import('../../db/pool');
     const deadPool = createPool('postgres://nobody:nothing@127.0.0.1:1/none', 1);
     const app = await buildApp({ config: stack.config, pool: deadPool, temporal: stack.temporal, box: new SecretBox(stack.config.CREDENTIALS_KEY!) });
     try {
