@@ -91,7 +91,7 @@ describe('npm run dev', () => {
       }
     }
     await exited;
-    await waitFor(async () => (await processesMentioning(dir)).length === 0, 20_000, 'no process left', async () => output);
+    await waitFor(async () => (await processesMentioning(dir)).length === 0, 20_000, 'no process left', () => output);
     expect(output).toContain('[dev] stopped');
     expect(output).not.toContain('shutdown failed');
     for (const port of [apiPort, temporalPort, uiPort, pgPort]) expect(await portOpen(port)).toBe(false);

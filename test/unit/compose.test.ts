@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { configSchema } from '../../core/config';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 interface Service {
   image?: string;
@@ -55,8 +56,7 @@ describe('docker-compose.yml', () => {
     for (const name of ['postgres', 'temporal', 'api']) expect(compose.services[name]!.healthcheck).toBeDefined();
   });
 
-  it('registers every custom search attribute the workflows use', async () => {
-    const { SEARCH_ATTRIBUTES } = await import('../../workflows/search-attributes');
+  it('registers every custom search attribute the workflows use', () => {
     const cmd = JSON.stringify(compose.services['temporal-setup']!.command);
     for (const name of Object.keys(SEARCH_ATTRIBUTES)) expect(cmd).toContain(name);
   });
