@@ -1,0 +1,241 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  applyOutcome,
+  countSentThisHour,
+  countSentToday,
+  dailyCap,
+  earliestSlot,
+  initialPolicyState,
+  pause,
+  pruneGrants,
+  recordGrant,
+  releaseGrant,
+  resume,
+  warmupDay,
+  type BlockReason,
+  type MailboxPolicySettings,
+  type Outcome,
+  type PolicyState,
+} from './policy';
+import { SA_STATUS } from './search-attributes';
+
+/** A reservation handed to a campaign: used, reported or released later. */
+export interface OutstandingGrant {
+  requestId: string;
+  campaignId: string;
+  at: number;
+}
+
+export interface MailboxWorkflowInput {
+  mailboxId: string;
+  address: string;
+  settings: MailboxPolicySettings;
+  /** Carried across continue-as-new. */
+  state?: PolicyState;
+  outstanding?: OutstandingGrant[];
+  grantsByCampaign?: Record<string, number>;
+  /** Messages handled per run before continuing as new (tests force it small). */
+  maxEventsPerRun?: number;
+  /** How far ahead a slot may be granted; later answers are "try again at". */
+  grantHorizonMs?: number;
+}
+
+export interface ReserveRequest {
+  requestId: string;
+  campaignId: string;
+}
+
+export type ReserveAnswer =
+  | { granted: true; at: number; requestId: string }
+  | { granted: false; retryAt: number | null; reason: BlockReason | 'campaign_has_slot' | 'beyond_horizon' };
+
+export interface OutcomeReport {
+  requestId: string;
+  outcome: Outcome | 'failed' | 'skipped';
+  retryAfterMs?: number;
+}
+
+export type MailboxStatus = 'active' | 'paused' | 'cooling_down';
+
+export interface MailboxLiveState {
+  status: MailboxStatus;
+  pauseReason: string | null;
+  warmupDay: number | null;
+  dailyCap: number;
+  sentToday: number;
+  sentThisHour: number;
+  nextSlotAt: string | null;
+  cooldownUntil: string | null;
+  outstanding: number;
+  runEvents: number;
+}
+
+export const reserveSlotUpdate = defineUpdate<ReserveAnswer, [ReserveRequest]>('reserveSlot');
+export const releaseSlotSignal = defineSignal<[{ requestId: string }]>('releaseSlot');
+export const reportOutcomeSignal = defineSignal<[OutcomeReport]>('reportOutcome');
+export const pauseUpdate = defineUpdate<MailboxLiveState, [{ reason?: string }]>('pause');
+export const resumeUpdate = defineUpdate<MailboxLiveState, []>('resume');
+export const stateQuery = defineQuery<MailboxLiveState>('state');
+
+const { setMailboxStatus } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 20, maximumInterval: '1 minute' },
+});
+
+export const DEFAULT_MAX_EVENTS_PER_RUN = 1000; // well under the server's 2,000 updates per run
+export const DEFAULT_GRANT_HORIZON_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * One per sender mailbox, forever: grants send slots under its own warm-up,
+ * caps, interval, window and cooldown (the rules live in ./policy), fair
+ * between campaigns: a campaign holds at most one unused slot at a time, so
+ * competing campaigns take turns. Continues as new on its own counter, after
+ * every handler has finished, carrying all state.
+ */
+export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void> {
+  const settings = input.settings;
+  let state: PolicyState = input.state ?? initialPolicyState();
+  const outstanding = new Map<string, OutstandingGrant>((input.outstanding ?? []).map((g) => [g.requestId, g]));
+  const grantsByCampaign: Record<string, number> = { ...(input.grantsByCampaign ?? {}) };
+  const maxEvents = input.maxEventsPerRun ?? DEFAULT_MAX_EVENTS_PER_RUN;
+  const horizon = input.grantHorizonMs ?? DEFAULT_GRANT_HORIZON_MS;
+  let events = 0;
+  let lastStatus: MailboxStatus | null = null;
+  let statusDirty = false;
+
+  const now = () => Date.now(); // workflow time: deterministic in the sandbox
+
+  /** Reservations whose time has passed are treated as used (their grant keeps counting toward caps). */
+  const expireOutstanding = (t: number) => {
+    for (const [id, g] of outstanding) if (g.at + 15 * 60_000 < t) outstanding.delete(id);
+  };
+
+  const status = (t: number): MailboxStatus =>
+    state.paused ? 'paused' : state.cooldownUntil !== null && state.cooldownUntil > t ? 'cooling_down' : 'active';
+
+  const live = (): MailboxLiveState => {
+    const t = now();
+    const next = earliestSlot(settings, state, t);
+    return {
+      status: status(t),
+      pauseReason: state.pauseReason,
+      warmupDay: warmupDay(settings, t),
+      dailyCap: dailyCap(settings, t),
+      sentToday: countSentToday(settings, { ...state, grants: state.grants.filter((g) => g <= t) }, t),
+      sentThisHour: countSentThisHour({ ...state, grants: state.grants.filter((g) => g <= t) }, t),
+      nextSlotAt: next.at === null ? null : new Date(next.at).toISOString(),
+      cooldownUntil: state.cooldownUntil !== null && state.cooldownUntil > t ? new Date(state.cooldownUntil).toISOString() : null,
+      outstanding: outstanding.size,
+      runEvents: events,
+    };
+  };
+
+  const markStatus = () => {
+    const s = status(now()) === 'paused' ? 'paused' : 'active';
+    if (s !== lastStatus) statusDirty = true;
+  };
+
+  setHandler(
+    reserveSlotUpdate,
+    (req): ReserveAnswer => {
+      events++;
+      const t = now();
+      const existing = outstanding.get(req.requestId);
+      if (existing) return { granted: true, at: existing.at, requestId: existing.requestId }; // a retried request
+      expireOutstanding(t);
+      const held = [...outstanding.values()].find((g) => g.campaignId === req.campaignId);
+      if (held) return { granted: false, retryAt: held.at, reason: 'campaign_has_slot' };
+      const slot = earliestSlot(settings, state, t);
+      if (slot.at === null) {
+        return { granted: false, retryAt: null, reason: slot.reason === 'ok' ? 'outside_window' : slot.reason };
+      }
+      if (slot.at > t + horizon) return { granted: false, retryAt: slot.at - horizon, reason: 'beyond_horizon' };
+      state = recordGrant(settings, state, slot.at, Math.random()) // the SDK's seeded, replay-safe PRNG;
+      outstanding.set(req.requestId, { requestId: req.requestId, campaignId: req.campaignId, at: slot.at });
+      grantsByCampaign[req.campaignId] = (grantsByCampaign[req.campaignId] ?? 0) + 1;
+      return { granted: true, at: slot.at, requestId: req.requestId };
+    },
+    {
+      validator: (req) => {
+        if (!req || typeof req.requestId !== 'string' || req.requestId === '' || typeof req.campaignId !== 'string') {
+          throw new Error('reserveSlot needs requestId and campaignId');
+        }
+      },
+    },
+  );
+
+  setHandler(releaseSlotSignal, ({ requestId }) => {
+    events++;
+    const g = outstanding.get(requestId);
+    if (!g) return;
+    outstanding.delete(requestId);
+    if (g.at > now()) state = releaseGrant(state, g.at); // only a slot still in the future can be given back
+  });
+
+  setHandler(reportOutcomeSignal, (report) => {
+    events++;
+    const t = now();
+    const g = outstanding.get(report.requestId);
+    outstanding.delete(report.requestId);
+    if (report.outcome === 'failed' || report.outcome === 'skipped') {
+      if (g && g.at > t) state = releaseGrant(state, g.at);
+      return;
+    }
+    if (report.outcome === 'throttled' && g) state = releaseGrant(state, g.at); // not sent: the slot is free again
+    state = applyOutcome(settings, state, report.outcome, t, { retryAfterMs: report.retryAfterMs }).state;
+    markStatus();
+  });
+
+  setHandler(pauseUpdate, ({ reason }) => {
+    events++;
+    state = pause(state, reason ?? 'paused by user');
+    markStatus();
+    return live();
+  });
+
+  setHandler(resumeUpdate, () => {
+    events++;
+    state = resume(state);
+    markStatus();
+    return live();
+  });
+
+  setHandler(stateQuery, live);
+
+  lastStatus = status(now()) === 'paused' ? 'paused' : 'active';
+  for (;;) {
+    await condition(() => statusDirty || events >= maxEvents || workflowInfo().continueAsNewSuggested);
+    if (statusDirty) {
+      statusDirty = false;
+      const s = state.paused ? 'paused' : 'active';
+      if (s !== lastStatus) {
+        lastStatus = s;
+        upsertSearchAttributes([{ key: SA_STATUS, value: s }]);
+        await setMailboxStatus({ mailboxId: input.mailboxId, status: s, reason: state.pauseReason });
+      }
+      continue;
+    }
+    // Continue as new: let every handler finish first, then carry all state.
+    await condition(allHandlersFinished);
+    const t = now();
+    expireOutstanding(t);
+    await continueAsNew<typeof mailboxWorkflow>({
+      ...input,
+      state: pruneGrants(settings, state, t),
+      outstanding: [...outstanding.values()],
+      grantsByCampaign,
+    });
+  }
+}
