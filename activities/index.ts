@@ -1,6 +1,7 @@
 import { campaignDataActivities } from './campaign-data.activity';
 import type { ActivityDeps } from './deps';
 import { mailboxActivities } from './mailbox.activity';
+import { reserveSlotActivities } from './reserve-slot.activity';
 import { sendStepActivities } from './send-step.activity';
 
 /** The one factory the worker registers; workflows import only its type. */
@@ -8,6 +9,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...campaignDataActivities(deps),
     ...mailboxActivities(deps),
+    ...reserveSlotActivities(deps),
     ...sendStepActivities(deps),
   };
 }

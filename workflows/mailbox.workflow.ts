@@ -87,7 +87,8 @@ export const releaseSlotSignal = defineSignal<[{ requestId: string }]>('releaseS
 export const reportOutcomeSignal = defineSignal<[OutcomeReport]>('reportOutcome');
 export const pauseUpdate = defineUpdate<MailboxLiveState, [{ reason?: string }]>('pause');
 export const resumeUpdate = defineUpdate<MailboxLiveState, []>('resume');
-export const stateQuery = defineQuery<MailboxLiveState>('state');
+/** Pass the caller's clock: a query does not advance workflow time, so an idle mailbox's own "now" is stale. */
+export const stateQuery = defineQuery<MailboxLiveState, [number?]>('state');
 
 const { setMailboxStatus } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -125,8 +126,8 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
   const status = (t: number): MailboxStatus =>
     state.paused ? 'paused' : state.cooldownUntil !== null && state.cooldownUntil > t ? 'cooling_down' : 'active';
 
-  const live = (): MailboxLiveState => {
-    const t = now();
+  const live = (at?: number): MailboxLiveState => {
+    const t = Math.max(now(), at ?? 0);
     const next = earliestSlot(settings, state, t);
     return {
       status: status(t),
@@ -212,7 +213,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     return live();
   });
 
-  setHandler(stateQuery, live);
+  setHandler(stateQuery, (at) => live(at));
 
   lastStatus = status(now()) === 'paused' ? 'paused' : 'active';
   for (;;) {
