@@ -28,7 +28,7 @@ export async function importMailboxes(
   rows: unknown[],
   defaults: { timezone: string },
   now = new Date(),
-): Promise<{ inserted: MailboxRecord[]; errors: RowError[] }> {
+): Promise<{ inserted: MailboxRecord[]; indexes: number[]; errors: RowError[] }> {
   const errors: RowError[] = [];
   const valid: { index: number; row: MailboxInput }[] = [];
   const seen = new Map<string, number>();
@@ -92,11 +92,12 @@ export async function importMailboxes(
 
   const { inserted, conflicts } = await insertMailboxes(pool, toInsert.map((t) => t.record));
   const conflicted = new Set(conflicts);
+  const indexes: number[] = [];
   for (const t of toInsert) {
     if (conflicted.has(t.record.address)) {
       errors.push({ index: t.index, path: `mailboxes.${t.index}.address`, message: 'a mailbox with this address already exists' });
-    }
+    } else indexes.push(t.index);
   }
   errors.sort((a, b) => a.index - b.index);
-  return { inserted, errors };
+  return { inserted, indexes, errors };
 }

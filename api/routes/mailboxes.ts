@@ -5,7 +5,17 @@ import { decodeCursor, encodeCursor } from '../../core/ids';
 import { idParams } from '../../core/schemas/common';
 import { importMailboxesBody, listMailboxesQuery } from '../../core/schemas/mailboxes';
 import { getClient } from '../../db/repositories/clients';
-import { getMailbox, listMailboxes, type MailboxRecord } from '../../db/repositories/mailboxes';
+import { z } from 'zod';
+import {
+  deleteMailboxes,
+  getMailbox,
+  listMailboxes,
+  setMailboxStatus,
+  type MailboxRecord,
+} from '../../db/repositories/mailboxes';
+import { mailboxWorkflowId } from '../../workflows/ids';
+import { pauseUpdate, resumeUpdate } from '../../workflows/mailbox.workflow';
+import { mailboxLiveState, startMailboxWorkflows } from '../lifecycle/mailbox';
 import type { AppDeps } from '../deps';
 import { importMailboxes } from '../lifecycle/mailbox-import';
 import { clientIdOf } from '../plugins/auth';
@@ -24,7 +34,7 @@ export const mailboxView = (m: MailboxRecord) => ({
   createdAt: m.createdAt.toISOString(),
 });
 
-export function mailboxRoutes(app: FastifyInstance, { pool }: AppDeps): void {
+export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: AppDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/mailboxes', {
@@ -33,9 +43,22 @@ export function mailboxRoutes(app: FastifyInstance, { pool }: AppDeps): void {
   }, async (req, reply) => {
     const clientId = clientIdOf(req);
     const client = await getClient(pool, clientId);
-    const { inserted, errors } = await importMailboxes(pool, clientId, req.body.mailboxes, {
+    const imported = await importMailboxes(pool, clientId, req.body.mailboxes, {
       timezone: client?.timezone ?? 'UTC',
     });
+    const errors = [...imported.errors];
+    const failed = await startMailboxWorkflows(temporal, config.TEMPORAL_TASK_QUEUE, imported.inserted);
+    if (failed.length) {
+      await deleteMailboxes(pool, failed.map((f) => f.record.id));
+      const indexOf = new Map(imported.inserted.map((m, i) => [m.id, imported.indexes[i]!]));
+      for (const f of failed) {
+        const index = indexOf.get(f.record.id)!;
+        errors.push({ index, path: `mailboxes.${index}`, message: `could not start its workflow: ${f.error}` });
+      }
+      errors.sort((a, b) => a.index - b.index);
+    }
+    const failedIds = new Set(failed.map((f) => f.record.id));
+    const inserted = imported.inserted.filter((m) => !failedIds.has(m.id));
     req.log.info({ clientId, created: inserted.length, rejected: errors.length }, 'mailboxes imported');
     return reply.status(inserted.length > 0 ? 201 : 400).send({
       created: inserted.length,
@@ -59,6 +82,26 @@ export function mailboxRoutes(app: FastifyInstance, { pool }: AppDeps): void {
   r.get('/v1/mailboxes/:id', { schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
     const m = await getMailbox(pool, clientIdOf(req), req.params.id);
     if (!m) throw notFound('mailbox');
-    return mailboxView(m);
+    return { ...mailboxView(m), live: await mailboxLiveState(temporal, m.address) };
+  });
+
+  const pauseBody = z.strictObject({ reason: z.string().trim().min(1).max(200).optional() }).optional();
+
+  r.post('/v1/mailboxes/:id/pause', { schema: { tags: ['mailboxes'], params: idParams, body: pauseBody } }, async (req) => {
+    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
+    if (!m) throw notFound('mailbox');
+    const live = await temporal.workflow
+      .getHandle(mailboxWorkflowId(m.address))
+      .executeUpdate(pauseUpdate, { args: [{ reason: req.body?.reason ?? 'paused through the API' }] });
+    await setMailboxStatus(pool, m.id, 'paused');
+    return { ...mailboxView({ ...m, status: 'paused' }), live };
+  });
+
+  r.post('/v1/mailboxes/:id/resume', { schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
+    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
+    if (!m) throw notFound('mailbox');
+    const live = await temporal.workflow.getHandle(mailboxWorkflowId(m.address)).executeUpdate(resumeUpdate, { args: [] });
+    await setMailboxStatus(pool, m.id, 'active');
+    return { ...mailboxView({ ...m, status: 'active' }), live };
   });
 }

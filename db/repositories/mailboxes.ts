@@ -164,3 +164,8 @@ export async function selectCampaignMailboxes(
 export async function setMailboxStatus(pool: Pool, id: string, status: MailboxRecord['status']): Promise<void> {
   await pool.query('UPDATE mailboxes SET status = $2 WHERE id = $1', [id, status]);
 }
+
+/** Removes rows whose workflow could not be started, so an import is never half written. */
+export async function deleteMailboxes(pool: Pool, ids: string[]): Promise<void> {
+  if (ids.length) await pool.query('DELETE FROM mailboxes WHERE id = ANY($1::uuid[])', [ids]);
+}
