@@ -65,7 +65,7 @@ export async function startMailboxWorkflows(
  * The workflow's live state, or null when it cannot be had in time (no
  * workflow for it, or no worker answering): stored fields still show.
  */
-export async function mailboxLiveState(temporal: Client, address: string, timeoutMs = 3000): Promise<MailboxLiveState | null> {
+export async function mailboxLiveState(temporal: Client, address: string, timeoutMs = 5000): Promise<MailboxLiveState | null> {
   try {
     return await temporal.connection.withDeadline(Date.now() + timeoutMs, () =>
       temporal.workflow.getHandle(mailboxWorkflowId(address)).query(stateQuery, Date.now()),

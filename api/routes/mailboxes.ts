@@ -85,7 +85,8 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     return { ...mailboxView(m), live: await mailboxLiveState(temporal, m.address) };
   });
 
-  const pauseBody = z.strictObject({ reason: z.string().trim().min(1).max(200).optional() }).optional();
+  // Fastify hands a missing body over as null.
+  const pauseBody = z.strictObject({ reason: z.string().trim().min(1).max(200).optional() }).nullish();
 
   r.post('/v1/mailboxes/:id/pause', { schema: { tags: ['mailboxes'], params: idParams, body: pauseBody } }, async (req) => {
     const m = await getMailbox(pool, clientIdOf(req), req.params.id);
