@@ -7,7 +7,7 @@ export interface CampaignPlan {
   clientId: string;
   status: string;
   stepCount: number;
-  mailboxIds: string[];
+  mailboxes: { id: string; address: string }[];
 }
 
 export function campaignDataActivities({ pool }: ActivityDeps) {
@@ -21,7 +21,7 @@ export function campaignDataActivities({ pool }: ActivityDeps) {
         clientId: c.clientId,
         status: c.status,
         stepCount: c.steps.length,
-        mailboxIds: mailboxes.filter((m) => m.status === 'active').map((m) => m.id),
+        mailboxes: mailboxes.filter((m) => m.status === 'active').map((m) => ({ id: m.id, address: m.address })),
       };
     },
 

@@ -18,7 +18,9 @@ export interface SendStepInput {
 
 export type SendStepResult =
   | { status: 'sent'; sendId: string; providerMessageId: string; providerAccountId: string; replayed: boolean }
-  | { status: 'unknown' | 'failed' | 'skipped'; sendId: string | null; reason: string };
+  | { status: 'unknown' | 'failed' | 'skipped'; sendId: string | null; reason: string }
+  /** The provider asked us to slow down: nothing was sent; report it to the mailbox and ask for a new slot. */
+  | { status: 'throttled'; sendId: string; reason: string; retryAfterMs: number | null };
 
 /** Failure types the campaign and mailbox workflows branch on. */
 export const SEND_FAILURE_TYPES = {
@@ -119,10 +121,12 @@ export function sendStepActivities(deps: ActivityDeps) {
         case 'sender_misconfigured':
           await markSendStatus(pool, row.id, 'pending', err.message, accountId);
           throw ApplicationFailure.nonRetryable(err.message, SEND_FAILURE_TYPES.senderMisconfigured);
+        case 'throttled':
+          await markSendStatus(pool, row.id, 'pending', err.message, accountId);
+          return { status: 'throttled', sendId: row.id, reason: err.message, retryAfterMs: err.retryAfterMs ?? null };
         default: {
           await markSendStatus(pool, row.id, 'pending', err.message, accountId);
-          const type = err.errorClass === 'throttled' ? SEND_FAILURE_TYPES.throttled
-            : err.errorClass === 'provider_down' ? SEND_FAILURE_TYPES.providerDown : SEND_FAILURE_TYPES.transient;
+          const type = err.errorClass === 'provider_down' ? SEND_FAILURE_TYPES.providerDown : SEND_FAILURE_TYPES.transient;
           throw ApplicationFailure.create({
             message: err.message,
             type,

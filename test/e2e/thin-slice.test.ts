@@ -32,6 +32,8 @@ describe('thin slice: HTTP API → campaign workflow → SMTP → Postgres', () 
           pool: 'slice',
           providers: [provider.name],
           warmup: null,
+          window: { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' },
+          limits: { dailyMax: 100, hourlyMax: 100, minIntervalSeconds: 1, jitterRatio: 0 },
         })),
       },
     });
