@@ -1,0 +1,95 @@
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { mailboxWorkflowId } from '../../workflows/ids';
+import {
+  mailboxWorkflow,
+  pauseUpdate,
+  reportOutcomeSignal,
+  reserveSlotUpdate,
+  resumeUpdate,
+  stateQuery,
+} from '../../workflows/mailbox.workflow';
+import { eventually, startStack, type Stack } from '../helpers/stack';
+import { testEnv } from '../helpers/test-env';
+
+const FIXTURES = path.join(__dirname, '../fixtures/histories');
+
+/**
+ * Determinism guard: recorded mailbox histories (committed fixtures, made by
+ * running this test with RECORD_HISTORIES=1) and fresh ones must replay on
+ * today's workflow code without a nondeterminism error.
+ */
+describe('replay of mailbox workflow histories', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ worker: true });
+  });
+  afterAll(() => stack?.close());
+
+  async function produceHistories(): Promise<{ workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
+    const address = `replay-${randomUUID()}@send.example.com`;
+    const handle = await stack.temporal.workflow.start(mailboxWorkflow, {
+      taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+      workflowId: mailboxWorkflowId(address),
+      args: [{
+        mailboxId: randomUUID(),
+        address,
+        maxEventsPerRun: 6,
+        settings: {
+          timezone: 'Europe/Berlin',
+          window: { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' },
+          limits: { dailyMax: 100, hourlyMax: 100, minIntervalSeconds: 1, jitterRatio: 0.3 },
+          warmup: { startPerDay: 50, increasePerDay: 5, maxPerDay: 100, startedOn: '2026-01-01' },
+        },
+      }],
+    });
+    for (let i = 0; i < 4; i++) {
+      const a = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: `r${i}`, campaignId: `c${i % 2}` }] });
+      expect(a.granted).toBe(true);
+      await handle.signal(reportOutcomeSignal, { requestId: `r${i}`, outcome: i === 2 ? 'bounced' : 'sent' });
+    }
+    await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'replay' }] });
+    await handle.executeUpdate(resumeUpdate, { args: [] });
+    await handle.signal(reportOutcomeSignal, { requestId: 'unknown', outcome: 'throttled' });
+    await handle.query(stateQuery, Date.now());
+    // At least one continue-as-new happened: collect every run's history.
+    const desc = await eventually(async () => {
+      const d = await handle.describe();
+      return d.runId !== handle.firstExecutionRunId ? d : null;
+    });
+    const runs = [handle.firstExecutionRunId, desc.runId];
+    const out = [];
+    for (const runId of runs) {
+      const history = await stack.temporal.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+      out.push({ workflowId: handle.workflowId, history });
+    }
+    return out;
+  }
+
+  it('fresh and recorded histories replay on the current code', async () => {
+    const fresh = await produceHistories();
+    if (process.env.RECORD_HISTORIES === '1') {
+      for (const [i, h] of fresh.entries()) {
+        await writeFile(path.join(FIXTURES, `mailbox-run${i + 1}.json`), historyToJSON(h.history));
+      }
+    }
+    const recorded = [];
+    for (const f of (await readdir(FIXTURES)).filter((n) => n.endsWith('.json')).sort()) {
+      recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
+    }
+    expect(recorded.length).toBeGreaterThanOrEqual(2);
+    const results = [];
+    for await (const r of Worker.runReplayHistories(
+      { workflowBundle: { codePath: testEnv('workflowBundle') } },
+      [...fresh, ...recorded],
+    )) {
+      results.push(r);
+    }
+    expect(results).toHaveLength(fresh.length + recorded.length);
+    for (const r of results) expect({ workflowId: r.workflowId, error: r.error ?? null }).toEqual({ workflowId: r.workflowId, error: null });
+  });
+});
