@@ -1,0 +1,167 @@
+import { SesProvider, sesTagValue } from '../../../activities/providers/ses';
+import { ProviderSendError, type OutgoingMessage, type SendErrorClass } from '../../../activities/providers/types';
+import { awsError, SesFake } from '../../fakes/ses-fake';
+
+function message(over: Partial<OutgoingMessage> = {}): OutgoingMessage {
+  return {
+    from: { address: 'alice@sender.example', name: 'Alice Sender' },
+    to: 'bob@lead.example',
+    subject: 'Quick question',
+    text: 'Hi Bob, plain text.',
+    html: '<p>Hi Bob, <b>html</b>.</p>',
+    messageId: '<m-1@sender.example>',
+    correlationId: 'send:7f3c/step-2',
+    headers: {
+      'List-Unsubscribe': '<https://u.example/unsub/abc>, <mailto:unsub@u.example>',
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+    },
+    inReplyTo: '<m-0@sender.example>',
+    references: ['<m-0@sender.example>'],
+    ...over,
+  };
+}
+
+async function failure(p: Promise<unknown>): Promise<ProviderSendError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderSendError);
+  return err as ProviderSendError;
+}
+
+describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
+  const fake = new SesFake();
+  let url: string;
+  let ses: SesProvider;
+
+  beforeAll(async () => {
+    url = await fake.start();
+    ses = new SesProvider(
+      'acct-ses',
+      'ses-test',
+      { region: 'eu-west-1', accessKeyId: 'AKIDFAKE', secretAccessKey: 'secret', configurationSet: 'outreach-default', endpoint: url },
+      { timeoutMs: 400 },
+    );
+  });
+  afterEach(() => fake.recover());
+  afterAll(async () => {
+    await ses.close();
+    await fake.stop();
+  });
+
+  test('a send records text, html, unsubscribe and threading headers, the correlation tag, and returns the MessageId', async () => {
+    const res = await ses.send(message());
+    const rec = fake.messages.at(-1)!;
+    expect(res.providerMessageId).toBe(rec.messageId);
+    expect(rec).toMatchObject({
+      from: '"Alice Sender" <alice@sender.example>',
+      to: ['bob@lead.example'],
+      subject: 'Quick question',
+      text: 'Hi Bob, plain text.',
+      html: '<p>Hi Bob, <b>html</b>.</p>',
+      configurationSet: 'outreach-default',
+      accessKeyId: 'AKIDFAKE',
+      correlationId: 'send_7f3c_step-2',
+    });
+    expect(rec.headers).toMatchObject({
+      'list-unsubscribe': '<https://u.example/unsub/abc>, <mailto:unsub@u.example>',
+      'list-unsubscribe-post': 'List-Unsubscribe=One-Click',
+      'in-reply-to': '<m-0@sender.example>',
+      references: '<m-0@sender.example>',
+      'message-id': '<m-1@sender.example>',
+    });
+  });
+
+  test('a message may pick its own configuration set', async () => {
+    await ses.send({ ...message(), configurationSet: 'warmup' } as OutgoingMessage);
+    expect(fake.messages.at(-1)!.configurationSet).toBe('warmup');
+  });
+
+  test('tag values are sanitized to the characters SES allows', () => {
+    expect(sesTagValue('a b.c/d:e_f-g')).toBe('a_b_c_d_e_f-g');
+    expect(sesTagValue('')).toBe('_');
+    expect(sesTagValue('x'.repeat(300))).toHaveLength(256);
+  });
+
+  test('429 TooManyRequestsException with Retry-After → throttled with the hint', async () => {
+    fake.throttle({ retryAfterSeconds: 7, times: 1 });
+    const err = await failure(ses.send(message()));
+    expect(err.errorClass).toBe('throttled');
+    expect(err.retryAfterMs).toBe(7000);
+    expect(err.providerCode).toBe('TooManyRequestsException');
+    // times: 1 → the next one goes through
+    await expect(ses.send(message())).resolves.toHaveProperty('providerMessageId');
+  });
+
+  test('Retry-After as an HTTP date and X-RateLimit-Reset as epoch seconds are understood', async () => {
+    fake.throttle({ retryAfterDate: new Date(Date.now() + 20_000), times: 1 });
+    const a = await failure(ses.send(message()));
+    expect(a.retryAfterMs).toBeGreaterThan(15_000);
+    expect(a.retryAfterMs).toBeLessThanOrEqual(20_000);
+    fake.throttle({ resetEpochSeconds: Math.floor(Date.now() / 1000) + 30, times: 1 });
+    const b = await failure(ses.send(message()));
+    expect(b.retryAfterMs).toBeGreaterThan(25_000);
+    expect(b.retryAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  const cases: [string, () => unknown, SendErrorClass, string | number | undefined][] = [
+    ['500 InternalServiceErrorException', () => fake.fail(500), 'transient', 'InternalServiceErrorException'],
+    ['503 ServiceUnavailable (one 503 is not an outage)', () => fake.fail(503), 'transient', 'ServiceUnavailable'],
+    ['403 UnrecognizedClientException', () => fake.authFail(), 'sender_misconfigured', 'UnrecognizedClientException'],
+    ['MessageRejected for the recipient', () => fake.rejectRecipient('bob@lead.example'), 'recipient_permanent', 'MessageRejected'],
+    [
+      'MessageRejected: Email address is not verified',
+      () => fake.respondWith(awsError(400, 'MessageRejected', 'Email address is not verified. The following identities failed the check in region EU-WEST-1: alice@sender.example')),
+      'sender_misconfigured',
+      'MessageRejected',
+    ],
+    ['MailFromDomainNotVerifiedException', () => fake.respondWith(awsError(400, 'MailFromDomainNotVerifiedException', 'MAIL FROM domain not verified')), 'sender_misconfigured', 'MailFromDomainNotVerifiedException'],
+    ['NotFoundException (configuration set)', () => fake.respondWith(awsError(404, 'NotFoundException', 'Configuration set <warmup> does not exist.')), 'sender_misconfigured', 'NotFoundException'],
+    ['LimitExceededException (daily quota)', () => fake.respondWith(awsError(400, 'LimitExceededException', 'Daily message quota exceeded.')), 'throttled', 'LimitExceededException'],
+    ['SendingPausedException', () => fake.respondWith(awsError(400, 'SendingPausedException', 'Sending paused for this account.')), 'provider_down', 'SendingPausedException'],
+    ['AccountSuspendedException', () => fake.respondWith(awsError(400, 'AccountSuspendedException', 'Account suspended.')), 'provider_down', 'AccountSuspendedException'],
+    ['BadRequestException on an illegal address', () => fake.respondWith(awsError(400, 'BadRequestException', "Missing final '@domain'")), 'recipient_permanent', 'BadRequestException'],
+    ['504 from a gateway', () => fake.respondWith({ status: 504, body: 'Gateway Timeout' }), 'ambiguous', undefined],
+  ];
+  test.each(cases.map(([name, inject, expected, code]) => [name, expected, inject, code] as const))('%s → %s', async (_name, expected, inject, code) => {
+    inject();
+    const before = fake.accepted;
+    const err = await failure(ses.send(message()));
+    expect(err.errorClass).toBe(expected);
+    if (code !== undefined) expect(err.providerCode).toBe(code);
+    expect(fake.accepted).toBe(before);
+  });
+
+  test('outage → provider_down; recover() listens on the same port and sends succeed again', async () => {
+    const port = fake.port;
+    await fake.outage();
+    const err = await failure(ses.send(message()));
+    expect(err.errorClass).toBe('provider_down');
+    await fake.recover();
+    expect(fake.port).toBe(port);
+    await expect(ses.send(message())).resolves.toHaveProperty('providerMessageId');
+  });
+
+  test('connection dropped after the body was accepted → ambiguous, and the fake did accept it', async () => {
+    fake.dropAfterAccept(1);
+    const before = fake.accepted;
+    const err = await failure(ses.send(message({ correlationId: 'dropped-1' })));
+    expect(err.errorClass).toBe('ambiguous');
+    expect(fake.accepted).toBe(before + 1);
+    expect(fake.messages.at(-1)!.correlationId).toBe('dropped-1');
+  });
+
+  test('no answer within the request timeout → ambiguous', async () => {
+    fake.latency(1500);
+    const err = await failure(ses.send(message()));
+    expect(err.errorClass).toBe('ambiguous');
+  });
+
+  test('the SDK does not retry on its own', async () => {
+    fake.fail(500);
+    const before = fake.attempts;
+    await failure(ses.send(message()));
+    expect(fake.attempts).toBe(before + 1);
+  });
+});
