@@ -1,0 +1,77 @@
+import { Client } from '@sendgrid/client';
+import type { z } from 'zod';
+import type { sendgridConfig } from '../../core/schemas/providers';
+import { DEFAULT_TIMEOUT_MS, classifyHttpStatus, classifyNetworkError, getHeader, messageHeaders, type HeaderBag, type HttpProviderOptions } from './http-errors';
+import { ProviderSendError, type EmailProvider, type OutgoingMessage, type SendResult } from './types';
+
+type SendgridConfig = z.infer<typeof sendgridConfig>;
+
+interface SendgridResponseError extends Error {
+  code?: number | string;
+  response?: { headers?: HeaderBag; body?: unknown };
+}
+
+interface SendgridErrorBody {
+  errors?: { message?: string | null; field?: string | null }[];
+}
+
+/** Maps a @sendgrid/client (axios) failure onto the shared classes. */
+export function classifySendgridError(err: unknown): ProviderSendError {
+  const e = err as SendgridResponseError;
+  if (typeof e?.code !== 'number' || !e.response) return classifyNetworkError('sendgrid', err);
+  const status = e.code;
+  const errors = (e.response.body as SendgridErrorBody | undefined)?.errors ?? [];
+  const detail = errors.map((x) => `${x.message ?? ''}${x.field ? ` [${x.field}]` : ''}`).join('; ') || e.message;
+  if (status === 400) {
+    // A 400 about the sender (unverified or malformed from, bad reply_to) is the mailbox's problem.
+    const aboutSender = errors.some((x) => /^(from|reply_to)\b/.test(x.field ?? '') || /\bfrom address|sender identity/i.test(x.message ?? ''));
+    if (aboutSender) return new ProviderSendError('sender_misconfigured', `sendgrid: HTTP 400 ${detail}`, undefined, status);
+  }
+  return classifyHttpStatus('sendgrid', status, detail, e.response.headers);
+}
+
+/**
+ * SendGrid v3 mail/send through its own @sendgrid/client instance (not the
+ * module singleton), so each account keeps its key and base URL.
+ */
+export class SendgridProvider implements EmailProvider {
+  readonly kind = 'sendgrid' as const;
+  private readonly client: Client;
+
+  constructor(
+    readonly accountId: string,
+    readonly name: string,
+    config: SendgridConfig,
+    options: HttpProviderOptions = {},
+  ) {
+    this.client = new Client();
+    // setApiKey resets the base URL to the region's host, so the override goes after it.
+    this.client.setApiKey(config.apiKey);
+    const defaults = { url: '', timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(config.endpoint ? { baseUrl: config.endpoint } : {}) };
+    this.client.setDefaultRequest(defaults);
+  }
+
+  async send(m: OutgoingMessage): Promise<SendResult> {
+    const content = [{ type: 'text/plain', value: m.text }];
+    if (m.html) content.push({ type: 'text/html', value: m.html });
+    const body = {
+      personalizations: [{ to: [{ email: m.to }] }],
+      from: m.from.name ? { email: m.from.address, name: m.from.name } : { email: m.from.address },
+      subject: m.subject,
+      content,
+      headers: { 'Message-ID': m.messageId, ...messageHeaders(m) },
+      custom_args: { correlation_id: m.correlationId },
+    };
+    try {
+      const [response] = await this.client.request({ method: 'POST', url: '/v3/mail/send', body });
+      // Accepted: without an x-message-id our own Message-ID still identifies it.
+      return { providerMessageId: getHeader(response.headers as HeaderBag, 'x-message-id') ?? m.messageId };
+    } catch (err) {
+      throw classifySendgridError(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    // axios keeps no per-client resources; sockets belong to the shared agent.
+  }
+}
