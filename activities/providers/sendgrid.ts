@@ -22,6 +22,10 @@ export function classifySendgridError(err: unknown): ProviderSendError {
   const status = e.code;
   const errors = (e.response.body as SendgridErrorBody | undefined)?.errors ?? [];
   const detail = errors.map((x) => `${x.message ?? ''}${x.field ? ` [${x.field}]` : ''}`).join('; ') || e.message;
+  if ((status === 401 || status === 403) && /maximum credits|suspended|disabled|deactivated/i.test(detail)) {
+    // The account cannot send at all (out of credits, suspended): fail over.
+    return new ProviderSendError('provider_down', `sendgrid: HTTP ${status} ${detail}`, undefined, status);
+  }
   if (status === 400) {
     // A 400 about the sender (unverified or malformed from, bad reply_to) is the mailbox's problem.
     const aboutSender = errors.some((x) => /^(from|reply_to)\b/.test(x.field ?? '') || /\bfrom address|sender identity/i.test(x.message ?? ''));

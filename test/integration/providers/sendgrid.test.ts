@@ -106,6 +106,7 @@ describe('SendGrid adapter (real @sendgrid/client) against the local fake', () =
     ['403 unverified sender identity', () => fake.respondWith(sendgridError(403, 'The from address does not match a verified Sender Identity.', 'from')), 'sender_misconfigured'],
     ['400 on the recipient', () => fake.rejectRecipient('bob@lead.example'), 'recipient_permanent'],
     ['400 on the from address', () => fake.respondWith(sendgridError(400, 'The from email does not contain a valid address.', 'from.email')), 'sender_misconfigured'],
+    ['401 Maximum credits exceeded (account cannot send)', () => fake.respondWith(sendgridError(401, 'Maximum credits exceeded')), 'provider_down'],
     ['504 from a gateway', () => fake.respondWith({ status: 504, body: 'Gateway Timeout' }), 'ambiguous'],
   ];
   test.each(cases.map(([name, inject, expected]) => [name, expected, inject] as const))('%s → %s', async (_name, expected, inject) => {
