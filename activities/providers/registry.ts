@@ -1,6 +1,11 @@
 import type { Pool } from 'pg';
 import type { SecretBox } from '../../core/crypto';
 import { loadProviderAccount } from '../../db/repositories/providers';
+import type { z } from 'zod';
+import type { mailgunConfig, sendgridConfig, sesConfig, smtpConfig } from '../../core/schemas/providers';
+import { MailgunProvider } from './mailgun';
+import { SendgridProvider } from './sendgrid';
+import { SesProvider } from './ses';
 import { SmtpProvider } from './smtp';
 import { ProviderSendError, type EmailProvider } from './types';
 
@@ -31,9 +36,13 @@ export class ProviderRegistry {
     if (!account) throw new ProviderSendError('sender_misconfigured', `provider account ${accountId} not found`);
     switch (account.kind) {
       case 'smtp':
-        return new SmtpProvider(account.id, account.name, account.config as ConstructorParameters<typeof SmtpProvider>[2]);
-      default:
-        throw new ProviderSendError('sender_misconfigured', `provider kind ${account.kind} has no adapter in this build`);
+        return new SmtpProvider(account.id, account.name, account.config as z.infer<typeof smtpConfig>);
+      case 'ses':
+        return new SesProvider(account.id, account.name, account.config as z.infer<typeof sesConfig>);
+      case 'sendgrid':
+        return new SendgridProvider(account.id, account.name, account.config as z.infer<typeof sendgridConfig>);
+      case 'mailgun':
+        return new MailgunProvider(account.id, account.name, account.config as z.infer<typeof mailgunConfig>);
     }
   }
 

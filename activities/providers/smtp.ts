@@ -12,17 +12,21 @@ interface SmtpError extends Error {
   response?: string;
 }
 
+interface SmtpTimeoutError extends SmtpError {
+  timeoutType?: string;
+}
+
 /** Maps a nodemailer failure onto the shared classes. */
-export function classifySmtpError(err: SmtpError): ProviderSendError {
+export function classifySmtpError(err: SmtpTimeoutError): ProviderSendError {
   const code = err.responseCode;
   const cmd = (err.command ?? '').toUpperCase();
   const msg = `smtp: ${err.message}`;
+  const afterData = cmd.startsWith('DATA') || cmd === 'MESSAGE';
   if (err.code === 'EAUTH' || cmd.startsWith('AUTH')) return new ProviderSendError('sender_misconfigured', msg, undefined, code);
   if (code !== undefined) {
-    if (cmd === 'DATA' || cmd.startsWith('DATA') || cmd === '') {
-      // After the body went over the wire, a failure leaves us unsure whether it will be delivered.
-      if (code >= 500 && cmd !== '') return new ProviderSendError('ambiguous', msg, undefined, code);
-    }
+    // After the body went over the wire a rejection leaves the outcome in doubt: never re-send blindly.
+    if (afterData && code >= 500) return new ProviderSendError('ambiguous', msg, undefined, code);
+    if (afterData && code >= 400) return new ProviderSendError('transient', msg, undefined, code);
     if (code === 421 || code === 450 || code === 451 || code === 452) {
       return new ProviderSendError('throttled', msg, 60_000, code);
     }
@@ -31,10 +35,12 @@ export function classifySmtpError(err: SmtpError): ProviderSendError {
     if (code >= 500) return new ProviderSendError('recipient_permanent', msg, undefined, code);
     if (code >= 400) return new ProviderSendError('transient', msg, undefined, code);
   }
-  if (err.code === 'ECONNECTION' || /ECONNREFUSED|EHOSTUNREACH|ENOTFOUND/.test(err.message)) {
+  // No reply code: the connection itself failed. Before a connection existed the message
+  // surely did not go out (provider down); once it did, we cannot know (ambiguous).
+  if (/ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|ENETUNREACH/.test(err.message) || err.timeoutType === 'CONNECT_TIMEOUT' || err.timeoutType === 'GREETING_TIMEOUT') {
     return new ProviderSendError('provider_down', msg);
   }
-  if ((err.code === 'ETIMEDOUT' || err.code === 'ESOCKET') && (cmd.startsWith('DATA') || cmd === 'MESSAGE')) {
+  if (err.code === 'ECONNECTION' || err.code === 'ETIMEDOUT' || err.code === 'ESOCKET') {
     return new ProviderSendError('ambiguous', msg);
   }
   return new ProviderSendError('transient', msg);

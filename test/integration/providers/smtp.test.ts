@@ -69,8 +69,8 @@ describe('SmtpProvider (nodemailer) against the faulty SMTP fake', () => {
     ['451 to MAIL FROM (throttle)', () => fake.throttle({ status: 451 }), 'throttled'],
     ['550 to RCPT TO', () => fake.rejectRecipient('bob@lead.example'), 'recipient_permanent'],
     ['530 to MAIL FROM on an already authenticated pooled connection', () => fake.authFail(), 'sender_misconfigured'],
-    // smtp.ts treats every 451 as a throttle (60 s hint), also a "local error" after DATA.
-    ['451 after DATA', () => fake.fail(451), 'throttled'],
+    // A 4xx reply to the message body is a temporary refusal of that message, not a rate limit.
+    ['451 after DATA', () => fake.fail(451), 'transient'],
     // smtp.ts (and the spec) treat a 5xx reply to the end of DATA as ambiguous.
     ['554 after DATA', () => fake.fail(554), 'ambiguous'],
   ];
@@ -115,14 +115,13 @@ describe('SmtpProvider (nodemailer) against the faulty SMTP fake', () => {
   });
 
   // Known misclassifications in smtp.ts (reported, not fixed here: smtp.ts belongs to another change).
-  // These pass while the bug is there; when smtp.ts is fixed, jest flags them: drop `.failing`.
-  test.failing('KNOWN BUG smtp.ts: connection dropped after DATA → should be ambiguous (is provider_down)', async () => {
+  test('connection dropped after DATA is ambiguous (never re-sent blindly)', async () => {
     fake.dropAfterAccept(1);
     const err = await failure(smtp.send(message()));
     expect(err.errorClass).toBe('ambiguous');
   });
 
-  test.failing('KNOWN BUG smtp.ts: socket timeout waiting for the reply to DATA → should be ambiguous (is transient)', () => {
+  test('a socket timeout waiting for the reply to DATA is ambiguous', () => {
     // What nodemailer 10 reports for it: every socket timeout is ETIMEDOUT with command "CONN".
     const err = Object.assign(new Error('Timeout'), { code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'SOCKET_TIMEOUT' });
     expect(classifySmtpError(err).errorClass).toBe('ambiguous');
