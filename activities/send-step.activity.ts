@@ -7,6 +7,7 @@ import { getMailboxById } from '../db/repositories/mailboxes';
 import { claimSend, markSendStatus, markSent } from '../db/repositories/sends';
 import { getTemplate } from '../db/repositories/templates';
 import type { ActivityDeps } from './deps';
+import { FailoverSender } from './providers/failover';
 import { ProviderSendError, type OutgoingMessage } from './providers/types';
 
 export interface SendStepInput {
@@ -32,6 +33,7 @@ export const SEND_FAILURE_TYPES = {
 
 export function sendStepActivities(deps: ActivityDeps) {
   const { pool, providers, logger } = deps;
+  const sender = new FailoverSender(pool, providers, logger);
 
   async function sendStep(input: SendStepInput): Promise<SendStepResult> {
     const log = logger.child({ campaignId: input.campaignId, mailboxId: input.mailboxId, step: input.step });
@@ -88,28 +90,27 @@ export function sendStepActivities(deps: ActivityDeps) {
       headers: {},
     };
 
-    const accountId = mailbox.providerIds[0];
-    if (!accountId) {
+    if (mailbox.providerIds.length === 0) {
       await markSendStatus(pool, row.id, 'pending', 'mailbox has no provider');
       throw ApplicationFailure.nonRetryable('mailbox has no provider', SEND_FAILURE_TYPES.senderMisconfigured);
     }
     try {
-      const provider = await providers.get(accountId);
-      const result = await provider.send(message);
+      const result = await sender.send(mailbox.providerIds, message, `${row.id}:${row.attempts}`);
       await markSent(pool, row.id, {
-        providerAccountId: accountId,
+        providerAccountId: result.accountId,
         providerMessageId: result.providerMessageId,
         messageIdHeader: message.messageId,
       });
       await setLeadStatus(pool, lead.id, input.step + 1 >= campaign.steps.length ? 'done' : 'active', ['pending', 'active']);
-      log.info({ sendId: row.id, provider: provider.name }, 'sent');
-      return { status: 'sent', sendId: row.id, providerMessageId: result.providerMessageId, providerAccountId: accountId, replayed: false };
+      log.info({ sendId: row.id, provider: result.providerName }, 'sent');
+      return { status: 'sent', sendId: row.id, providerMessageId: result.providerMessageId, providerAccountId: result.accountId, replayed: false };
     } catch (err) {
       if (!(err instanceof ProviderSendError)) {
         await markSendStatus(pool, row.id, 'pending', String((err as Error).message));
         throw err;
       }
-      log.warn({ sendId: row.id, errorClass: err.errorClass }, 'send failed');
+      const accountId = err.accountId;
+      log.warn({ sendId: row.id, errorClass: err.errorClass, providerId: accountId }, 'send failed');
       switch (err.errorClass) {
         case 'recipient_permanent':
           await markSendStatus(pool, row.id, 'failed', err.message, accountId);

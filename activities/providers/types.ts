@@ -15,6 +15,9 @@ export const SEND_ERROR_CLASSES = [
 export type SendErrorClass = (typeof SEND_ERROR_CLASSES)[number];
 
 export class ProviderSendError extends Error {
+  /** The provider account that raised it (set by the failover sender). */
+  accountId?: string;
+
   constructor(
     readonly errorClass: SendErrorClass,
     message: string,
@@ -39,6 +42,8 @@ export interface OutgoingMessage {
   headers: Record<string, string>;
   inReplyTo?: string;
   references?: string[];
+  /** SES: configuration set (IP pool) for this send, overriding the account's. */
+  configurationSet?: string;
 }
 
 export interface SendResult {
