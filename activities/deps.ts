@@ -11,4 +11,6 @@ export interface ActivityDeps {
   clock: () => Date;
   client: Client;
   publicBaseUrl: string;
+  /** HMAC key for unsubscribe tokens (core/unsubscribe.ts). */
+  unsubscribeKey: Buffer;
 }

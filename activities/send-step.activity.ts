@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { renderTemplate } from '../core/template/render';
+import { listUnsubscribeHeaders, makeUnsubscribeToken } from '../core/unsubscribe';
 import { getCampaignById } from '../db/repositories/campaigns';
 import { getClient } from '../db/repositories/clients';
 import { getLead, setLeadStatus } from '../db/repositories/leads';
@@ -87,7 +88,7 @@ export function sendStepActivities(deps: ActivityDeps) {
       html: template.html ? renderTemplate(template.html, vars, lead.id) : undefined,
       messageId: `<${row.id}@${domain}>`,
       correlationId: row.id,
-      headers: {},
+      headers: listUnsubscribeHeaders(deps.publicBaseUrl, makeUnsubscribeToken(deps.unsubscribeKey, lead.clientId, lead.id)),
     };
 
     if (mailbox.providerIds.length === 0) {

@@ -5,6 +5,7 @@ import { createActivities } from '../activities';
 import { ProviderRegistry } from '../activities/providers/registry';
 import { loadConfigOrExit, type Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
+import { unsubscribeKey } from '../core/unsubscribe';
 import { createLogger, type Logger } from '../core/logger';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
@@ -47,6 +48,7 @@ export async function startWorker(
     clock: () => new Date(),
     client,
     publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`,
+    unsubscribeKey: unsubscribeKey(config.CREDENTIALS_KEY!),
   });
   const worker = await Worker.create({
     connection,

@@ -81,6 +81,11 @@ describe('thin slice: HTTP API → campaign workflow → SMTP → Postgres', () 
     const lead3 = mine.find((m) => m.to[0] === `lead3-${suffix}@recipients.example.org`)!;
     expect(lead3.headers.subject).toBe('Hi Lead3');
     expect(lead3.raw).toContain('quick question about Co3.');
+    // RFC 8058 one-click unsubscribe, one line, pointing at this deployment.
+    expect(lead3.headers['list-unsubscribe']).toMatch(/^<http:\/\/127\.0\.0\.1:\d+\/u\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+>$/);
+    expect(lead3.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    // The correlation id the provider echoes back is the send's id.
+    expect(lead3.headers['x-outreach-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
     // The provider's credentials were decrypted from the database to log in.
     expect(sink.logins).toContainEqual({ username: 'relay-user', password: 'relay-secret-pass' });
 

@@ -73,5 +73,6 @@ function parseHeaders(raw: string): Record<string, string> {
       }
     }
   }
+  for (const k of Object.keys(out)) out[k] = out[k]!.trim(); // unfold
   return out;
 }

@@ -53,6 +53,7 @@ describe('mailbox workflow (time-skipping test server)', () => {
         clock: () => new Date(),
         client: env.client,
         publicBaseUrl: 'http://localhost',
+        unsubscribeKey: randomBytes(32),
       }),
     });
     running = worker.run();
