@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from '../core/logger';
+import type { BreakerSettings } from './providers/breaker-policy';
 import type { ProviderRegistry } from './providers/registry';
 
 /** Built once in worker/main.ts (or a test) and closed over by every activity. */
@@ -13,4 +14,6 @@ export interface ActivityDeps {
   publicBaseUrl: string;
   /** HMAC key for unsubscribe tokens (core/unsubscribe.ts). */
   unsubscribeKey: Buffer;
+  /** Circuit-breaker settings; DEFAULT_BREAKER when omitted. */
+  breaker?: BreakerSettings;
 }

@@ -34,7 +34,7 @@ export const SEND_FAILURE_TYPES = {
 
 export function sendStepActivities(deps: ActivityDeps) {
   const { pool, providers, logger } = deps;
-  const sender = new FailoverSender(pool, providers, logger);
+  const sender = new FailoverSender(pool, providers, logger, deps.breaker);
 
   async function sendStep(input: SendStepInput): Promise<SendStepResult> {
     const log = logger.child({ campaignId: input.campaignId, mailboxId: input.mailboxId, step: input.step });

@@ -61,6 +61,10 @@ export const configSchema = z.object({
   DEV_DATA_DIR: z.string().trim().min(1).default('.data'),
   ADMIN_API_KEY: z.string().trim().min(16, 'must be at least 16 characters').optional(),
   CREDENTIALS_KEY: secretKey.optional(),
+  PROVIDER_BREAKER_FAILURE_RATE: z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a fraction between 0 and 1').transform(Number).default(0.05),
+  PROVIDER_BREAKER_MIN_ATTEMPTS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).default(20),
+  PROVIDER_BREAKER_WINDOW_SECONDS: z.string().regex(/^\d+$/, 'must be a whole number of seconds').transform(Number).default(300),
+  PROVIDER_BREAKER_OPEN_SECONDS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of seconds').transform(Number).default(30),
   API_BODY_LIMIT_BYTES: z.string().regex(/^\d+$/, 'must be a whole number of bytes').transform(Number).default(1_048_576),
 });
 

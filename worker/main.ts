@@ -49,6 +49,12 @@ export async function startWorker(
     client,
     publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`,
     unsubscribeKey: unsubscribeKey(config.CREDENTIALS_KEY!),
+    breaker: {
+      failureRate: config.PROVIDER_BREAKER_FAILURE_RATE,
+      minAttempts: config.PROVIDER_BREAKER_MIN_ATTEMPTS,
+      windowMs: config.PROVIDER_BREAKER_WINDOW_SECONDS * 1000,
+      openForMs: config.PROVIDER_BREAKER_OPEN_SECONDS * 1000,
+    },
   });
   const worker = await Worker.create({
     connection,
