@@ -56,9 +56,14 @@ export function applyOutcome(
       return { state: next, cooled: false, paused: false };
     }
     case 'throttled': {
-      let delay = throttleDelayMs(cfg.throttleBaseSeconds, cfg.throttleMaxSeconds, state.throttleStreak);
+      // The provider's own hint (Retry-After, X-RateLimit-Reset) wins: it knows when its limit resets.
+      // A floor that doubles with each repeat (1 s, 2 s, 4 s… up to the max) keeps a provider that keeps
+      // saying "retry now" from becoming a hot loop. Without a hint: the default backoff.
       const retryAfter = detail?.retryAfterMs;
-      if (retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter > delay) delay = retryAfter;
+      const hinted = retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0;
+      const delay = hinted
+        ? Math.max(retryAfter, throttleDelayMs(1, cfg.throttleMaxSeconds, state.throttleStreak))
+        : throttleDelayMs(cfg.throttleBaseSeconds, cfg.throttleMaxSeconds, state.throttleStreak);
       next.cooldownUntil = extendCooldown(state.cooldownUntil, nowMs + delay);
       next.throttleStreak = state.throttleStreak + 1;
       return { state: next, cooled: true, paused: false };

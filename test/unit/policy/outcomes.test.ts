@@ -51,10 +51,19 @@ describe('throttled', () => {
     expect(applyOutcome(settings(), st, 'throttled', NOW).state.cooldownUntil).toBe(NOW + 10 * HOUR);
   });
 
-  it('honours a longer Retry-After from the provider, but never a shorter one', () => {
+  it("follows the provider's Retry-After instead of the default backoff, above a floor that doubles with repeats", () => {
     const st = initialPolicyState();
     expect(applyOutcome(settings(), st, 'throttled', NOW, { retryAfterMs: 2 * HOUR }).state.cooldownUntil).toBe(NOW + 2 * HOUR);
-    expect(applyOutcome(settings(), st, 'throttled', NOW, { retryAfterMs: 1000 }).state.cooldownUntil).toBe(NOW + 300_000);
+    expect(applyOutcome(settings(), st, 'throttled', NOW, { retryAfterMs: 1500 }).state.cooldownUntil).toBe(NOW + 1500);
+    // "Retry now" again and again: 1 s, 2 s, 4 s, 8 s… never a hot loop.
+    let s = st;
+    const floors: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = applyOutcome(settings(), { ...s, cooldownUntil: null }, 'throttled', NOW, { retryAfterMs: 0 });
+      floors.push(r.state.cooldownUntil! - NOW);
+      s = r.state;
+    }
+    expect(floors).toEqual([1000, 2000, 4000, 8000]);
   });
 
   it('resets the streak on sent or delivered', () => {
