@@ -21,12 +21,13 @@ const data = proxyActivities<Activities>({
 });
 
 const slots = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20, nonRetryableErrorTypes: ['MailboxNotRunning'] },
 });
 
 const sends = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+  // Above the adapters' own 30 s request timeout; short enough that a crashed worker's sends are retried soon.
+  startToCloseTimeout: '45 seconds',
   retry: {
     initialInterval: '5 seconds',
     backoffCoefficient: 2,
