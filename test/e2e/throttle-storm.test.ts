@@ -30,7 +30,7 @@ describe('429 storm at SendGrid', () => {
     const stormStart = Date.now();
     sendgrid.throttle({ status: 429, resetEpochSeconds: Math.ceil(Date.now() / 1000) + 2 });
     await new Promise((r) => setTimeout(r, stormSeconds * 1000));
-    sendgrid.recover();
+    await sendgrid.recover();
     const refused = sendgrid.attempts - attemptsBefore - (sendgrid.accepted - acceptedBefore);
     // Each mailbox cools down until the reset after a 429: at most ~one refused request per mailbox
     // per reset window, not a retry loop (which would be hundreds in 3 s).
