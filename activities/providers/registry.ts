@@ -34,15 +34,16 @@ export class ProviderRegistry {
   private async build(accountId: string): Promise<EmailProvider> {
     const account = await loadProviderAccount(this.pool, this.box, accountId);
     if (!account) throw new ProviderSendError('sender_misconfigured', `provider account ${accountId} not found`);
+    const options = { timeoutMs: (account.config as { requestTimeoutMs?: number }).requestTimeoutMs };
     switch (account.kind) {
       case 'smtp':
         return new SmtpProvider(account.id, account.name, account.config as z.infer<typeof smtpConfig>);
       case 'ses':
-        return new SesProvider(account.id, account.name, account.config as z.infer<typeof sesConfig>);
+        return new SesProvider(account.id, account.name, account.config as z.infer<typeof sesConfig>, options);
       case 'sendgrid':
-        return new SendgridProvider(account.id, account.name, account.config as z.infer<typeof sendgridConfig>);
+        return new SendgridProvider(account.id, account.name, account.config as z.infer<typeof sendgridConfig>, options);
       case 'mailgun':
-        return new MailgunProvider(account.id, account.name, account.config as z.infer<typeof mailgunConfig>);
+        return new MailgunProvider(account.id, account.name, account.config as z.infer<typeof mailgunConfig>, options);
     }
   }
 

@@ -66,7 +66,7 @@ export class SmtpProvider implements EmailProvider {
       maxConnections: 5,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
-      socketTimeout: 30_000,
+      socketTimeout: config.requestTimeoutMs ?? 30_000,
       tls: { rejectUnauthorized: !['127.0.0.1', 'localhost', '::1'].includes(config.host) },
     });
   }

@@ -5,6 +5,13 @@ export const providerKind = z.enum(PROVIDER_KINDS);
 export type ProviderKind = z.infer<typeof providerKind>;
 
 const endpoint = z.url().optional().describe('Override of the provider API base URL (tests, regional endpoints)');
+const requestTimeoutMs = z
+  .number()
+  .int()
+  .min(100)
+  .max(120_000)
+  .optional()
+  .describe('Per-request timeout (default 30 s); a timeout after the request went out marks the send unknown, never re-sent');
 
 export const smtpConfig = z.strictObject({
   host: z.string().trim().min(1),
@@ -13,6 +20,7 @@ export const smtpConfig = z.strictObject({
   user: z.string().optional(),
   pass: z.string().optional(),
   requireTls: z.boolean().default(false),
+  requestTimeoutMs,
 });
 export const sesConfig = z.strictObject({
   region: z.string().trim().min(1),
@@ -20,15 +28,18 @@ export const sesConfig = z.strictObject({
   secretAccessKey: z.string().trim().min(1),
   configurationSet: z.string().trim().min(1).optional(),
   endpoint,
+  requestTimeoutMs,
 });
 export const sendgridConfig = z.strictObject({
   apiKey: z.string().trim().min(1),
   endpoint,
+  requestTimeoutMs,
 });
 export const mailgunConfig = z.strictObject({
   apiKey: z.string().trim().min(1),
   domain: z.string().trim().min(1),
   endpoint,
+  requestTimeoutMs,
 });
 
 export const createProviderBody = z.discriminatedUnion('kind', [
