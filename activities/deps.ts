@@ -16,4 +16,6 @@ export interface ActivityDeps {
   unsubscribeKey: Buffer;
   /** Circuit-breaker settings; DEFAULT_BREAKER when omitted. */
   breaker?: BreakerSettings;
+  /** See SEND_DELIVERY_GUARANTEE in core/config.ts; at-most-once when omitted. */
+  deliveryGuarantee?: 'at-most-once' | 'at-least-once';
 }

@@ -51,7 +51,8 @@ export function sendStepActivities(deps: ActivityDeps) {
     if (!stepDef) throw ApplicationFailure.nonRetryable(`campaign has no step ${input.step}`, 'NotFound');
 
     // Intent first: the unique (lead, step) row is written before any provider is called.
-    const { claimed, row } = await claimSend(pool, { clientId: lead.clientId, ...input });
+    const atLeastOnce = deps.deliveryGuarantee === 'at-least-once';
+    const { claimed, row } = await claimSend(pool, { clientId: lead.clientId, ...input }, { reclaimInterrupted: atLeastOnce });
     if (!claimed) {
       if (row.status === 'sent' || row.status === 'delivered') {
         return {
@@ -118,6 +119,11 @@ export function sendStepActivities(deps: ActivityDeps) {
           await setLeadStatus(pool, lead.id, 'failed', ['pending', 'active']);
           return { status: 'failed', sendId: row.id, reason: err.message };
         case 'ambiguous':
+          if (atLeastOnce) {
+            // Chosen by the operator: rather a possible duplicate than a possible loss.
+            await markSendStatus(pool, row.id, 'pending', err.message, accountId);
+            throw ApplicationFailure.create({ message: err.message, type: SEND_FAILURE_TYPES.transient, nonRetryable: false });
+          }
           await markSendStatus(pool, row.id, 'unknown', err.message, accountId);
           return { status: 'unknown', sendId: row.id, reason: err.message };
         case 'sender_misconfigured':

@@ -61,6 +61,12 @@ export const configSchema = z.object({
   DEV_DATA_DIR: z.string().trim().min(1).default('.data'),
   ADMIN_API_KEY: z.string().trim().min(16, 'must be at least 16 characters').optional(),
   CREDENTIALS_KEY: secretKey.optional(),
+  /**
+   * What a send whose outcome is unknown (timeout or reset after the request went out) does:
+   * at-most-once marks it unknown and never re-sends (the default: no doubled mail);
+   * at-least-once retries it (no lost mail, but a lead may get it twice).
+   */
+  SEND_DELIVERY_GUARANTEE: z.enum(['at-most-once', 'at-least-once']).default('at-most-once'),
   PROVIDER_BREAKER_FAILURE_RATE: z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a fraction between 0 and 1').transform(Number).default(0.05),
   PROVIDER_BREAKER_MIN_ATTEMPTS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).default(20),
   PROVIDER_BREAKER_WINDOW_SECONDS: z.string().regex(/^\d+$/, 'must be a whole number of seconds').transform(Number).default(300),

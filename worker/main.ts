@@ -49,6 +49,7 @@ export async function startWorker(
     client,
     publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`,
     unsubscribeKey: unsubscribeKey(config.CREDENTIALS_KEY!),
+    deliveryGuarantee: config.SEND_DELIVERY_GUARANTEE,
     breaker: {
       failureRate: config.PROVIDER_BREAKER_FAILURE_RATE,
       minAttempts: config.PROVIDER_BREAKER_MIN_ATTEMPTS,

@@ -23,6 +23,7 @@ const RETURNING = `id, status, attempts, provider_message_id AS "providerMessage
 export async function claimSend(
   pool: Pool,
   key: { clientId: string; campaignId: string; leadId: string; step: number; mailboxId: string },
+  opts: { reclaimInterrupted?: boolean } = {},
 ): Promise<{ claimed: boolean; row: SendRow }> {
   await pool.query(
     `INSERT INTO sends (id, client_id, campaign_id, lead_id, step, mailbox_id, status)
@@ -31,8 +32,8 @@ export async function claimSend(
   );
   const claimed = await pool.query<SendRow>(
     `UPDATE sends SET status = 'sending', attempts = attempts + 1, mailbox_id = $3, updated_at = now()
-     WHERE lead_id = $1 AND step = $2 AND status = 'pending' RETURNING ${RETURNING}`,
-    [key.leadId, key.step, key.mailboxId],
+     WHERE lead_id = $1 AND step = $2 AND (status = 'pending' OR ($4 AND status = 'sending')) RETURNING ${RETURNING}`,
+    [key.leadId, key.step, key.mailboxId, opts.reclaimInterrupted === true],
   );
   if (claimed.rows[0]) return { claimed: true, row: claimed.rows[0] };
   const { rows } = await pool.query<SendRow>(`SELECT ${RETURNING} FROM sends WHERE lead_id = $1 AND step = $2`, [

@@ -35,3 +35,35 @@ describe('a provider that accepts a message but answers too late', () => {
     expect(rows).toEqual([{ status: 'unknown', n: 4 }]);
   }, 120_000);
 });
+
+describe('the same late provider with SEND_DELIVERY_GUARANTEE=at-least-once', () => {
+  let stack: Stack;
+  const slow = new SendgridFake();
+
+  beforeAll(async () => {
+    await slow.start();
+    stack = await startStack({ worker: true, env: { SEND_DELIVERY_GUARANTEE: 'at-least-once' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await slow.stop();
+  });
+
+  it('retries an unknown outcome until it is confirmed: nothing lost, a duplicate possible (the documented trade-off)', async () => {
+    const sg = await newProvider(stack, 'sendgrid', { apiKey: 'SG.k', endpoint: `http://127.0.0.1:${slow.port}`, requestTimeoutMs: 1000 });
+    slow.latency(2500);
+    const client = await newClient(stack);
+    const c = await campaignWithLeads(stack, client, { providers: [sg.name], mailboxes: 1, leads: 2 });
+    await c.start();
+    await eventually(async () => slow.attempts >= 1, 30_000, 20);
+    await slow.recover(); // answers in time again
+    await c.waitDone(90_000);
+    const { rows } = await stack.pool.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM sends WHERE campaign_id = $1 GROUP BY status',
+      [c.campaignId],
+    );
+    expect(rows).toEqual([{ status: 'sent', n: 2 }]);
+    const counts = deliveriesPerAddress(slow.messages);
+    expect(counts.get(c.emails[0]!)).toBeGreaterThanOrEqual(2); // the first, slow answer was retried
+  }, 120_000);
+});
