@@ -9,6 +9,7 @@ import { registerErrorHandler } from './plugins/error-handler';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
 import { healthRoutes } from './routes/health';
+import { leadRoutes } from './routes/leads';
 import { mailboxRoutes } from './routes/mailboxes';
 import { providerRoutes } from './routes/providers';
 import { templateRoutes } from './routes/templates';
@@ -51,6 +52,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   mailboxRoutes(app, deps);
   templateRoutes(app, deps);
   campaignRoutes(app, deps);
+  leadRoutes(app, deps);
 
   await app.ready();
   return app;

@@ -3,10 +3,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../core/errors';
 import { decodeCursor, encodeCursor } from '../../core/ids';
-import { createCampaignBody, jsonLeadsBody, leadEmail } from '../../core/schemas/campaigns';
+import { createCampaignBody } from '../../core/schemas/campaigns';
 import { idParams } from '../../core/schemas/common';
 import { campaignCounts, createCampaign, getCampaign, type CampaignRecord } from '../../db/repositories/campaigns';
-import { insertLeads } from '../../db/repositories/leads';
 import { listSends } from '../../db/repositories/sends';
 import { countOwnedTemplates } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
@@ -61,30 +60,6 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
     const c = await getCampaign(pool, clientIdOf(req), req.params.id);
     if (!c) throw notFound('campaign');
     return view(c, await campaignCounts(pool, c.id));
-  });
-
-  r.post('/v1/campaigns/:id/leads', {
-    bodyLimit: 32 * 1024 * 1024,
-    schema: { tags: ['campaigns'], params: idParams, body: jsonLeadsBody },
-  }, async (req) => {
-    const clientId = clientIdOf(req);
-    const c = await getCampaign(pool, clientId, req.params.id);
-    if (!c) throw notFound('campaign');
-    const invalid: { row: number; message: string }[] = [];
-    const good: { email: string; vars: Record<string, unknown> }[] = [];
-    const seen = new Set<string>();
-    let duplicates = 0;
-    req.body.leads.forEach((l, i) => {
-      const e = leadEmail.safeParse(l.email);
-      if (!e.success) invalid.push({ row: i, message: `leads.${i}.email: must be a valid email address` });
-      else if (seen.has(e.data)) duplicates++;
-      else {
-        seen.add(e.data);
-        good.push({ email: e.data, vars: l.vars ?? {} });
-      }
-    });
-    const result = await insertLeads(pool, clientId, c.id, good);
-    return { ...result, duplicates: result.duplicates + duplicates, invalid };
   });
 
   r.post('/v1/campaigns/:id/start', { schema: { tags: ['campaigns'], params: idParams } }, async (req, reply) => {
