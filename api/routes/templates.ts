@@ -4,7 +4,11 @@ import { z } from 'zod';
 import { badRequest, notFound } from '../../core/errors';
 import { decodeCursor, encodeCursor } from '../../core/ids';
 import { idParams } from '../../core/schemas/common';
-import { createTemplateBody } from '../../core/schemas/templates';
+import { createTemplateBody, PREVIEW_UNSUBSCRIBE_URL, previewTemplateBody } from '../../core/schemas/templates';
+import { appendFooter } from '../../core/template/footer';
+import { buildTemplateVars, renderEmail } from '../../core/template/render';
+import { validateTemplate } from '../../core/template/validate';
+import { getClient } from '../../db/repositories/clients';
 import { createTemplate, getTemplate, listTemplates, type TemplateRecord } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
 import { clientIdOf } from '../plugins/auth';
@@ -22,8 +26,13 @@ export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/templates', { schema: { tags: ['templates'], body: createTemplateBody } }, async (req, reply) => {
-    const t = await createTemplate(pool, clientIdOf(req), req.body);
-    return reply.status(201).send(view(t));
+    const { variables, ...fields } = req.body;
+    const issues = validateTemplate(req.body);
+    if (issues.length > 0) {
+      throw badRequest('template is not valid', issues.map(({ path, message }) => ({ path, message })));
+    }
+    const t = await createTemplate(pool, clientIdOf(req), fields);
+    return reply.status(201).send({ ...view(t), variables: variables ?? [] });
   });
 
   r.get('/v1/templates', {
@@ -40,5 +49,17 @@ export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
     const t = await getTemplate(pool, clientIdOf(req), req.params.id);
     if (!t) throw notFound('template');
     return view(t);
+  });
+
+  // The email one lead would get from this template: spintax picked for that lead, footer included.
+  r.post('/v1/templates/:id/preview', { schema: { tags: ['templates'], params: idParams, body: previewTemplateBody } }, async (req) => {
+    const clientId = clientIdOf(req);
+    const [t, client] = await Promise.all([getTemplate(pool, clientId, req.params.id), getClient(pool, clientId)]);
+    if (!t || !client) throw notFound('template');
+    const { lead, sender } = req.body;
+    const vars = buildTemplateVars(lead, { sender, unsubscribeUrl: PREVIEW_UNSUBSCRIBE_URL });
+    const rendered = renderEmail(t, vars, lead.id ?? lead.email);
+    const body = appendFooter(rendered, { physicalAddress: client.physical_address, unsubscribeUrl: PREVIEW_UNSUBSCRIBE_URL });
+    return { subject: rendered.subject, text: body.text, html: body.html ?? null };
   });
 }
