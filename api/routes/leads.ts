@@ -1,39 +1,92 @@
 import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { notFound } from '../../core/errors';
-import { jsonLeadsBody, leadEmail } from '../../core/schemas/campaigns';
+import { AppError, badRequest, conflict, notFound, type ErrorDetail } from '../../core/errors';
+import { jsonLeadsBody } from '../../core/schemas/campaigns';
 import { idParams } from '../../core/schemas/common';
 import { getCampaign } from '../../db/repositories/campaigns';
-import { insertLeads } from '../../db/repositories/leads';
+import { LEAD_OPEN_STATUSES } from '../../db/repositories/leads';
 import type { AppDeps } from '../deps';
+import {
+  collectCsvLeads,
+  importLeads,
+  LeadCollector,
+  MAX_CSV_BYTES,
+  MAX_LEAD_ROWS,
+  tooManyRows,
+} from '../lifecycle/lead-import';
 import { clientIdOf } from '../plugins/auth';
 
-/** Lead uploads for a campaign: JSON today. */
-export function leadRoutes(app: FastifyInstance, { pool }: AppDeps): void {
-  const r = app.withTypeProvider<ZodTypeProvider>();
+const JSON_BODY_LIMIT = 32 * 1024 * 1024;
 
-  r.post('/v1/campaigns/:id/leads', {
-    bodyLimit: 32 * 1024 * 1024,
-    schema: { tags: ['campaigns'], params: idParams, body: jsonLeadsBody },
-  }, async (req) => {
-    const clientId = clientIdOf(req);
-    const c = await getCampaign(pool, clientId, req.params.id);
-    if (!c) throw notFound('campaign');
-    const invalid: { row: number; message: string }[] = [];
-    const good: { email: string; vars: Record<string, unknown> }[] = [];
-    const seen = new Set<string>();
-    let duplicates = 0;
-    req.body.leads.forEach((l, i) => {
-      const e = leadEmail.safeParse(l.email);
-      if (!e.success) invalid.push({ row: i, message: `leads.${i}.email: must be a valid email address` });
-      else if (seen.has(e.data)) duplicates++;
-      else {
-        seen.add(e.data);
-        good.push({ email: e.data, vars: l.vars ?? {} });
-      }
-    });
-    const result = await insertLeads(pool, clientId, c.id, good);
-    return { ...result, duplicates: result.duplicates + duplicates, invalid };
+function isCsv(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'text/csv';
+}
+
+/** zod issues in the API.md detail format (unknown fields named one by one). */
+function zodDetails(issues: { path: PropertyKey[]; message: string; code?: string; keys?: string[] }[]): ErrorDetail[] {
+  return issues.flatMap((issue) => {
+    const base = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
+      return issue.keys.map((k) => ({ path: [...base, k].join('.'), message: 'unknown field' }));
+    }
+    return [{ path: base.join('.') || '(body)', message: issue.message }];
   });
+}
 
+/**
+ * Lead uploads for a campaign: JSON `{leads: [{email, vars?}]}` or a streamed
+ * `text/csv` file (rules in api/lifecycle/lead-import.ts). Both answer
+ * `{accepted, duplicates, suppressed, invalid: [{row, message}]}`; in JSON,
+ * `row` is the 0-based index into `leads`, in CSV the 1-based data row.
+ */
+export function leadRoutes(app: FastifyInstance, { pool }: AppDeps): void {
+  // Own scope, so the text/csv parser (which hands the raw stream on) applies to this route only.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+    const r = scope.withTypeProvider<ZodTypeProvider>();
+
+    r.post('/v1/campaigns/:id/leads', {
+      bodyLimit: JSON_BODY_LIMIT,
+      schema: {
+        tags: ['campaigns'],
+        params: idParams,
+        description:
+          `JSON {leads: [{email, vars?}]} (up to ${MAX_LEAD_ROWS} leads) or text/csv with a header row and an email column ` +
+          `(up to ${MAX_LEAD_ROWS} data rows and ${MAX_CSV_BYTES / (1024 * 1024)} MB; other columns become variables, ` +
+          'headers camelCased: "First Name" → firstName). Invalid rows are reported, not fatal; ' +
+          'CSV row numbers count data rows from 1, blank lines not counted.',
+      },
+    }, async (req) => {
+      const clientId = clientIdOf(req);
+      const c = await getCampaign(pool, clientId, req.params.id);
+      if (!c) throw notFound('campaign');
+      if (!LEAD_OPEN_STATUSES.includes(c.status)) {
+        throw conflict(`campaign is ${c.status}; it takes no more leads`, [{ path: 'status', message: c.status }]);
+      }
+
+      let collected: LeadCollector;
+      if (isCsv(req.headers['content-type'])) {
+        const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+        if (charset && !['utf-8', 'utf8', 'us-ascii'].includes(charset)) {
+          throw new AppError(415, 'unsupported_media_type', `CSV must be UTF-8 (got charset=${charset})`);
+        }
+        const declared = Number(req.headers['content-length']);
+        if (Number.isFinite(declared) && declared > MAX_CSV_BYTES) {
+          throw new AppError(413, 'payload_too_large', `CSV uploads are at most ${MAX_CSV_BYTES / (1024 * 1024)} MB; nothing was imported`);
+        }
+        collected = await collectCsvLeads(req.body as Readable);
+      } else {
+        const leads = (req.body as { leads?: unknown } | null)?.leads;
+        if (Array.isArray(leads) && leads.length > MAX_LEAD_ROWS) throw tooManyRows();
+        const parsed = jsonLeadsBody.safeParse(req.body);
+        if (!parsed.success) {
+          throw badRequest('invalid body', zodDetails(parsed.error.issues as Parameters<typeof zodDetails>[0]));
+        }
+        collected = new LeadCollector();
+        parsed.data.leads.forEach((l, i) => collected.add(i, l.email, l.vars ?? {}, `leads.${i}.email`));
+      }
+      return importLeads(pool, clientId, c.id, collected);
+    });
+  });
 }
