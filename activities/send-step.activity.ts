@@ -1,8 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { renderTemplate } from '../core/template/render';
+import { appendFooter } from '../core/template/footer';
+import { buildTemplateVars, renderEmail } from '../core/template/render';
 import { listUnsubscribeHeaders, makeUnsubscribeToken } from '../core/unsubscribe';
 import { getCampaignById } from '../db/repositories/campaigns';
 import { getClient } from '../db/repositories/clients';
+import { advanceLead, threadOf } from '../db/repositories/lead-work';
 import { getLead, setLeadStatus } from '../db/repositories/leads';
 import { getMailboxById } from '../db/repositories/mailboxes';
 import { claimSend, markSendStatus, markSent } from '../db/repositories/sends';
@@ -44,7 +46,7 @@ export function sendStepActivities(deps: ActivityDeps) {
       getMailboxById(pool, input.mailboxId),
     ]);
     if (!lead || !campaign || !mailbox) throw ApplicationFailure.nonRetryable('lead, campaign or mailbox vanished', 'NotFound');
-    if (['suppressed', 'unsubscribed', 'bounced', 'complained', 'replied'].includes(lead.status)) {
+    if (['suppressed', 'unsubscribed', 'bounced', 'complained', 'replied', 'failed'].includes(lead.status)) {
       return { status: 'skipped', sendId: null, reason: `lead ${lead.status}` };
     }
     const stepDef = campaign.steps[input.step];
@@ -79,18 +81,30 @@ export function sendStepActivities(deps: ActivityDeps) {
       await markSendStatus(pool, row.id, 'failed', 'template missing');
       throw ApplicationFailure.nonRetryable('template missing', 'NotFound');
     }
-    const vars = { email: lead.email, ...lead.vars };
     const domain = mailbox.address.split('@')[1] ?? 'localhost';
+    const token = makeUnsubscribeToken(deps.unsubscribeKey, lead.clientId, lead.id);
+    const unsubscribeUrl = `${deps.publicBaseUrl.replace(/\/$/, '')}/u/${token}`;
+    const vars = buildTemplateVars(lead, { sender: { name: mailbox.displayName, email: mailbox.address }, unsubscribeUrl });
+    const rendered = renderEmail(template, vars, lead.id);
+    const body = appendFooter(rendered, { physicalAddress: client.physical_address, unsubscribeUrl });
     const message: OutgoingMessage = {
       from: { address: mailbox.address, name: mailbox.displayName ?? undefined },
       to: lead.email,
-      subject: renderTemplate(template.subject, vars, lead.id),
-      text: renderTemplate(template.text, vars, lead.id),
-      html: template.html ? renderTemplate(template.html, vars, lead.id) : undefined,
+      subject: rendered.subject,
+      text: body.text,
+      html: body.html,
       messageId: `<${row.id}@${domain}>`,
       correlationId: row.id,
-      headers: listUnsubscribeHeaders(deps.publicBaseUrl, makeUnsubscribeToken(deps.unsubscribeKey, lead.clientId, lead.id)),
+      headers: listUnsubscribeHeaders(deps.publicBaseUrl, token),
     };
+    if (input.step > 0) {
+      // A follow-up answers the earlier steps in the same thread.
+      const thread = await threadOf(pool, lead.id, input.step);
+      if (thread.length) {
+        message.inReplyTo = thread[thread.length - 1];
+        message.references = thread;
+      }
+    }
 
     if (mailbox.providerIds.length === 0) {
       await markSendStatus(pool, row.id, 'pending', 'mailbox has no provider');
@@ -103,7 +117,7 @@ export function sendStepActivities(deps: ActivityDeps) {
         providerMessageId: result.providerMessageId,
         messageIdHeader: message.messageId,
       });
-      await setLeadStatus(pool, lead.id, input.step + 1 >= campaign.steps.length ? 'done' : 'active', ['pending', 'active']);
+      await advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
       log.info({ sendId: row.id, provider: result.providerName }, 'sent');
       return { status: 'sent', sendId: row.id, providerMessageId: result.providerMessageId, providerAccountId: result.accountId, replayed: false };
     } catch (err) {
@@ -125,6 +139,8 @@ export function sendStepActivities(deps: ActivityDeps) {
             throw ApplicationFailure.create({ message: err.message, type: SEND_FAILURE_TYPES.transient, nonRetryable: false });
           }
           await markSendStatus(pool, row.id, 'unknown', err.message, accountId);
+          // It probably went out: the sequence goes on (a later provider event settles it).
+          await advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
           return { status: 'unknown', sendId: row.id, reason: err.message };
         case 'sender_misconfigured':
           await markSendStatus(pool, row.id, 'pending', err.message, accountId);

@@ -2,17 +2,19 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  defineQuery,
+  defineUpdate,
   getExternalWorkflowHandle,
   log,
   proxyActivities,
-  sleep,
+  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { SendStepResult } from '../activities/send-step.activity';
 import { mailboxWorkflowId } from './ids';
-import { reportOutcomeSignal, type OutcomeReport } from './mailbox.workflow';
+import { releaseSlotSignal, reportOutcomeSignal, type OutcomeReport } from './mailbox.workflow';
 import { SA_STATUS } from './search-attributes';
 
 const data = proxyActivities<Activities>({
@@ -41,67 +43,77 @@ export interface CampaignWorkflowInput {
   campaignId: string;
   clientId: string;
   /** Carried across continue-as-new. */
-  cursor?: string | null;
-  queue?: string[];
   sent?: number;
   failed?: number;
+  paused?: boolean;
 }
+
+export type CampaignRunStatus = 'running' | 'paused' | 'cancelled' | 'completed' | 'stalled';
 
 export interface CampaignProgress {
+  status: CampaignRunStatus;
   sent: number;
   failed: number;
-  cursor: string | null;
+  inFlight: number;
 }
 
-const PAGE_SIZE = 100;
+export const pauseCampaignUpdate = defineUpdate<CampaignProgress, []>('pause');
+export const resumeCampaignUpdate = defineUpdate<CampaignProgress, []>('resume');
+export const cancelCampaignUpdate = defineUpdate<CampaignProgress, []>('cancel');
+export const progressQuery = defineQuery<CampaignProgress>('progress');
+
 const MAX_SLOT_ATTEMPTS = 5;
 
-type LaneEnd = 'drained' | 'mailbox_stopped' | 'yield';
+type LaneEnd = 'idle' | 'mailbox_stopped' | 'yield' | 'cancelled';
 
 /**
- * Sends step 0 to every pending lead of a campaign. One lane per mailbox: a
- * lane takes the next lead, asks its mailbox for a slot (the mailbox enforces
- * warm-up, caps, interval, window and cooldown), sleeps until the slot,
- * sends, and reports the outcome back to the mailbox. Leads are paged from
- * Postgres; history stays bounded by continuing as new between leads.
+ * Sends every step of a campaign's sequence. One lane per mailbox: a lane
+ * takes its next lead from Postgres (a new lead, or a follow-up that is due:
+ * follow-ups stay on the mailbox that sent step 0, in the same thread), asks
+ * its mailbox for a slot (warm-up, caps, interval, window and cooldown live
+ * there), sleeps until the slot, sends, and reports the outcome. Pause stops
+ * any send from starting once acknowledged; cancel ends the lanes and the
+ * workflow. The workflow holds no lead list: history stays bounded and it
+ * continues as new when Temporal suggests it.
  */
 export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignProgress> {
   const plan = await data.loadCampaignPlan({ campaignId: input.campaignId });
-  let cursor = input.cursor ?? null;
-  const queue: string[] = [...(input.queue ?? [])];
   let sent = input.sent ?? 0;
   let failed = input.failed ?? 0;
-  let exhausted = false;
-  let fetching: Promise<void> | null = null;
+  let paused = input.paused ?? false;
+  let cancelled = false;
   let yielding = false;
-  upsertSearchAttributes([{ key: SA_STATUS, value: 'running' }]);
+  let inFlight = 0;
 
+  const progress = (): CampaignProgress => ({
+    status: cancelled ? 'cancelled' : paused ? 'paused' : 'running',
+    sent,
+    failed,
+    inFlight,
+  });
+  const setStatus = (s: CampaignRunStatus) => upsertSearchAttributes([{ key: SA_STATUS, value: s }]);
+
+  setHandler(pauseCampaignUpdate, () => {
+    paused = true;
+    setStatus('paused');
+    return progress();
+  });
+  setHandler(resumeCampaignUpdate, () => {
+    paused = false;
+    setStatus('running');
+    return progress();
+  });
+  setHandler(cancelCampaignUpdate, () => {
+    cancelled = true; // lanes wake from any wait at once and stop; a send already running finishes
+    return progress();
+  });
+  setHandler(progressQuery, progress);
+
+  setStatus(paused ? 'paused' : 'running');
   if (plan.mailboxes.length === 0) {
     log.warn('campaign has no usable mailbox', { campaignId: input.campaignId });
-    return { sent, failed, cursor };
-  }
-
-  /** The next lead id, paging from Postgres when the queue runs dry (one fetch at a time). */
-  async function nextLead(): Promise<string | null> {
-    for (;;) {
-      if (yielding) return null;
-      const id = queue.shift();
-      if (id !== undefined) return id;
-      if (exhausted) return null;
-      fetching ??= data
-        .pendingLeadPage({ campaignId: input.campaignId, afterId: cursor, limit: PAGE_SIZE })
-        .then((page) => {
-          if (page.length === 0) exhausted = true;
-          else {
-            queue.push(...page);
-            cursor = page[page.length - 1]!;
-          }
-        })
-        .finally(() => {
-          fetching = null;
-        });
-      await fetching;
-    }
+    setStatus('stalled');
+    return { ...progress(), status: 'stalled' };
   }
 
   function outcomeOf(r: SendStepResult): OutcomeReport['outcome'] {
@@ -118,40 +130,57 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
   }
 
+  /** Waits out a pause; false when the campaign was cancelled meanwhile. */
+  async function whilePaused(): Promise<boolean> {
+    if (paused) await condition(() => !paused || cancelled);
+    return !cancelled;
+  }
+
   async function lane(mailbox: { id: string; address: string }): Promise<LaneEnd> {
     const handle = getExternalWorkflowHandle(mailboxWorkflowId(mailbox.address));
     for (;;) {
+      if (!(await whilePaused())) return 'cancelled';
       if (yielding) return 'yield';
-      const leadId = await nextLead();
-      if (leadId === null) return yielding ? 'yield' : 'drained';
+      const work = await data.claimWork({ campaignId: input.campaignId, mailboxId: mailbox.id });
+      if (work === null) return 'idle';
       let done = false;
       for (let attempt = 0; !done && attempt < MAX_SLOT_ATTEMPTS; attempt++) {
-        const requestId = `${input.campaignId}:${leadId}:0:${attempt}`;
+        const requestId = `${input.campaignId}:${work.leadId}:${work.step}:${attempt}`;
         const answer = await slots.reserveMailboxSlot({ address: mailbox.address, campaignId: input.campaignId, requestId });
         if (!answer.granted) {
           if (answer.retryAt === null) {
-            queue.unshift(leadId); // the mailbox stopped (paused): another lane takes this lead
+            await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
             return 'mailbox_stopped';
           }
           attempt--; // waiting for a slot is not a failed attempt
-          await sleep(Math.max(1000, answer.retryAt - Date.now()));
+          if (await condition(() => cancelled, Math.max(1000, answer.retryAt - Date.now()))) return 'cancelled';
           continue;
         }
-        if (answer.at > Date.now()) await sleep(answer.at - Date.now());
+        if (answer.at > Date.now()) await condition(() => cancelled, answer.at - Date.now());
+        if (paused || cancelled) {
+          // Pause acknowledged: no send starts. Give the slot back and wait.
+          await handle.signal(releaseSlotSignal, { requestId });
+          if (!(await whilePaused())) return 'cancelled';
+          attempt--;
+          continue;
+        }
         let result: SendStepResult;
+        inFlight++;
         try {
-          result = await sends.sendStep({ campaignId: input.campaignId, leadId, step: 0, mailboxId: mailbox.id });
+          result = await sends.sendStep({ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id });
         } catch (err) {
           const type = err instanceof ApplicationFailure ? err.type : (err as { cause?: ApplicationFailure }).cause?.type;
           if (type === 'SenderMisconfigured') {
             await handle.signal(reportOutcomeSignal, { requestId, outcome: 'sender_misconfigured' });
-            queue.unshift(leadId);
+            await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
             return 'mailbox_stopped';
           }
           await handle.signal(reportOutcomeSignal, { requestId, outcome: 'failed' });
           failed++;
           done = true;
           break;
+        } finally {
+          inFlight--;
         }
         await handle.signal(reportOutcomeSignal, {
           requestId,
@@ -160,7 +189,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
         });
         if (result.status === 'throttled') continue; // ask again: the mailbox is cooling down now
         if (result.status === 'sent') sent++;
-        else failed++;
+        else if (result.status !== 'skipped') failed++;
         done = true;
       }
       if (!done) failed++;
@@ -168,19 +197,30 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
   }
 
-  const ends = await Promise.all(plan.mailboxes.map(lane));
-  if (ends.includes('yield')) {
-    await condition(() => fetching === null);
-    await continueAsNew<typeof campaignWorkflow>({ ...input, cursor, queue, sent, failed });
-  }
-  if (!ends.includes('drained') && (queue.length > 0 || !exhausted)) {
-    // Every mailbox stopped with leads left: leave the campaign running; it resumes when restarted.
-    log.warn('all mailboxes of the campaign stopped', { campaignId: input.campaignId, queued: queue.length });
-    upsertSearchAttributes([{ key: SA_STATUS, value: 'stalled' }]);
-    return { sent, failed, cursor };
+  for (;;) {
+    const ends = await Promise.all(plan.mailboxes.map(lane));
+    if (cancelled || ends.includes('cancelled')) {
+      setStatus('cancelled');
+      return { ...progress(), status: 'cancelled' };
+    }
+    if (ends.includes('yield')) {
+      await continueAsNew<typeof campaignWorkflow>({ ...input, sent, failed, paused });
+    }
+    const left = await data.remainingWork({ campaignId: input.campaignId });
+    if (left.pending === 0 && left.waiting === 0) break;
+    if (ends.every((e) => e === 'mailbox_stopped')) {
+      log.warn('all mailboxes of the campaign stopped', { campaignId: input.campaignId });
+      setStatus('stalled');
+      // Try again later: a paused mailbox may be resumed.
+      await condition(() => cancelled, '1 hour');
+      continue;
+    }
+    // Nothing due now: sleep until the next follow-up (or a new lead upload is noticed within a minute).
+    const wait = left.pending > 0 ? 60_000 : Math.max(1000, (left.nextDueAt ?? Date.now() + 60_000) - Date.now());
+    await condition(() => cancelled, wait);
   }
 
   await data.completeCampaign({ campaignId: input.campaignId, clientId: input.clientId });
-  upsertSearchAttributes([{ key: SA_STATUS, value: 'completed' }]);
-  return { sent, failed, cursor };
+  setStatus('completed');
+  return { ...progress(), status: 'completed' };
 }

@@ -3,13 +3,14 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../core/errors';
 import { decodeCursor, encodeCursor } from '../../core/ids';
-import { createCampaignBody } from '../../core/schemas/campaigns';
+import { createCampaignBody, leadEmail } from '../../core/schemas/campaigns';
+import { markReplied } from '../../db/repositories/lead-work';
 import { idParams } from '../../core/schemas/common';
 import { campaignCounts, createCampaign, getCampaign, type CampaignRecord } from '../../db/repositories/campaigns';
 import { listSends } from '../../db/repositories/sends';
 import { countOwnedTemplates } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
-import { startCampaign } from '../lifecycle/campaign';
+import { startCampaign, steerCampaign } from '../lifecycle/campaign';
 import { clientIdOf } from '../plugins/auth';
 
 const view = (c: CampaignRecord, counts?: Record<string, number>) => ({
@@ -65,6 +66,22 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
   r.post('/v1/campaigns/:id/start', { schema: { tags: ['campaigns'], params: idParams } }, async (req, reply) => {
     await startCampaign(pool, temporal, config.TEMPORAL_TASK_QUEUE, clientIdOf(req), req.params.id);
     return reply.status(202).send({ status: 'running' });
+  });
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    r.post(`/v1/campaigns/:id/${action}`, { schema: { tags: ['campaigns'], params: idParams } }, async (req) => {
+      const status = await steerCampaign(pool, temporal, clientIdOf(req), req.params.id, action);
+      return { status };
+    });
+  }
+
+  r.post('/v1/leads/reply', {
+    schema: { tags: ['campaigns'], body: z.strictObject({ email: leadEmail, campaignId: z.uuid().optional() }) },
+  }, async (req) => {
+    const clientId = clientIdOf(req);
+    if (req.body.campaignId && !(await getCampaign(pool, clientId, req.body.campaignId))) throw notFound('campaign');
+    const stopped = await markReplied(pool, clientId, req.body.email, req.body.campaignId);
+    return { replied: stopped };
   });
 
   r.get('/v1/campaigns/:id/sends', {

@@ -64,6 +64,7 @@ describe('the same late provider with SEND_DELIVERY_GUARANTEE=at-least-once', ()
     );
     expect(rows).toEqual([{ status: 'sent', n: 2 }]);
     const counts = deliveriesPerAddress(slow.messages);
-    expect(counts.get(c.emails[0]!)).toBeGreaterThanOrEqual(2); // the first, slow answer was retried
+    // The first send (whichever lead it was) answered too late and was retried: one lead got it twice.
+    expect(c.emails.map((e) => counts.get(e) ?? 0).sort()).toEqual([1, 2]);
   }, 120_000);
 });

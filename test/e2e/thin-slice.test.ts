@@ -44,7 +44,7 @@ describe('thin slice: HTTP API → campaign workflow → SMTP → Postgres', () 
       method: 'POST',
       url: '/v1/templates',
       headers: auth,
-      payload: { name: 'hello', subject: 'Hi {{firstName|there}}', text: 'Hello {{firstName|there}}, quick question about {{company}}.' },
+      payload: { name: 'hello', subject: 'Hi {{firstName|there}}', text: 'Hello {{firstName|there}}, quick question about {{company}}.\n\nUnsubscribe: {{unsubscribeUrl}}' },
     });
     expect(tpl.statusCode).toBe(201);
 

@@ -21,7 +21,7 @@ export async function newProvider(stack: Stack, kind: 'ses' | 'sendgrid' | 'mail
 export async function campaignWithLeads(
   stack: Stack,
   client: { id: string; apiKey: string },
-  opts: { providers: string[]; mailboxes: number; leads: number; mailboxOverrides?: Record<string, unknown> },
+  opts: { providers: string[]; mailboxes: number; leads: number; mailboxOverrides?: Record<string, unknown>; steps?: number[] },
 ) {
   const tag = randomUUID().slice(0, 8);
   const pool = `pool-${tag}`;
@@ -39,11 +39,11 @@ export async function campaignWithLeads(
   if (created.created !== opts.mailboxes) throw new Error(`mailboxes: ${mb.body}`);
   const tpl = json<{ id: string }>(await stack.app.inject({
     method: 'POST', url: '/v1/templates', headers: auth,
-    payload: { name: 't', subject: 'Hello {{firstName|there}}', text: 'Hi {{firstName|there}}, a short note.', html: '<p>Hi {{firstName|there}}</p>' },
+    payload: { name: 't', subject: 'Hello {{firstName|there}}', text: 'Hi {{firstName|there}}, a short note.\nUnsubscribe: {{unsubscribeUrl}}', html: '<p>Hi {{firstName|there}}</p><p><a href="{{unsubscribeUrl}}">Unsubscribe</a></p>' },
   }));
   const camp = json<{ id: string }>(await stack.app.inject({
     method: 'POST', url: '/v1/campaigns', headers: auth,
-    payload: { name: `c-${tag}`, steps: [{ templateId: tpl.id, delayDays: 0 }], mailboxes: { pool } },
+    payload: { name: `c-${tag}`, steps: (opts.steps ?? [0]).map((delayDays) => ({ templateId: tpl.id, delayDays })), mailboxes: { pool } },
   }));
   const emails = Array.from({ length: opts.leads }, (_, i) => `lead${i}-${tag}@leads.example.org`);
   const up = await stack.app.inject({

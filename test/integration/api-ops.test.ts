@@ -67,7 +67,7 @@ describe('health, readiness, OpenAPI and log redaction', () => {
     try {
       const client = await newClient({ ...stack, app });
       await newSmtpProvider({ ...stack, app }, 2525);
-      const tpl = await app.inject({ method: 'POST', url: '/v1/templates', headers: bearer(client.apiKey), payload: { name: 't', subject: 's', text: 'x' } });
+      const tpl = await app.inject({ method: 'POST', url: '/v1/templates', headers: bearer(client.apiKey), payload: { name: 't', subject: 's', text: 'x {{unsubscribeUrl}}' } });
       const camp = await app.inject({
         method: 'POST', url: '/v1/campaigns', headers: bearer(client.apiKey),
         payload: { name: 'c', steps: [{ templateId: json(tpl).id, delayDays: 0 }], mailboxes: { pool: 'p' } },

@@ -20,7 +20,7 @@ describe('tenant isolation and auth', () => {
     ids.mailbox = json<{ ids: string[] }>(mb).ids[0]!;
     const tpl = await app.inject({
       method: 'POST', url: '/v1/templates', headers: bearer(a.apiKey),
-      payload: { name: 't', subject: 's', text: 'hello' },
+      payload: { name: 't', subject: 's', text: 'hello {{unsubscribeUrl}}' },
     });
     ids.template = json<{ id: string }>(tpl).id;
     const camp = await app.inject({
