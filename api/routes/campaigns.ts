@@ -28,7 +28,7 @@ const view = (c: CampaignRecord, counts?: Record<string, number>) => ({
     ? {
         counts: {
           pending: counts.lead_pending ?? 0,
-          scheduled: counts.send_sending ?? 0,
+          scheduled: (counts.send_sending ?? 0) + (counts.lead_active ?? 0),
           sent: (counts.send_sent ?? 0) + (counts.send_delivered ?? 0),
           failed: counts.send_failed ?? 0,
           unknown: counts.send_unknown ?? 0,
