@@ -56,7 +56,10 @@ export function sendStepActivities(deps: ActivityDeps) {
     const atLeastOnce = deps.deliveryGuarantee === 'at-least-once';
     const { claimed, row } = await claimSend(pool, { clientId: lead.clientId, ...input }, { reclaimInterrupted: atLeastOnce });
     if (!claimed) {
+      // Another attempt owns or finished this (lead, step): settle the lead from the stored outcome.
+      const advance = () => advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
       if (row.status === 'sent' || row.status === 'delivered') {
+        await advance();
         return {
           status: 'sent',
           sendId: row.id,
@@ -65,12 +68,14 @@ export function sendStepActivities(deps: ActivityDeps) {
           replayed: true,
         };
       }
-      if (row.status === 'sending') {
+      if (row.status === 'sending' || row.status === 'unknown') {
         // An earlier attempt died between claiming and hearing back: it may have gone out. At-most-once.
-        await markSendStatus(pool, row.id, 'unknown', 'attempt interrupted; outcome unknown');
+        if (row.status === 'sending') await markSendStatus(pool, row.id, 'unknown', 'attempt interrupted; outcome unknown');
+        await advance();
         return { status: 'unknown', sendId: row.id, reason: 'earlier attempt interrupted' };
       }
-      return { status: row.status === 'unknown' ? 'unknown' : 'failed', sendId: row.id, reason: `send already ${row.status}` };
+      await setLeadStatus(pool, lead.id, 'failed', ['pending', 'active']);
+      return { status: 'failed', sendId: row.id, reason: `send already ${row.status}` };
     }
 
     const [template, client] = await Promise.all([

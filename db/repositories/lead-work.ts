@@ -65,7 +65,8 @@ export async function advanceLead(
        status = CASE WHEN $3::double precision IS NULL THEN 'done' ELSE 'active' END,
        next_step = $2 + 1,
        next_due_at = CASE WHEN $3::double precision IS NULL THEN NULL ELSE now() + make_interval(secs => $3 * 86400) END
-     WHERE id = $1 AND status IN ('pending', 'active')`,
+     WHERE id = $1 AND status IN ('pending', 'active') AND next_step = $2 -- idempotent: a replay does not move it twice
+    `,
     [leadId, step, nextDelayDays],
   );
 }
