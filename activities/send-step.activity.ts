@@ -18,6 +18,8 @@ export interface SendStepInput {
   leadId: string;
   step: number;
   mailboxId: string;
+  /** The slot the mailbox granted (epoch ms), recorded with the send. */
+  slotAt?: number;
 }
 
 export type SendStepResult =
@@ -121,6 +123,7 @@ export function sendStepActivities(deps: ActivityDeps) {
         providerAccountId: result.accountId,
         providerMessageId: result.providerMessageId,
         messageIdHeader: message.messageId,
+        slotAt: input.slotAt,
       });
       await advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
       log.info({ sendId: row.id, provider: result.providerName }, 'sent');

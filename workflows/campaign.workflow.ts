@@ -63,6 +63,8 @@ export const cancelCampaignUpdate = defineUpdate<CampaignProgress, []>('cancel')
 export const progressQuery = defineQuery<CampaignProgress>('progress');
 
 const MAX_SLOT_ATTEMPTS = 5;
+/** A new lead does not wait longer than this on one mailbox while others may have room. */
+const LONG_WAIT_MS = 60_000;
 
 type LaneEnd = 'idle' | 'mailbox_stopped' | 'yield' | 'cancelled';
 
@@ -152,8 +154,14 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
             await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
             return 'mailbox_stopped';
           }
+          const waitMs = answer.retryAt - Date.now();
+          if (work.step === 0 && waitMs > LONG_WAIT_MS) {
+            // This mailbox is full for now (cap, window): hand the new lead to mailboxes that can send it.
+            await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
+            return 'idle';
+          }
           attempt--; // waiting for a slot is not a failed attempt
-          if (await condition(() => cancelled, Math.max(1000, answer.retryAt - Date.now()))) return 'cancelled';
+          if (await condition(() => cancelled, Math.max(1000, waitMs))) return 'cancelled';
           continue;
         }
         if (answer.at > Date.now()) await condition(() => cancelled, answer.at - Date.now());
@@ -167,7 +175,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
         let result: SendStepResult;
         inFlight++;
         try {
-          result = await sends.sendStep({ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id });
+          result = await sends.sendStep({ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id, slotAt: answer.at });
         } catch (err) {
           const type = err instanceof ApplicationFailure ? err.type : (err as { cause?: ApplicationFailure }).cause?.type;
           if (type === 'SenderMisconfigured') {

@@ -4,7 +4,8 @@ import { hashApiKey, safeEqual } from '../../core/crypto';
 import { AppError } from '../../core/errors';
 
 export type Principal = { kind: 'operator' } | { kind: 'client'; clientId: string };
-export type AuthLevel = 'operator' | 'client' | 'public';
+/** `any`: a client key, or the operator key acting for the agency (shared resources). */
+export type AuthLevel = 'operator' | 'client' | 'any' | 'public';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,6 +49,12 @@ export function registerAuth(app: FastifyInstance, opts: { pool: Pool; adminApiK
       throw new AppError(403, 'forbidden', 'this route needs a client API key');
     }
   });
+}
+
+/** On an `any` route: the client's id, or null for the operator (agency-wide resources). */
+export function ownerOf(req: FastifyRequest): string | null {
+  if (req.principal?.kind === 'operator') return null;
+  return clientIdOf(req);
 }
 
 /** The calling client's id on a client route. */

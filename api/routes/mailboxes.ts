@@ -18,7 +18,7 @@ import { pauseUpdate, resumeUpdate } from '../../workflows/mailbox.workflow';
 import { mailboxLiveState, startMailboxWorkflows } from '../lifecycle/mailbox';
 import type { AppDeps } from '../deps';
 import { importMailboxes } from '../lifecycle/mailbox-import';
-import { clientIdOf } from '../plugins/auth';
+import { clientIdOf, ownerOf } from '../plugins/auth';
 
 export const mailboxView = (m: MailboxRecord) => ({
   id: m.id,
@@ -39,10 +39,12 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
 
   r.post('/v1/mailboxes', {
     bodyLimit: 16 * 1024 * 1024, // 10,000 rows
+    // A client imports its own mailboxes; the operator imports agency mailboxes that every client's campaigns may use.
+    config: { auth: 'any' },
     schema: { tags: ['mailboxes'], body: importMailboxesBody },
   }, async (req, reply) => {
-    const clientId = clientIdOf(req);
-    const client = await getClient(pool, clientId);
+    const clientId = ownerOf(req);
+    const client = clientId ? await getClient(pool, clientId) : null;
     const imported = await importMailboxes(pool, clientId, req.body.mailboxes, {
       timezone: client?.timezone ?? 'UTC',
     });

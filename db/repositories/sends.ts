@@ -46,12 +46,12 @@ export async function claimSend(
 export async function markSent(
   pool: Pool,
   id: string,
-  r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string },
+  r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string; slotAt?: number },
 ): Promise<void> {
   await pool.query(
     `UPDATE sends SET status = 'sent', provider_account_id = $2, provider_message_id = $3, message_id_header = $4,
-       sent_at = now(), updated_at = now(), last_error = NULL WHERE id = $1`,
-    [id, r.providerAccountId, r.providerMessageId, r.messageIdHeader],
+       slot_at = $5, sent_at = now(), updated_at = now(), last_error = NULL WHERE id = $1`,
+    [id, r.providerAccountId, r.providerMessageId, r.messageIdHeader, r.slotAt !== undefined ? new Date(r.slotAt) : null],
   );
 }
 

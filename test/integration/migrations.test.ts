@@ -14,7 +14,7 @@ describe('migrations', () => {
     try {
       expect(await migrate(pool)).toEqual([]);
       const { rows } = await pool.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
-      expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_provider_health.sql', '003_sequences.sql']);
+      expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_provider_health.sql', '003_sequences.sql', '004_send_slot.sql']);
       const tables = await pool.query<{ t: string }>(
         "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
       );
