@@ -1,6 +1,7 @@
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { FaultControl, type Decision } from './fault-control';
+import { parseHeaders } from './smtp-sink';
 
 export interface SmtpRecord {
   from: string;
@@ -123,19 +124,3 @@ export class SmtpFake extends FaultControl {
   }
 }
 
-function parseHeaders(raw: string): Record<string, string> {
-  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
-  const out: Record<string, string> = {};
-  let last = '';
-  for (const line of head.split(/\r?\n/)) {
-    if (/^\s/.test(line) && last) out[last] += ' ' + line.trim();
-    else {
-      const i = line.indexOf(':');
-      if (i > 0) {
-        last = line.slice(0, i).toLowerCase();
-        out[last] = line.slice(i + 1).trim();
-      }
-    }
-  }
-  return out;
-}

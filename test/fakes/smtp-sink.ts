@@ -59,7 +59,8 @@ export class SmtpSink {
   }
 }
 
-function parseHeaders(raw: string): Record<string, string> {
+/** Header fields of a raw message, lower-cased names, folded lines unfolded. */
+export function parseHeaders(raw: string): Record<string, string> {
   const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
   const out: Record<string, string> = {};
   let last = '';
