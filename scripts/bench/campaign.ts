@@ -1,0 +1,113 @@
+/**
+ * npm run bench:campaign — one campaign end to end on this machine (dev
+ * server, PostgreSQL, worker in its own process, SMTP sink as the provider):
+ * sends per second, the worker's peak RSS, the time from the start call to
+ * the first accepted message, and the longest workflow history of the run.
+ * BENCH_LEADS (default 100000) and BENCH_MAILBOXES (default 50).
+ * Needs PostgreSQL at BENCH_DATABASE_ADMIN_URL (default: the test role).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApp } from '../../api/app';
+import { loadConfig } from '../../core/config';
+import { SecretBox } from '../../core/crypto';
+import { createPool } from '../../db/pool';
+import { SmtpSink } from '../../test/fakes/smtp-sink';
+import { createTestDatabase } from '../../test/helpers/databases';
+import { DEFAULT_ADMIN_DATABASE_URL } from '../../test/helpers/test-env';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { freePort, startDevServer } from '../temporal-cli';
+
+const ROOT = path.join(__dirname, '../..');
+const LEADS = Number(process.env.BENCH_LEADS ?? 100_000);
+const MAILBOXES = Number(process.env.BENCH_MAILBOXES ?? 50);
+const say = (m: string) => process.stdout.write(`${m}\n`);
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function main(): Promise<void> {
+  const db = await createTestDatabase(process.env.BENCH_DATABASE_ADMIN_URL ?? DEFAULT_ADMIN_DATABASE_URL, 'outreach_bench');
+  const server = await startDevServer({ headless: true, searchAttributes: SEARCH_ATTRIBUTES, log: () => undefined });
+  const sink = await new SmtpSink().start();
+  const config = loadConfig({
+    NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_TASK_QUEUE: `bench-${randomUUID()}`, ADMIN_API_KEY: 'bench-' + randomBytes(16).toString('hex'),
+    CREDENTIALS_KEY: randomBytes(32).toString('base64'), PORT: String(await freePort()),
+  });
+  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const pool = createPool(db.url, 5);
+  const connection = await Connection.connect({ address: server.address });
+  const temporal = new Client({ connection });
+  const app = await buildApp({ config, pool, temporal, box: new SecretBox(config.CREDENTIALS_KEY!) });
+  const call = async (method: 'POST' | 'GET', url: string, key: string, payload?: unknown) => {
+    const res = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload: payload as object });
+    if (res.statusCode >= 300) throw new Error(`${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);
+    return JSON.parse(res.body) as Record<string, unknown>;
+  };
+  let peak = 0;
+  const sampler = setInterval(() => void rssMiB(worker.pid!).then((r) => (peak = Math.max(peak, r))), 500);
+  try {
+    const admin = config.ADMIN_API_KEY!;
+    const client = (await call('POST', '/v1/clients', admin, { name: 'bench' })) as { apiKey: string };
+    await call('POST', '/v1/providers', admin, { name: 'sink', kind: 'smtp', config: { host: '127.0.0.1', port: sink.port } });
+    const all = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' };
+    await call('POST', '/v1/mailboxes', client.apiKey, {
+      mailboxes: Array.from({ length: MAILBOXES }, (_, i) => ({ address: `b${i}@d${i % 8}.bench.example`, pool: 'bench', providers: ['sink'], warmup: null, window: all, limits: { dailyMax: 10_000, hourlyMax: 1_000, minIntervalSeconds: 0, jitterRatio: 0 } })),
+    });
+    const tpl = (await call('POST', '/v1/templates', client.apiKey, { name: 't', subject: 'Hi {{firstName|there}}', text: 'Hello {{firstName|there}}. {{unsubscribeUrl}}' })) as { id: string };
+    const camp = (await call('POST', '/v1/campaigns', client.apiKey, { name: 'bench', steps: [{ templateId: tpl.id, delayDays: 0 }], mailboxes: { pool: 'bench' } })) as { id: string };
+    for (let i = 0; i < LEADS; i += 50_000) {
+      const n = Math.min(50_000, LEADS - i);
+      await call('POST', `/v1/campaigns/${camp.id}/leads`, client.apiKey, { leads: Array.from({ length: n }, (_, j) => ({ email: `l${i + j}@leads.bench.example`, vars: { firstName: `L${i + j}` } })) });
+    }
+    const t0 = performance.now();
+    await call('POST', `/v1/campaigns/${camp.id}/start`, client.apiKey);
+    while (sink.received.length === 0) await new Promise((r) => setTimeout(r, 20));
+    const firstMs = performance.now() - t0;
+    let lastReport = performance.now();
+    for (;;) {
+      const c = (await call('GET', `/v1/campaigns/${camp.id}`, client.apiKey)) as { status: string };
+      if (c.status === 'completed') break;
+      if (performance.now() - lastReport > 30_000) {
+        lastReport = performance.now();
+        say(`  … ${sink.received.length} sent after ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const secs = (performance.now() - t0) / 1000;
+    // Longest history among the campaign's runs and its mailboxes' runs.
+    let longest = 0;
+    for await (const wf of temporal.workflow.list({ query: `TaskQueue = "${config.TEMPORAL_TASK_QUEUE}"` })) {
+      const h = await temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      longest = Math.max(longest, h.events?.length ?? 0);
+    }
+    say(`campaign of ${LEADS} leads over ${MAILBOXES} mailboxes (caps lifted, SMTP sink): ${sink.received.length} sent in ${secs.toFixed(1)} s = ${(sink.received.length / secs).toFixed(1)} sends/s; first message ${firstMs.toFixed(0)} ms after start; worker peak RSS ${peak.toFixed(0)} MiB; longest workflow history ${longest} events`);
+    say(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.cpus()[0]?.model ?? ''}`);
+  } finally {
+    clearInterval(sampler);
+    await app.close();
+    worker.kill('SIGINT');
+    await new Promise((r) => worker.once('exit', r));
+    await connection.close();
+    await pool.end();
+    await sink.stop();
+    await server.stop();
+    await db.drop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
