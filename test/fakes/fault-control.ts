@@ -53,10 +53,10 @@ export abstract class FaultControl {
   private drops: Counted<true>[] = [];
   private canned: Counted<CannedResponse>[] = [];
   private readonly rejected = new Set<string>();
-  private down = false;
+  protected down = false;
 
   protected abstract bind(port: number): Promise<number>;
-  protected abstract unbind(): Promise<void>;
+  protected abstract unbind(graceful?: boolean): Promise<void>;
   protected abstract get baseUrl(): string;
 
   async start(): Promise<string> {
@@ -104,11 +104,15 @@ export abstract class FaultControl {
     return this;
   }
 
-  /** Closes the listener and every open connection: new connections are refused. */
+  /**
+   * The provider goes down: the listener closes and new connections are
+   * refused; requests already being handled still get their answer (a
+   * request cut off mid-flight is `dropAfterAccept`'s job).
+   */
   async outage(): Promise<void> {
     if (this.down) return;
     this.down = true;
-    await this.unbind();
+    await this.unbind(true);
     // Let clients see their pooled connections close, as they would after a real outage.
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -226,11 +230,20 @@ export abstract class HttpFake<R> extends FaultControl {
     return (server.address() as AddressInfo).port;
   }
 
-  protected async unbind(): Promise<void> {
+  protected async unbind(graceful = false): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    if (graceful) {
+      // Idle keep-alive connections go now; busy ones close once their answer is out.
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), 10_000);
+      await closed;
+      clearTimeout(timer);
+      this.sockets.clear();
+      return;
+    }
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await closed;
@@ -240,6 +253,11 @@ export abstract class HttpFake<R> extends FaultControl {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (!this.matches(req)) return send(res, { status: 404, body: { message: `no route ${req.method} ${req.url}` } });
+    if (this.down) {
+      // A request on a kept-alive connection after the outage began: refused before any work.
+      res.shouldKeepAlive = false;
+      return send(res, { status: 503, body: { message: 'service unavailable' } });
+    }
     this.attempts += 1;
     await this.delay();
     let parsed: ParsedRequest<R>;
@@ -250,6 +268,7 @@ export abstract class HttpFake<R> extends FaultControl {
       throw reply;
     }
     const decision = this.decide(parsed.recipients);
+    if (this.down) res.shouldKeepAlive = false; // the outage began while this one was in hand: answer it, then hang up
     if (decision.kind === 'ok' || decision.kind === 'drop') {
       this.messages.push(parsed.record);
       this.accepted += 1;
