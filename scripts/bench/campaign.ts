@@ -6,26 +6,12 @@
  * BENCH_LEADS (default 100000) and BENCH_MAILBOXES (default 50).
  * Needs PostgreSQL at BENCH_DATABASE_ADMIN_URL (default: the test role).
  */
-import { Client, Connection } from '@temporalio/client';
-import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { buildApp } from '../../api/app';
-import { loadConfig } from '../../core/config';
-import { SecretBox } from '../../core/crypto';
-import { createPool } from '../../db/pool';
 import { SmtpSink } from '../../test/fakes/smtp-sink';
-import { createTestDatabase } from '../../test/helpers/databases';
-import { DEFAULT_ADMIN_DATABASE_URL } from '../../test/helpers/test-env';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { freePort, startDevServer } from '../temporal-cli';
+import { machineLine, runBench, say, startBenchStack } from './harness';
 
-const ROOT = path.join(__dirname, '../..');
 const LEADS = Number(process.env.BENCH_LEADS ?? 100_000);
 const MAILBOXES = Number(process.env.BENCH_MAILBOXES ?? 50);
-const say = (m: string) => process.stdout.write(`${m}\n`);
 
 async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
@@ -33,23 +19,9 @@ async function rssMiB(pid: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const db = await createTestDatabase(process.env.BENCH_DATABASE_ADMIN_URL ?? DEFAULT_ADMIN_DATABASE_URL, 'outreach_bench');
-  const server = await startDevServer({ headless: true, searchAttributes: SEARCH_ATTRIBUTES, log: () => undefined });
+  const stack = await startBenchStack();
+  const { config, worker, temporal, app } = stack;
   const sink = await new SmtpSink().start();
-  const config = loadConfig({
-    NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_TASK_QUEUE: `bench-${randomUUID()}`, ADMIN_API_KEY: 'bench-' + randomBytes(16).toString('hex'),
-    CREDENTIALS_KEY: randomBytes(32).toString('base64'), PORT: String(await freePort()),
-  });
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker/main.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, ...Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const pool = createPool(db.url, 5);
-  const connection = await Connection.connect({ address: server.address });
-  const temporal = new Client({ connection });
-  const app = await buildApp({ config, pool, temporal, box: new SecretBox(config.CREDENTIALS_KEY!) });
   const call = async (method: 'POST' | 'GET', url: string, key: string, payload?: unknown) => {
     const res = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload: payload as object });
     if (res.statusCode >= 300) throw new Error(`${url}: ${res.statusCode} ${res.body.slice(0, 300)}`);
@@ -93,21 +65,12 @@ async function main(): Promise<void> {
       longest = Math.max(longest, h.events?.length ?? 0);
     }
     say(`campaign of ${LEADS} leads over ${MAILBOXES} mailboxes (caps lifted, SMTP sink): ${sink.received.length} sent in ${secs.toFixed(1)} s = ${(sink.received.length / secs).toFixed(1)} sends/s; first message ${firstMs.toFixed(0)} ms after start; worker peak RSS ${peak.toFixed(0)} MiB; longest workflow history ${longest} events`);
-    say(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.cpus()[0]?.model ?? ''}`);
+    say(machineLine());
   } finally {
     clearInterval(sampler);
-    await app.close();
-    worker.kill('SIGINT');
-    await new Promise((r) => worker.once('exit', r));
-    await connection.close();
-    await pool.end();
+    await stack.close();
     await sink.stop();
-    await server.stop();
-    await db.drop();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -5,25 +5,12 @@
  *  3. p50/p99 latency of a slot reservation under 50 concurrent requesters.
  * Needs PostgreSQL reachable at BENCH_DATABASE_ADMIN_URL (default: the test role).
  */
-import { Client, Connection } from '@temporalio/client';
-import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { buildApp } from '../../api/app';
-import { loadConfig } from '../../core/config';
-import { SecretBox } from '../../core/crypto';
-import { createPool } from '../../db/pool';
-import { createTestDatabase } from '../../test/helpers/databases';
-import { DEFAULT_ADMIN_DATABASE_URL } from '../../test/helpers/test-env';
 import { mailboxWorkflowId } from '../../workflows/ids';
 import { reserveSlotUpdate, stateQuery } from '../../workflows/mailbox.workflow';
-import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { freePort, startDevServer } from '../temporal-cli';
+import { machineLine, runBench, say, startBenchStack } from './harness';
 
-const ROOT = path.join(__dirname, '../..');
-const say = (m: string) => process.stdout.write(`${m}\n`);
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function procStats(pid: number): Promise<{ rssMiB: number; cpuSeconds: number }> {
@@ -36,29 +23,9 @@ async function procStats(pid: number): Promise<{ rssMiB: number; cpuSeconds: num
 }
 
 async function main(): Promise<void> {
-  const adminUrl = process.env.BENCH_DATABASE_ADMIN_URL ?? DEFAULT_ADMIN_DATABASE_URL;
-  const db = await createTestDatabase(adminUrl, 'outreach_bench');
-  const server = await startDevServer({ headless: true, searchAttributes: SEARCH_ATTRIBUTES, log: () => undefined });
-  const port = await freePort();
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: db.url,
-    TEMPORAL_ADDRESS: server.address,
-    TEMPORAL_TASK_QUEUE: `bench-${randomUUID()}`,
-    ADMIN_API_KEY: 'bench-' + randomBytes(16).toString('hex'),
-    CREDENTIALS_KEY: randomBytes(32).toString('base64'),
-    PORT: String(port),
-  });
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker/main.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, ...Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const pool = createPool(db.url, 5);
-  const connection = await Connection.connect({ address: server.address });
-  const temporal = new Client({ connection });
-  const app = await buildApp({ config, pool, temporal, box: new SecretBox(config.CREDENTIALS_KEY!) });
+  const stack = await startBenchStack();
+  const { config, worker, temporal, connection, app } = stack;
+  const port = config.PORT;
   await app.listen({ host: '127.0.0.1', port });
   const base = `http://127.0.0.1:${port}`;
   const post = async (url: string, key: string, body: unknown) => {
@@ -134,19 +101,10 @@ async function main(): Promise<void> {
     const wall = (performance.now() - t0) / 1000;
     latencies.sort((x, y) => x - y);
     say(`slot reservation, 50 concurrent requesters, ${latencies.length} requests: p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, ${Math.round(latencies.length / wall)} reservations/s`);
-    say(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.cpus()[0]?.model ?? ''}`);
+    say(machineLine());
   } finally {
-    await app.close();
-    worker.kill('SIGINT');
-    await new Promise((r) => worker.once('exit', r));
-    await connection.close();
-    await pool.end();
-    await server.stop();
-    await db.drop();
+    await stack.close();
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench(main);
