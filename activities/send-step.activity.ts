@@ -117,17 +117,9 @@ export function sendStepActivities(deps: ActivityDeps) {
       await markSendStatus(pool, row.id, 'pending', 'mailbox has no provider');
       throw ApplicationFailure.nonRetryable('mailbox has no provider', SEND_FAILURE_TYPES.senderMisconfigured);
     }
+    let result: Awaited<ReturnType<FailoverSender['send']>>;
     try {
-      const result = await sender.send(mailbox.providerIds, message, `${row.id}:${row.attempts}`);
-      await markSent(pool, row.id, {
-        providerAccountId: result.accountId,
-        providerMessageId: result.providerMessageId,
-        messageIdHeader: message.messageId,
-        slotAt: input.slotAt,
-      });
-      await advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
-      log.info({ sendId: row.id, provider: result.providerName }, 'sent');
-      return { status: 'sent', sendId: row.id, providerMessageId: result.providerMessageId, providerAccountId: result.accountId, replayed: false };
+      result = await sender.send(mailbox.providerIds, message, `${row.id}:${row.attempts}`);
     } catch (err) {
       if (!(err instanceof ProviderSendError)) {
         await markSendStatus(pool, row.id, 'pending', String((err as Error).message));
@@ -168,6 +160,17 @@ export function sendStepActivities(deps: ActivityDeps) {
         }
       }
     }
+    // Accepted. If recording it fails, the row stays 'sending' and the retry
+    // settles it from there; it must never go back to 'pending' (a re-send).
+    await markSent(pool, row.id, {
+      providerAccountId: result.accountId,
+      providerMessageId: result.providerMessageId,
+      messageIdHeader: message.messageId,
+      slotAt: input.slotAt,
+    });
+    await advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
+    log.info({ sendId: row.id, provider: result.providerName }, 'sent');
+    return { status: 'sent', sendId: row.id, providerMessageId: result.providerMessageId, providerAccountId: result.accountId, replayed: false };
   }
 
   return { sendStep };
