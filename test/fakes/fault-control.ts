@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 export interface ThrottleFault {
   /** HTTP status (default 429); the SMTP fake uses a 4xx SMTP code (default 421). */
@@ -56,7 +56,8 @@ export abstract class FaultControl {
   protected down = false;
 
   protected abstract bind(port: number): Promise<number>;
-  protected abstract unbind(graceful?: boolean): Promise<void>;
+  /** Stops listening; `close-idle` / `keep` are graceful (requests in hand are answered). */
+  protected abstract unbind(mode?: 'now' | 'close-idle' | 'keep'): Promise<void>;
   protected abstract get baseUrl(): string;
 
   async start(): Promise<string> {
@@ -107,12 +108,19 @@ export abstract class FaultControl {
   /**
    * The provider goes down: the listener closes and new connections are
    * refused; requests already being handled still get their answer (a
-   * request cut off mid-flight is `dropAfterAccept`'s job).
+   * request cut off mid-flight is `dropAfterAccept`'s job). Idle kept-alive
+   * connections are closed too, so the next attempt is refused outright.
+   *
+   * Closing an idle connection races a client writing its next request on
+   * it, which the client sees as an ambiguous reset. Tests with many sends
+   * in flight pass `keepConnections`: connections opened before the outage
+   * stay open and any request on them gets 503 and a hang-up, as from a load
+   * balancer whose backends are gone.
    */
-  async outage(): Promise<void> {
+  async outage(opts: { keepConnections?: boolean } = {}): Promise<void> {
     if (this.down) return;
     this.down = true;
-    await this.unbind(true);
+    await this.unbind(opts.keepConnections ? 'keep' : 'close-idle');
     // Let clients see their pooled connections close, as they would after a real outage.
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -198,8 +206,9 @@ export interface ParsedRequest<R> {
  */
 export abstract class HttpFake<R> extends FaultControl {
   readonly messages: R[] = [];
-  private server?: http.Server;
-  private readonly sockets = new Set<Socket>();
+  private http?: http.Server;
+  private listener?: net.Server;
+  private readonly sockets = new Map<net.Socket, number>();
 
   protected abstract matches(req: http.IncomingMessage): boolean;
   /** Throws a HttpReply for a request the real API would refuse outright. */
@@ -212,41 +221,69 @@ export abstract class HttpFake<R> extends FaultControl {
   }
 
   protected async bind(port: number): Promise<number> {
+    // The listener and the HTTP server are separate so an outage can stop
+    // accepting connections without http.Server.close(), which also closes
+    // idle kept-alive sockets (racing a client writing its next request).
+    const server = (this.http ??= this.createHttpServer());
+    const listener = net.createServer((socket) => {
+      this.sockets.set(socket, 0);
+      socket.on('close', () => this.sockets.delete(socket));
+      server.emit('connection', socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.listener = listener;
+    return (listener.address() as AddressInfo).port;
+  }
+
+  protected async unbind(mode: 'now' | 'close-idle' | 'keep' = 'now'): Promise<void> {
+    const listener = this.listener;
+    this.listener = undefined;
+    if (!listener) return;
+    // The close callback waits for every connection the listener accepted.
+    const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+    if (mode === 'now') {
+      this.closeConnections(false);
+      await closed;
+      return;
+    }
+    // 'keep': open connections stay with the handler, which answers what is
+    // in hand and 503s anything new on them (then hangs up).
+    if (mode === 'close-idle') this.closeConnections(true);
+  }
+
+  /**
+   * http.Server only tracks connections it accepted through its own listen(),
+   * so the fake tracks them: the number of requests each socket has in hand.
+   */
+  private closeConnections(idleOnly: boolean): void {
+    for (const [socket, busy] of this.sockets) if (!idleOnly || busy === 0) socket.destroy();
+  }
+
+  /** Closes every connection, including ones kept open through an outage. */
+  override async stop(): Promise<void> {
+    await super.stop();
+    this.closeConnections(false);
+  }
+
+  private createHttpServer(): http.Server {
     const server = http.createServer((req, res) => {
+      const socket = req.socket;
+      this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1);
+      res.on('close', () => {
+        if (this.sockets.has(socket)) this.sockets.set(socket, Math.max(0, (this.sockets.get(socket) ?? 1) - 1));
+      });
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) send(res, { status: 500, body: { message: String(err) } });
         else res.destroy();
       });
     });
-    server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    return (server.address() as AddressInfo).port;
-  }
-
-  protected async unbind(graceful = false): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    if (graceful) {
-      // Idle keep-alive connections go now; busy ones close once their answer is out.
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), 10_000);
-      await closed;
-      clearTimeout(timer);
-      this.sockets.clear();
-      return;
-    }
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    await closed;
+    // No idle timeout: the fake never closes a kept-alive socket on its own,
+    // so a client never writes a request onto a socket being closed.
+    server.keepAliveTimeout = 0;
+    return server;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -90,6 +90,7 @@ export class SmtpFake extends FaultControl {
     return (net.address() as AddressInfo).port;
   }
 
+  /** SMTP sessions are not reused across sends here, so every mode closes at once. */
   protected async unbind(): Promise<void> {
     const server = this.server;
     this.server = undefined;
