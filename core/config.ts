@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -39,6 +40,35 @@ const postgresUrl = z
   .trim()
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL');
 
+const fraction = (fallback: number) =>
+  z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a fraction between 0 and 1').transform(Number).default(fallback);
+const wholeNumber = (fallback: number, unit = 'a whole number') =>
+  z.string().regex(/^\d+$/, `must be ${unit}`).transform(Number).default(fallback);
+
+/** Comma-separated SNS topic ARNs (the SES notification topics this API accepts). */
+const topicArns = z
+  .string()
+  .transform((v) => v.split(',').map((a) => a.trim()).filter((a) => a !== ''))
+  .refine(
+    (arns) => arns.every((a) => /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(a)),
+    'must be comma-separated SNS topic ARNs, e.g. arn:aws:sns:us-east-1:123456789012:ses-events',
+  );
+
+/** SendGrid's signed event webhook verification key: base64 DER (as SendGrid shows it) or PEM, ECDSA P-256. */
+const ecPublicKey = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const key = v.includes('BEGIN PUBLIC KEY')
+        ? createPublicKey(v)
+        : createPublicKey({ key: Buffer.from(v, 'base64'), format: 'der', type: 'spki' });
+      return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    } catch {
+      return false;
+    }
+  }, 'must be an ECDSA P-256 public key (base64 DER as SendGrid shows it, or PEM)');
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z.object({
@@ -72,6 +102,21 @@ export const configSchema = z.object({
   PROVIDER_BREAKER_WINDOW_SECONDS: z.string().regex(/^\d+$/, 'must be a whole number of seconds').transform(Number).default(300),
   PROVIDER_BREAKER_OPEN_SECONDS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of seconds').transform(Number).default(30),
   API_BODY_LIMIT_BYTES: z.string().regex(/^\d+$/, 'must be a whole number of bytes').transform(Number).default(1_048_576),
+  /** Provider webhooks (see README "Feedback loop"): unset = that webhook refuses every request. */
+  SES_SNS_TOPIC_ARNS: topicArns.default([]),
+  SENDGRID_WEBHOOK_PUBLIC_KEY: ecPublicKey.optional(),
+  SENDGRID_WEBHOOK_MAX_AGE_SECONDS: wholeNumber(86_400, 'a whole number of seconds'),
+  MAILGUN_WEBHOOK_SIGNING_KEY: z.string().trim().min(8, 'must be the Mailgun HTTP webhook signing key').optional(),
+  MAILGUN_WEBHOOK_MAX_AGE_SECONDS: wholeNumber(300, 'a whole number of seconds'),
+  /** Alerts are also POSTed here as JSON when set. */
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+  /** Mailbox feedback: bounce / complaint rates over the window cool a mailbox down (min sample sends). */
+  MAILBOX_BOUNCE_THRESHOLD: fraction(0.02),
+  MAILBOX_COMPLAINT_THRESHOLD: fraction(0.001),
+  MAILBOX_FEEDBACK_MIN_SAMPLE: wholeNumber(100),
+  MAILBOX_FEEDBACK_WINDOW_HOURS: wholeNumber(168, 'a whole number of hours'),
+  MAILBOX_BOUNCE_COOLDOWN_HOURS: wholeNumber(12, 'a whole number of hours'),
+  MAILBOX_COMPLAINT_COOLDOWN_HOURS: wholeNumber(24, 'a whole number of hours'),
 });
 
 export type Config = z.output<typeof configSchema>;

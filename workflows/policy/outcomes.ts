@@ -14,6 +14,10 @@
  *   complaintThreshold, with no minimum sample. A spike sets a cooldown of
  *   bounceCooldownHours / complaintCooldownHours from now and clears the
  *   ring, so the same outcomes cannot trigger it again.
+ *   A bounced / complained report that carries retryAfterMs is a verdict
+ *   of the feedback loop (rates over the mailbox's sends in PostgreSQL, see
+ *   core/webhooks/feedback-rules.ts): the mailbox cools down for that long
+ *   whatever the ring says, and the ring is cleared.
  * - sender_misconfigured: pauses with reason 'sender_misconfigured'.
  *
  * Every outcome also prunes grants that can no longer affect a slot at or
@@ -75,8 +79,10 @@ export function applyOutcome(
       const bounces = ring.filter((o) => o === 'bounced').length;
       const complaints = ring.filter((o) => o === 'complained').length;
       let until: number | null = null;
+      const verdict = detail?.retryAfterMs;
+      if (verdict !== undefined && Number.isFinite(verdict) && verdict > 0) until = nowMs + verdict;
       if (ring.length >= cfg.bounceMinSample && bounces / ring.length > cfg.bounceThreshold) {
-        until = nowMs + cfg.bounceCooldownHours * HOUR_MS;
+        until = Math.max(until ?? 0, nowMs + cfg.bounceCooldownHours * HOUR_MS);
       }
       if (complaints > 0 && complaints / ring.length > cfg.complaintThreshold) {
         until = Math.max(until ?? 0, nowMs + cfg.complaintCooldownHours * HOUR_MS);

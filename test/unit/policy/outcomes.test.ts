@@ -164,6 +164,37 @@ describe('complaint spike', () => {
   });
 });
 
+describe("the feedback loop's verdict (retryAfterMs on a bounce or complaint)", () => {
+  it('cools down for the given time even when the ring alone would not, and clears the ring', () => {
+    const s = settings();
+    const { state } = feed(s, initialPolicyState(), repeat('sent', 19));
+    expect(applyOutcome(s, state, 'bounced', NOW).cooled).toBe(false); // 1 in 20: the ring says no
+    const r = applyOutcome(s, state, 'bounced', NOW, { retryAfterMs: 12 * HOUR });
+    expect(r).toMatchObject({ cooled: true, paused: false });
+    expect(r.state.cooldownUntil).toBe(NOW + 12 * HOUR);
+    expect(r.state.recentOutcomes).toEqual([]);
+    expect(earliestSlot(s, r.state, NOW + HOUR)).toEqual({ at: NOW + 12 * HOUR, reason: 'cooldown' });
+    expect(earliestSlot(s, r.state, NOW + 12 * HOUR).reason).toBe('ok');
+  });
+
+  it('never shortens a longer cooldown, and takes the longer of verdict and ring', () => {
+    const s = settings();
+    const cooling = { ...initialPolicyState(), cooldownUntil: NOW + 30 * HOUR };
+    expect(applyOutcome(s, cooling, 'complained', NOW, { retryAfterMs: HOUR }).state.cooldownUntil).toBe(NOW + 30 * HOUR);
+    const { state } = feed(s, initialPolicyState(), repeat('sent', 20));
+    // A complaint spikes the ring (24 h); a 1 h verdict does not shorten it.
+    expect(applyOutcome(s, state, 'complained', NOW, { retryAfterMs: HOUR }).state.cooldownUntil).toBe(NOW + 24 * HOUR);
+  });
+
+  it('ignores a zero, negative or non-finite verdict', () => {
+    const s = settings();
+    const { state } = feed(s, initialPolicyState(), repeat('sent', 19));
+    for (const bad of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(applyOutcome(s, state, 'bounced', NOW, { retryAfterMs: bad }).cooled).toBe(false);
+    }
+  });
+});
+
 describe('sender_misconfigured, pause and resume', () => {
   it('sender_misconfigured pauses with its reason', () => {
     const r = applyOutcome(settings(), initialPolicyState(), 'sender_misconfigured', NOW);
