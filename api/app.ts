@@ -11,6 +11,7 @@ import { clientRoutes } from './routes/clients';
 import { healthRoutes } from './routes/health';
 import { leadRoutes } from './routes/leads';
 import { mailboxRoutes } from './routes/mailboxes';
+import { metricsRoutes } from './routes/metrics';
 import { providerRoutes } from './routes/providers';
 import { templateRoutes } from './routes/templates';
 
@@ -46,6 +47,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
 
   registerAuth(app, { pool: deps.pool, adminApiKey: deps.config.ADMIN_API_KEY });
 
+  metricsRoutes(app, deps); // first: its latency hook covers every route
   healthRoutes(app, deps);
   clientRoutes(app, deps);
   providerRoutes(app, deps);

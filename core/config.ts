@@ -101,6 +101,8 @@ export const configSchema = z.object({
   PROVIDER_BREAKER_MIN_ATTEMPTS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).default(20),
   PROVIDER_BREAKER_WINDOW_SECONDS: z.string().regex(/^\d+$/, 'must be a whole number of seconds').transform(Number).default(300),
   PROVIDER_BREAKER_OPEN_SECONDS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of seconds').transform(Number).default(30),
+  /** Bearer token Prometheus scrapes /metrics with (the operator key works too). */
+  METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
   API_BODY_LIMIT_BYTES: z.string().regex(/^\d+$/, 'must be a whole number of bytes').transform(Number).default(1_048_576),
   /** Provider webhooks (see README "Feedback loop"): unset = that webhook refuses every request. */
   SES_SNS_TOPIC_ARNS: topicArns.default([]),

@@ -1,0 +1,43 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { safeEqual } from '../../core/crypto';
+import { AppError } from '../../core/errors';
+import { EngineMetrics } from '../../core/metrics';
+import type { AppDeps } from '../deps';
+
+/**
+ * GET /metrics (Prometheus text format) and the latency histogram of every
+ * request. The figures name clients and provider accounts, so the route is
+ * not public: it takes `Authorization: Bearer <METRICS_TOKEN>` (a scrape-only
+ * secret for Prometheus) or the operator key.
+ *
+ * Register it before the other routes: its onResponse hook must see them all.
+ */
+export function metricsRoutes(app: FastifyInstance, deps: AppDeps): EngineMetrics {
+  const metrics = new EngineMetrics({
+    pool: deps.pool,
+    temporal: deps.temporal,
+    namespace: deps.config.TEMPORAL_NAMESPACE,
+    taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+  });
+  const accepted = [deps.config.METRICS_TOKEN, deps.config.ADMIN_API_KEY].filter((k): k is string => !!k);
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const authorize = async (req: FastifyRequest) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!match || !accepted.some((k) => safeEqual(match[1]!, k))) {
+      throw new AppError(401, 'unauthorized', 'missing or invalid metrics token (METRICS_TOKEN or the operator key)');
+    }
+  };
+
+  app.get('/metrics', { config: { auth: 'public' }, schema: { hide: true }, onRequest: authorize }, async (_req, reply) => {
+    const text = await metrics.scrape();
+    return reply.header('content-type', metrics.contentType).send(text);
+  });
+  return metrics;
+}
