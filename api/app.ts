@@ -13,7 +13,10 @@ import { leadRoutes } from './routes/leads';
 import { mailboxRoutes } from './routes/mailboxes';
 import { metricsRoutes } from './routes/metrics';
 import { providerRoutes } from './routes/providers';
+import { suppressionRoutes } from './routes/suppressions';
 import { templateRoutes } from './routes/templates';
+import { unsubscribeRoutes } from './routes/unsubscribe';
+import { webhookRoutes } from './routes/webhooks';
 
 export interface BuildAppOptions {
   logger?: Logger | false;
@@ -55,6 +58,9 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   templateRoutes(app, deps);
   campaignRoutes(app, deps);
   leadRoutes(app, deps);
+  suppressionRoutes(app, deps);
+  webhookRoutes(app, deps);
+  unsubscribeRoutes(app, deps);
 
   await app.ready();
   return app;

@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { badRequest } from '../../core/errors';
+import { cursorQuery, email } from '../../core/schemas/common';
+import { listSuppressions, suppressMany } from '../../db/repositories/suppressions';
+import { withTransaction } from '../../db/pool';
+import type { AppDeps } from '../deps';
+import { clientIdOf } from '../plugins/auth';
+
+export const MAX_SUPPRESSIONS_PER_CALL = 10_000;
+
+const encode = (email: string) => Buffer.from(`s:${email}`, 'utf8').toString('base64url');
+function decode(cursor: string | undefined): string | null | undefined {
+  if (cursor === undefined) return undefined;
+  const v = Buffer.from(cursor, 'base64url').toString('utf8');
+  return v.startsWith('s:') && v.length > 2 ? v.slice(2) : null;
+}
+
+/**
+ * A client's suppression list: addresses never mailed again by that client
+ * (hard bounces, complaints and unsubscribes are added by the feedback loop;
+ * POST adds them by hand). Adding one also stops that client's leads still
+ * waiting for it.
+ */
+export function suppressionRoutes(app: FastifyInstance, { pool }: AppDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get('/v1/suppressions', {
+    schema: { tags: ['suppressions'], querystring: z.strictObject(cursorQuery) },
+  }, async (req) => {
+    const after = decode(req.query.cursor);
+    if (after === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
+    const rows = await listSuppressions(pool, clientIdOf(req), after ?? null, req.query.limit + 1);
+    const items = rows.slice(0, req.query.limit);
+    return { items, nextCursor: rows.length > req.query.limit ? encode(items[items.length - 1]!.email) : null };
+  });
+
+  r.post('/v1/suppressions', {
+    schema: {
+      tags: ['suppressions'],
+      body: z.strictObject({ emails: z.array(email).min(1).max(MAX_SUPPRESSIONS_PER_CALL) }),
+    },
+  }, async (req, reply) => {
+    const clientId = clientIdOf(req);
+    const emails = [...new Set(req.body.emails)];
+    const added = await withTransaction(pool, (tx) => suppressMany(tx, clientId, emails, 'manual'));
+    return reply.status(201).send({ added, alreadySuppressed: emails.length - added });
+  });
+}

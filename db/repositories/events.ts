@@ -1,0 +1,85 @@
+import type { Pool, PoolClient } from 'pg';
+import { uuidv7 } from '../../core/ids';
+import type { FeedbackEvent } from '../../core/webhooks/events';
+import type { SendStatus } from '../../core/webhooks/feedback-rules';
+
+type Db = Pool | PoolClient;
+
+export interface EventSend {
+  id: string;
+  clientId: string;
+  campaignId: string;
+  leadId: string;
+  mailboxId: string | null;
+  status: SendStatus;
+  leadEmail: string;
+  leadStatus: string;
+}
+
+/**
+ * The send a provider event is about, locked for this transaction: by our
+ * correlation id (sends.id) first, else by the provider's message id.
+ */
+export async function findSendForEvent(db: Db, e: Pick<FeedbackEvent, 'correlationId' | 'providerMessageId'>): Promise<EventSend | null> {
+  if (!e.correlationId && !e.providerMessageId) return null;
+  const { rows } = await db.query<EventSend>(
+    `SELECT s.id, s.client_id AS "clientId", s.campaign_id AS "campaignId", s.lead_id AS "leadId", s.mailbox_id AS "mailboxId",
+            s.status, l.email AS "leadEmail", l.status AS "leadStatus"
+     FROM sends s JOIN leads l ON l.id = s.lead_id
+     WHERE ($1::uuid IS NOT NULL AND s.id = $1::uuid) OR ($2::text IS NOT NULL AND s.provider_message_id = $2)
+     ORDER BY (s.id = $1::uuid) DESC NULLS LAST
+     LIMIT 1
+     FOR UPDATE OF s, l`,
+    [e.correlationId, e.providerMessageId],
+  );
+  return rows[0] ?? null;
+}
+
+/** Stores the event unless its provider event id was seen before; true when stored. */
+export async function insertEvent(db: Db, e: FeedbackEvent, match: { clientId: string | null; sendId: string | null }): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO events (id, client_id, send_id, provider_kind, type, dedupe_key, payload, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [uuidv7(), match.clientId, match.sendId, e.provider, e.type, `${e.provider}:${e.eventId}`, JSON.stringify(e.payload ?? {}), e.occurredAt],
+  );
+  return rowCount === 1;
+}
+
+/** Settles a send from an event; a send that went out without a recorded time gets one. */
+export async function setSendStatusFromEvent(db: Db, sendId: string, status: SendStatus): Promise<void> {
+  await db.query(
+    `UPDATE sends SET status = $2, sent_at = COALESCE(sent_at, updated_at), updated_at = now() WHERE id = $1`,
+    [sendId, status],
+  );
+}
+
+/** Records a webhook token; false when it was seen before (a replay). */
+export async function consumeWebhookToken(db: Db, provider: string, token: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'INSERT INTO webhook_tokens (provider, token) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+    [provider, token],
+  );
+  return rowCount === 1;
+}
+
+/** Forgets tokens older than any timestamp that could still pass the freshness check. */
+export async function pruneWebhookTokens(db: Db, olderThanSeconds: number): Promise<void> {
+  await db.query(`DELETE FROM webhook_tokens WHERE seen_at < now() - make_interval(secs => $1)`, [olderThanSeconds]);
+}
+
+/**
+ * A mailbox's mails that went out since `since`, and how many of them
+ * bounced (hard) or drew a complaint.
+ */
+export async function mailboxFeedbackCounts(db: Db, mailboxId: string, since: Date): Promise<{ sent: number; bounced: number; complained: number }> {
+  const { rows } = await db.query<{ sent: number; bounced: number; complained: number }>(
+    `SELECT count(*)::int AS sent,
+            count(*) FILTER (WHERE status = 'bounced')::int AS bounced,
+            count(*) FILTER (WHERE status = 'complained')::int AS complained
+     FROM sends
+     WHERE mailbox_id = $1 AND status IN ('sent', 'delivered', 'bounced', 'complained', 'unknown')
+       AND COALESCE(sent_at, created_at) >= $2`,
+    [mailboxId, since],
+  );
+  return rows[0]!;
+}
