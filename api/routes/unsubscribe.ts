@@ -27,7 +27,12 @@ export function isOneClick(contentType: string | undefined, body: string): boole
   return false;
 }
 
-const tokenParams = z.strictObject({ token: z.string().min(1).max(1000) });
+/**
+ * `/u/*`, not `/u/:token`: tokens (about 165 characters) are longer than
+ * Fastify's default maxParamLength (100), which answers a parametric route
+ * with 414; a wildcard is not subject to it.
+ */
+const tokenParams = z.strictObject({ '*': z.string().min(1).max(1000) });
 
 /**
  * Recipient-facing unsubscribe: GET shows a confirm button (link scanners
@@ -54,20 +59,20 @@ export function unsubscribeRoutes(app: FastifyInstance, { pool, config }: AppDep
     const scope = plain.withTypeProvider<ZodTypeProvider>();
     scope.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data'], { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => done(null, body));
 
-    scope.get('/u/:token', { schema: { hide: true, params: tokenParams } }, async (req, reply) => {
-      const lead = await leadOf(req.params.token);
+    scope.get('/u/*', { schema: { hide: true, params: tokenParams } }, async (req, reply) => {
+      const lead = await leadOf(req.params['*']);
       if (!lead) return html(reply, 404, NOT_VALID);
       if (lead.status === 'unsubscribed') return html(reply, 200, page('You are unsubscribed', '<p>You will not get further emails from this sender.</p>'));
       return html(reply, 200, page('Unsubscribe', `<p>Stop receiving emails from this sender?</p>
 <form method="post" action=""><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`));
     });
 
-    scope.post('/u/:token', { schema: { hide: true, params: tokenParams } }, async (req, reply) => {
+    scope.post('/u/*', { schema: { hide: true, params: tokenParams } }, async (req, reply) => {
       const body = typeof req.body === 'string' ? req.body : '';
       if (!isOneClick(req.headers['content-type'], body)) {
         return html(reply, 400, page('Not understood', '<p>Expected <code>List-Unsubscribe=One-Click</code>. Nothing was changed.</p>'));
       }
-      const lead = await leadOf(req.params.token);
+      const lead = await leadOf(req.params['*']);
       if (!lead) return html(reply, 404, NOT_VALID);
       await withTransaction(pool, async (tx) => {
         const { rows } = await tx.query<{ email: string }>(
