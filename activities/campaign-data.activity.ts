@@ -1,5 +1,5 @@
 import { getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
-import { claimWork, releaseUnsent, remainingWork, type WorkItem } from '../db/repositories/lead-work';
+import { releaseUnsent, remainingWork } from '../db/repositories/lead-work';
 import { pendingLeadIds } from '../db/repositories/leads';
 import { selectCampaignMailboxes } from '../db/repositories/mailboxes';
 import type { ActivityDeps } from './deps';
@@ -32,12 +32,8 @@ export function campaignDataActivities({ pool }: ActivityDeps) {
     },
 
     async completeCampaign(input: { campaignId: string; clientId: string }): Promise<void> {
-      await transitionCampaign(pool, input.clientId, input.campaignId, ['running'], 'completed');
-    },
-
-    /** The next lead (step) for one mailbox lane, or null when it has nothing due now. */
-    async claimWork(input: { campaignId: string; mailboxId: string }): Promise<WorkItem | null> {
-      return claimWork(pool, input.campaignId, input.mailboxId);
+      // From paused too: a pause that raced the last send must not leave a finished campaign 'paused'.
+      await transitionCampaign(pool, input.clientId, input.campaignId, ['running', 'paused'], 'completed');
     },
 
     async releaseUnsent(input: { campaignId: string; mailboxId: string }): Promise<number> {

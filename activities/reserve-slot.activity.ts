@@ -1,10 +1,48 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { availableWork, claimWork, type WorkItem } from '../db/repositories/lead-work';
 import { mailboxWorkflowId } from '../workflows/ids';
-import { reserveSlotUpdate, type ReserveAnswer } from '../workflows/mailbox.workflow';
+import { reportOutcomesSignal, reserveSlotUpdate, type ReserveAnswer, type ReserveRequest } from '../workflows/mailbox.workflow';
+import type { SendBatchItem } from './send-step.activity';
 import type { ActivityDeps } from './deps';
 
-export function reserveSlotActivities({ client }: ActivityDeps) {
+export interface ReserveBatchInput {
+  address: string;
+  mailboxId: string;
+  campaignId: string;
+  /** Doubles as the Update id: a retried activity gets the same slots, not more. */
+  requestId: string;
+  max: number;
+  /** Lanes (mailboxes) of the campaign: a lane takes at most its fair share of the unassigned leads. */
+  lanes: number;
+  /** Slots after the first are granted only within this many ms of it. */
+  withinMs: number;
+  /** A first slot further away than this is given back (no lead waits on a full mailbox). */
+  maxWaitMs: number;
+}
+
+export type ReserveBatchResult =
+  | { kind: 'batch'; items: SendBatchItem[] }
+  /** Nothing to send now (no lead left or due). */
+  | { kind: 'idle' }
+  /** No slot yet: ask again at retryAt; null means the mailbox is paused or will never open. */
+  | { kind: 'wait'; retryAt: number | null; reason: Extract<ReserveAnswer, { granted: false }>['reason'] };
+
+export function reserveSlotActivities({ client, pool }: ActivityDeps) {
+  async function reserve(address: string, request: ReserveRequest): Promise<ReserveAnswer> {
+    try {
+      return await client.workflow.getHandle(mailboxWorkflowId(address)).executeUpdate(reserveSlotUpdate, {
+        args: [request],
+        updateId: request.requestId,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        throw ApplicationFailure.nonRetryable(`no running workflow for mailbox ${address}`, 'MailboxNotRunning');
+      }
+      throw err;
+    }
+  }
+
   return {
     /**
      * Asks a mailbox workflow for a send slot (a workflow cannot send an
@@ -12,17 +50,46 @@ export function reserveSlotActivities({ client }: ActivityDeps) {
      * activity gets the same answer instead of a second slot.
      */
     async reserveMailboxSlot(input: { address: string; campaignId: string; requestId: string }): Promise<ReserveAnswer> {
-      try {
-        return await client.workflow.getHandle(mailboxWorkflowId(input.address)).executeUpdate(reserveSlotUpdate, {
-          args: [{ requestId: input.requestId, campaignId: input.campaignId }],
-          updateId: input.requestId,
-        });
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) {
-          throw ApplicationFailure.nonRetryable(`no running workflow for mailbox ${input.address}`, 'MailboxNotRunning');
-        }
-        throw err;
+      return reserve(input.address, { requestId: input.requestId, campaignId: input.campaignId });
+    },
+
+    /**
+     * One lane step: reserve up to `max` slots on the mailbox, then claim as
+     * many leads as slots were granted (never more: a lead is only taken when
+     * it can go out soon), and give unused slots back in one signal.
+     */
+    async reserveBatch(input: ReserveBatchInput): Promise<ReserveBatchResult> {
+      // Its own due work, plus a fair share of the unassigned leads (even spread over the mailboxes).
+      const lanes = Math.max(1, input.lanes);
+      const work = await availableWork(pool, input.campaignId, input.mailboxId, input.max * lanes);
+      const share = work.unassigned > 0 ? Math.max(1, Math.floor(work.unassigned / lanes)) : 0;
+      const want = Math.min(input.max, work.own + share);
+      if (want === 0) return { kind: 'idle' };
+      const answer = await reserve(input.address, {
+        requestId: input.requestId,
+        campaignId: input.campaignId,
+        count: want,
+        withinMs: input.withinMs,
+      });
+      if (!answer.granted) return { kind: 'wait', retryAt: answer.retryAt, reason: answer.reason };
+      const slots = answer.slots ?? [{ requestId: answer.requestId, at: answer.at }];
+      const giveBack = async (ids: string[]) => {
+        if (ids.length === 0) return;
+        await client.workflow
+          .getHandle(mailboxWorkflowId(input.address))
+          .signal(reportOutcomesSignal, { reports: ids.map((requestId) => ({ requestId, outcome: 'skipped' as const })) });
+      };
+      if (answer.at - Date.now() > input.maxWaitMs) {
+        await giveBack(slots.map((s) => s.requestId));
+        return { kind: 'wait', retryAt: answer.at, reason: 'beyond_horizon' };
       }
+      const claimed: WorkItem[] = await claimWork(pool, input.campaignId, input.mailboxId, Math.min(slots.length, want));
+      await giveBack(slots.slice(claimed.length).map((s) => s.requestId));
+      if (claimed.length === 0) return { kind: 'idle' };
+      return {
+        kind: 'batch',
+        items: claimed.map((w, i) => ({ leadId: w.leadId, step: w.step, slotAt: slots[i]!.at, requestId: slots[i]!.requestId })),
+      };
     },
   };
 }

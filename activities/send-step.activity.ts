@@ -1,14 +1,15 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { appendFooter } from '../core/template/footer';
 import { buildTemplateVars, renderEmail } from '../core/template/render';
 import { listUnsubscribeHeaders, makeUnsubscribeToken } from '../core/unsubscribe';
 import { getCampaignById } from '../db/repositories/campaigns';
 import { getClient } from '../db/repositories/clients';
 import { advanceLead, threadOf } from '../db/repositories/lead-work';
-import { getLead, setLeadStatus } from '../db/repositories/leads';
+import { getLeads, setLeadStatus, type LeadRecord } from '../db/repositories/leads';
 import { getMailboxById } from '../db/repositories/mailboxes';
 import { claimSend, markSendStatus, markSent } from '../db/repositories/sends';
 import { getTemplate } from '../db/repositories/templates';
+import { SEND_FAILURE_TYPES } from '../workflows/send-failures';
 import type { ActivityDeps } from './deps';
 import { FailoverSender } from './providers/failover';
 import { ProviderSendError, type OutgoingMessage } from './providers/types';
@@ -26,40 +27,84 @@ export type SendStepResult =
   | { status: 'sent'; sendId: string; providerMessageId: string; providerAccountId: string; replayed: boolean }
   | { status: 'unknown' | 'failed' | 'skipped'; sendId: string | null; reason: string }
   /** The provider asked us to slow down: nothing was sent; report it to the mailbox and ask for a new slot. */
-  | { status: 'throttled'; sendId: string; reason: string; retryAfterMs: number | null };
+  | { status: 'throttled'; sendId: string; reason: string; retryAfterMs: number | null }
+  /** The campaign is not running (paused or cancelled): nothing was claimed or sent; the lead stays queued. */
+  | { status: 'paused'; sendId: string | null; reason: string };
 
-/** Failure types the campaign and mailbox workflows branch on. */
-export const SEND_FAILURE_TYPES = {
-  senderMisconfigured: 'SenderMisconfigured',
-  throttled: 'Throttled',
-  transient: 'Transient',
-  providerDown: 'ProviderDown',
-} as const;
+export interface SendBatchItem {
+  leadId: string;
+  step: number;
+  /** The slot granted for this send (epoch ms): it does not go out earlier. */
+  slotAt: number;
+  /** The mailbox's id for this slot, echoed back with its result. */
+  requestId: string;
+}
+
+export interface SendBatchInput {
+  campaignId: string;
+  mailboxId: string;
+  items: SendBatchItem[];
+}
+
+export interface SendBatchOutput {
+  /** Results of the items handled, in order; the items after them were not attempted. */
+  results: { requestId: string; result: SendStepResult }[];
+  /** The item the batch stopped on with a failure: the workflow retries it alone or acts on its type. */
+  stopped?: { requestId: string; type: string; message: string };
+}
+
+
+export { SEND_FAILURE_TYPES };
+
+/** What every send of one batch shares, loaded once. */
+interface BatchContext {
+  campaign: NonNullable<Awaited<ReturnType<typeof getCampaignById>>>;
+  mailbox: NonNullable<Awaited<ReturnType<typeof getMailboxById>>>;
+  leads: Map<string, LeadRecord>;
+  templates: Map<string, Awaited<ReturnType<typeof getTemplate>>>;
+  clients: Map<string, Awaited<ReturnType<typeof getClient>>>;
+}
 
 export function sendStepActivities(deps: ActivityDeps) {
   const { pool, providers, logger } = deps;
   const sender = new FailoverSender(pool, providers, logger, deps.breaker);
+  const atLeastOnce = deps.deliveryGuarantee === 'at-least-once';
 
-  async function sendStep(input: SendStepInput): Promise<SendStepResult> {
-    const log = logger.child({ campaignId: input.campaignId, mailboxId: input.mailboxId, step: input.step });
-    const [lead, campaign, mailbox] = await Promise.all([
-      getLead(pool, input.leadId),
-      getCampaignById(pool, input.campaignId),
-      getMailboxById(pool, input.mailboxId),
+  async function loadContext(campaignId: string, mailboxId: string, leadIds: string[]): Promise<BatchContext> {
+    const [leads, campaign, mailbox] = await Promise.all([
+      getLeads(pool, leadIds),
+      getCampaignById(pool, campaignId),
+      getMailboxById(pool, mailboxId),
     ]);
-    if (!lead || !campaign || !mailbox) throw ApplicationFailure.nonRetryable('lead, campaign or mailbox vanished', 'NotFound');
+    if (!campaign || !mailbox) throw ApplicationFailure.nonRetryable('campaign or mailbox vanished', 'NotFound');
+    return { campaign, mailbox, leads: new Map(leads.map((l) => [l.id, l])), templates: new Map(), clients: new Map() };
+  }
+
+  /**
+   * Sends one lead's step: the intent row first, then the provider, then the
+   * outcome. Throws an ApplicationFailure typed from SEND_FAILURE_TYPES for
+   * what Temporal should retry (or not).
+   */
+  async function sendOne(ctx: BatchContext, input: SendStepInput): Promise<SendStepResult> {
+    const { campaign, mailbox } = ctx;
+    const log = logger.child({ campaignId: input.campaignId, mailboxId: input.mailboxId, step: input.step });
+    const lead = ctx.leads.get(input.leadId);
+    if (!lead) throw ApplicationFailure.nonRetryable('lead vanished', 'NotFound');
     if (['suppressed', 'unsubscribed', 'bounced', 'complained', 'replied', 'failed'].includes(lead.status)) {
       return { status: 'skipped', sendId: null, reason: `lead ${lead.status}` };
     }
     const stepDef = campaign.steps[input.step];
     if (!stepDef) throw ApplicationFailure.nonRetryable(`campaign has no step ${input.step}`, 'NotFound');
+    const advance = () => advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
 
     // Intent first: the unique (lead, step) row is written before any provider is called.
-    const atLeastOnce = deps.deliveryGuarantee === 'at-least-once';
     const { claimed, row } = await claimSend(pool, { clientId: lead.clientId, ...input }, { reclaimInterrupted: atLeastOnce });
     if (!claimed) {
+      if (row === null || row.status === 'pending' || (atLeastOnce && row.status === 'sending')) {
+        // Claimable but not claimed: the campaign is paused or cancelled.
+        return { status: 'paused', sendId: row?.id ?? null, reason: 'campaign not running' };
+      }
       // Another attempt owns or finished this (lead, step): settle the lead from the stored outcome.
-      const advance = () => advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
       if (row.status === 'sent' || row.status === 'delivered') {
         await advance();
         return {
@@ -80,10 +125,10 @@ export function sendStepActivities(deps: ActivityDeps) {
       return { status: 'failed', sendId: row.id, reason: `send already ${row.status}` };
     }
 
-    const [template, client] = await Promise.all([
-      getTemplate(pool, lead.clientId, stepDef.templateId),
-      getClient(pool, lead.clientId),
-    ]);
+    if (!ctx.templates.has(stepDef.templateId)) ctx.templates.set(stepDef.templateId, await getTemplate(pool, lead.clientId, stepDef.templateId));
+    if (!ctx.clients.has(lead.clientId)) ctx.clients.set(lead.clientId, await getClient(pool, lead.clientId));
+    const template = ctx.templates.get(stepDef.templateId);
+    const client = ctx.clients.get(lead.clientId);
     if (!template || !client) {
       await markSendStatus(pool, row.id, 'failed', 'template missing');
       throw ApplicationFailure.nonRetryable('template missing', 'NotFound');
@@ -140,7 +185,7 @@ export function sendStepActivities(deps: ActivityDeps) {
           }
           await markSendStatus(pool, row.id, 'unknown', err.message, accountId);
           // It probably went out: the sequence goes on (a later provider event settles it).
-          await advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
+          await advance();
           return { status: 'unknown', sendId: row.id, reason: err.message };
         case 'sender_misconfigured':
           await markSendStatus(pool, row.id, 'pending', err.message, accountId);
@@ -168,10 +213,44 @@ export function sendStepActivities(deps: ActivityDeps) {
       messageIdHeader: message.messageId,
       slotAt: input.slotAt,
     });
-    await advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
+    await advance();
     log.info({ sendId: row.id, provider: result.providerName }, 'sent');
     return { status: 'sent', sendId: row.id, providerMessageId: result.providerMessageId, providerAccountId: result.accountId, replayed: false };
   }
 
-  return { sendStep };
+
+  async function sendStep(input: SendStepInput): Promise<SendStepResult> {
+    const ctx = await loadContext(input.campaignId, input.mailboxId, [input.leadId]);
+    return sendOne(ctx, input);
+  }
+
+  /**
+   * Sends a batch of one mailbox's granted slots in order, each not before its
+   * slot, in one activity (one round trip instead of one per send). It stops
+   * at the first item that needs Temporal's retry or the workflow's attention
+   * (a failure, a throttle, a paused campaign); the items after it are not
+   * attempted. A retry of the whole batch is safe: sent items replay.
+   */
+  async function sendBatch(input: SendBatchInput): Promise<SendBatchOutput> {
+    const ctx = await loadContext(input.campaignId, input.mailboxId, input.items.map((i) => i.leadId));
+    const results: SendBatchOutput['results'] = [];
+    const activity = Context.current();
+    for (const item of input.items) {
+      const wait = item.slotAt - Date.now();
+      if (wait > 0) await activity.sleep(wait);
+      activity.heartbeat(results.length);
+      let result: SendStepResult;
+      try {
+        result = await sendOne(ctx, { campaignId: input.campaignId, mailboxId: input.mailboxId, leadId: item.leadId, step: item.step, slotAt: item.slotAt });
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure)) throw err;
+        return { results, stopped: { requestId: item.requestId, type: err.type ?? 'Error', message: err.message } };
+      }
+      results.push({ requestId: item.requestId, result });
+      if (result.status === 'throttled' || result.status === 'paused') break;
+    }
+    return { results };
+  }
+
+  return { sendStep, sendBatch };
 }

@@ -12,10 +12,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { SendStepResult } from '../activities/send-step.activity';
+import type { SendBatchItem, SendBatchOutput, SendStepResult } from '../activities/send-step.activity';
 import { mailboxWorkflowId } from './ids';
-import { releaseSlotSignal, reportOutcomeSignal, type OutcomeReport } from './mailbox.workflow';
+import { reportOutcomesSignal, type OutcomeReport } from './mailbox.workflow';
 import { SA_STATUS } from './search-attributes';
+import { SEND_FAILURE_TYPES } from './send-failures';
 
 const data = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -27,17 +28,44 @@ const slots = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20, nonRetryableErrorTypes: ['MailboxNotRunning'] },
 });
 
+const SEND_RETRY_INITIAL_MS = 5_000;
+
 const sends = proxyActivities<Activities>({
   // Above the adapters' own 30 s request timeout; short enough that a crashed worker's sends are retried soon.
   startToCloseTimeout: '45 seconds',
   retry: {
-    initialInterval: '5 seconds',
+    initialInterval: SEND_RETRY_INITIAL_MS,
     backoffCoefficient: 2,
     maximumInterval: '10 minutes',
     maximumAttempts: 8, // capped: a send never retries forever
     nonRetryableErrorTypes: ['SenderMisconfigured', 'NotFound'],
   },
 });
+
+/**
+ * A batch of sends: each item is handled within the adapters' 30 s timeout
+ * and heartbeats, so a crashed worker's batch is retried after 45 s (sent
+ * items replay, an interrupted one is marked unknown). Failures that are not
+ * a provider's answer (the database) retry a few times, then each item is
+ * sent alone under the send policy above.
+ */
+const batches = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '45 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+
+/** Most slots a lane reserves (and leads it claims) at once. */
+const BATCH_MAX = 50;
+/** Slots after the first join a batch only if they fall this close to it (a paced mailbox grants one). */
+const BATCH_WITHIN_MS = 5_000;
+
+type LaneMailbox = { id: string; address: string };
+type MailboxHandle = ReturnType<typeof getExternalWorkflowHandle>;
+
+function failureType(err: unknown): string | undefined {
+  return err instanceof ApplicationFailure ? err.type ?? undefined : (err as { cause?: ApplicationFailure }).cause?.type ?? undefined;
+}
 
 export interface CampaignWorkflowInput {
   campaignId: string;
@@ -62,8 +90,7 @@ export const resumeCampaignUpdate = defineUpdate<CampaignProgress, []>('resume')
 export const cancelCampaignUpdate = defineUpdate<CampaignProgress, []>('cancel');
 export const progressQuery = defineQuery<CampaignProgress>('progress');
 
-const MAX_SLOT_ATTEMPTS = 5;
-/** A new lead does not wait longer than this on one mailbox while others may have room. */
+/** A lane does not hold leads for a slot further away than this (others may have room); it waits empty-handed. */
 const LONG_WAIT_MS = 60_000;
 
 type LaneEnd = 'idle' | 'mailbox_stopped' | 'yield' | 'cancelled';
@@ -138,69 +165,138 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     return !cancelled;
   }
 
-  async function lane(mailbox: { id: string; address: string }): Promise<LaneEnd> {
+  /** Tells the mailbox what became of a batch's slots, in one signal. */
+  async function report(handle: MailboxHandle, reports: OutcomeReport[]): Promise<void> {
+    if (reports.length) await handle.signal(reportOutcomesSignal, { reports });
+  }
+
+  function count(r: SendStepResult): void {
+    if (r.status === 'sent') sent++;
+    else if (r.status !== 'skipped' && r.status !== 'paused' && r.status !== 'throttled') failed++;
+  }
+
+  function reportOf(requestId: string, r: SendStepResult): OutcomeReport {
+    return {
+      requestId,
+      outcome: r.status === 'paused' ? 'skipped' : outcomeOf(r),
+      retryAfterMs: r.status === 'throttled' ? (r.retryAfterMs ?? undefined) : undefined,
+    };
+  }
+
+  /** One send on its own, under the full send retry policy (after a batch stopped on it). */
+  async function sendAlone(mailbox: LaneMailbox, handle: MailboxHandle, item: SendBatchItem): Promise<LaneEnd | null> {
+    let result: SendStepResult;
+    inFlight++;
+    try {
+      result = await sends.sendStep({ campaignId: input.campaignId, leadId: item.leadId, step: item.step, mailboxId: mailbox.id, slotAt: item.slotAt });
+    } catch (err) {
+      if (failureType(err) === SEND_FAILURE_TYPES.senderMisconfigured) {
+        await report(handle, [{ requestId: item.requestId, outcome: 'sender_misconfigured' }]);
+        await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
+        return 'mailbox_stopped';
+      }
+      await report(handle, [{ requestId: item.requestId, outcome: 'failed' }]);
+      failed++;
+      return null;
+    } finally {
+      inFlight--;
+    }
+    await report(handle, [reportOf(item.requestId, result)]);
+    count(result);
+    return null;
+  }
+
+  /** Sends a granted batch; returns how the lane ends, or null to go on. */
+  async function runBatch(mailbox: LaneMailbox, handle: MailboxHandle, items: SendBatchItem[]): Promise<LaneEnd | null> {
+    let out: SendBatchOutput | null;
+    inFlight += items.length;
+    try {
+      out = await batches.sendBatch({ campaignId: input.campaignId, mailboxId: mailbox.id, items });
+    } catch {
+      out = null; // kept failing outside any provider answer (e.g. the database): each item alone below
+    } finally {
+      inFlight -= items.length;
+    }
+    if (out === null) {
+      for (const [i, item] of items.entries()) {
+        const end = await sendAlone(mailbox, handle, item);
+        if (end) {
+          await report(handle, items.slice(i + 1).map((x) => ({ requestId: x.requestId, outcome: 'skipped' as const })));
+          return end;
+        }
+      }
+      return null;
+    }
+    const reports: OutcomeReport[] = [];
+    const handled = new Set<string>();
+    for (const { requestId, result } of out.results) {
+      handled.add(requestId);
+      reports.push(reportOf(requestId, result));
+      count(result);
+    }
+    let retryAlone: SendBatchItem | undefined;
+    let end: LaneEnd | null = null;
+    if (out.stopped) {
+      const stopped = out.stopped;
+      handled.add(stopped.requestId);
+      if (stopped.type === SEND_FAILURE_TYPES.senderMisconfigured) {
+        reports.push({ requestId: stopped.requestId, outcome: 'sender_misconfigured' });
+        end = 'mailbox_stopped';
+      } else if (stopped.type === SEND_FAILURE_TYPES.transient || stopped.type === SEND_FAILURE_TYPES.providerDown) {
+        retryAlone = items.find((i) => i.requestId === stopped.requestId);
+      } else {
+        reports.push({ requestId: stopped.requestId, outcome: 'failed' });
+        failed++;
+      }
+    }
+    for (const item of items) if (!handled.has(item.requestId)) reports.push({ requestId: item.requestId, outcome: 'skipped' });
+    await report(handle, reports);
+    if (end === 'mailbox_stopped') {
+      await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
+      return end;
+    }
+    if (retryAlone) {
+      // As the send activity's own retry policy would: a pause first, then Temporal retries with backoff.
+      if (await condition(() => cancelled, SEND_RETRY_INITIAL_MS)) return 'cancelled';
+      return sendAlone(mailbox, handle, retryAlone);
+    }
+    return null;
+  }
+
+  async function lane(mailbox: LaneMailbox): Promise<LaneEnd> {
     const handle = getExternalWorkflowHandle(mailboxWorkflowId(mailbox.address));
-    for (;;) {
+    for (let seq = 0; ; seq++) {
       if (!(await whilePaused())) return 'cancelled';
       if (yielding) return 'yield';
-      const work = await data.claimWork({ campaignId: input.campaignId, mailboxId: mailbox.id });
-      if (work === null) return 'idle';
-      let done = false;
-      for (let attempt = 0; !done && attempt < MAX_SLOT_ATTEMPTS; attempt++) {
-        const requestId = `${input.campaignId}:${work.leadId}:${work.step}:${attempt}`;
-        const answer = await slots.reserveMailboxSlot({ address: mailbox.address, campaignId: input.campaignId, requestId });
-        if (!answer.granted) {
-          if (answer.retryAt === null) {
-            await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
-            return 'mailbox_stopped';
-          }
-          const waitMs = answer.retryAt - Date.now();
-          if (work.step === 0 && waitMs > LONG_WAIT_MS) {
-            // This mailbox is full for now (cap, window): hand the new lead to mailboxes that can send it.
-            await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
-            return 'idle';
-          }
-          attempt--; // waiting for a slot is not a failed attempt
-          if (await condition(() => cancelled, Math.max(1000, waitMs))) return 'cancelled';
-          continue;
+      const r = await slots.reserveBatch({
+        address: mailbox.address,
+        mailboxId: mailbox.id,
+        campaignId: input.campaignId,
+        requestId: `${input.campaignId}:${workflowInfo().runId}:${mailbox.id}:${seq}`,
+        max: BATCH_MAX,
+        lanes: plan.mailboxes.length,
+        withinMs: BATCH_WITHIN_MS,
+        maxWaitMs: LONG_WAIT_MS,
+      });
+      if (r.kind === 'idle') return 'idle';
+      if (r.kind === 'wait') {
+        if (r.retryAt === null) {
+          await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
+          return 'mailbox_stopped';
         }
-        if (answer.at > Date.now()) await condition(() => cancelled, answer.at - Date.now());
-        if (paused || cancelled) {
-          // Pause acknowledged: no send starts. Give the slot back and wait.
-          await handle.signal(releaseSlotSignal, { requestId });
-          if (!(await whilePaused())) return 'cancelled';
-          attempt--;
-          continue;
-        }
-        let result: SendStepResult;
-        inFlight++;
-        try {
-          result = await sends.sendStep({ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id, slotAt: answer.at });
-        } catch (err) {
-          const type = err instanceof ApplicationFailure ? err.type : (err as { cause?: ApplicationFailure }).cause?.type;
-          if (type === 'SenderMisconfigured') {
-            await handle.signal(reportOutcomeSignal, { requestId, outcome: 'sender_misconfigured' });
-            await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
-            return 'mailbox_stopped';
-          }
-          await handle.signal(reportOutcomeSignal, { requestId, outcome: 'failed' });
-          failed++;
-          done = true;
-          break;
-        } finally {
-          inFlight--;
-        }
-        await handle.signal(reportOutcomeSignal, {
-          requestId,
-          outcome: outcomeOf(result),
-          retryAfterMs: result.status === 'throttled' ? (result.retryAfterMs ?? undefined) : undefined,
-        });
-        if (result.status === 'throttled') continue; // ask again: the mailbox is cooling down now
-        if (result.status === 'sent') sent++;
-        else if (result.status !== 'skipped') failed++;
-        done = true;
+        // No lead is held meanwhile: other mailboxes with room take them.
+        if (await condition(() => cancelled, Math.max(1000, r.retryAt - Date.now()))) return 'cancelled';
+        continue;
       }
-      if (!done) failed++;
+      const first = r.items[0]!.slotAt;
+      if (first > Date.now()) await condition(() => cancelled || paused, first - Date.now());
+      if (paused || cancelled) {
+        // Pause acknowledged: no send starts. Give the slots back; the leads stay queued on this mailbox.
+        await report(handle, r.items.map((i) => ({ requestId: i.requestId, outcome: 'skipped' as const })));
+        continue;
+      }
+      const end = await runBatch(mailbox, handle, r.items);
+      if (end) return end;
       if (workflowInfo().continueAsNewSuggested) yielding = true;
     }
   }

@@ -36,6 +36,8 @@ export interface OutstandingGrant {
   requestId: string;
   campaignId: string;
   at: number;
+  /** The reservation that granted it, when it came in a batch. */
+  batchId?: string;
 }
 
 export interface MailboxWorkflowInput {
@@ -55,10 +57,23 @@ export interface MailboxWorkflowInput {
 export interface ReserveRequest {
   requestId: string;
   campaignId: string;
+  /**
+   * Up to this many slots in one answer (default 1), as long as each falls
+   * within `withinMs` of the first. A paced mailbox (minimum interval) still
+   * grants one; one with room now grants a batch, saving a round trip per send.
+   */
+  count?: number;
+  withinMs?: number;
+}
+
+/** One granted slot of a batch; its request id is what outcomes and releases name. */
+export interface GrantedSlot {
+  requestId: string;
+  at: number;
 }
 
 export type ReserveAnswer =
-  | { granted: true; at: number; requestId: string }
+  | { granted: true; at: number; requestId: string; slots?: GrantedSlot[] }
   | { granted: false; retryAt: number | null; reason: BlockReason | 'campaign_has_slot' | 'beyond_horizon' };
 
 export interface OutcomeReport {
@@ -85,6 +100,8 @@ export interface MailboxLiveState {
 export const reserveSlotUpdate = defineUpdate<ReserveAnswer, [ReserveRequest]>('reserveSlot');
 export const releaseSlotSignal = defineSignal<[{ requestId: string }]>('releaseSlot');
 export const reportOutcomeSignal = defineSignal<[OutcomeReport]>('reportOutcome');
+/** A batch's outcomes in one signal ('skipped' gives an unused slot back). */
+export const reportOutcomesSignal = defineSignal<[{ reports: OutcomeReport[] }]>('reportOutcomes');
 export const pauseUpdate = defineUpdate<MailboxLiveState, [{ reason?: string }]>('pause');
 export const resumeUpdate = defineUpdate<MailboxLiveState, []>('resume');
 /** Pass the caller's clock: a query does not advance workflow time, so an idle mailbox's own "now" is stale. */
@@ -97,6 +114,8 @@ const { setMailboxStatus } = proxyActivities<Activities>({
 
 export const DEFAULT_MAX_EVENTS_PER_RUN = 1000; // well under the server's 2,000 updates per run
 export const DEFAULT_GRANT_HORIZON_MS = 6 * 60 * 60 * 1000;
+/** The most slots one reservation can take. */
+export const MAX_BATCH = 100;
 
 /**
  * One per sender mailbox, forever: grants send slots under its own warm-up,
@@ -154,7 +173,13 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       events++;
       const t = now();
       const existing = outstanding.get(req.requestId);
-      if (existing) return { granted: true, at: existing.at, requestId: existing.requestId }; // a retried request
+      if (existing) {
+        // A retried request: the same answer, with whatever of its batch is still outstanding.
+        const slots = [...outstanding.values()]
+          .filter((g) => g.requestId === req.requestId || g.batchId === req.requestId)
+          .map((g) => ({ requestId: g.requestId, at: g.at }));
+        return { granted: true, at: existing.at, requestId: existing.requestId, slots };
+      }
       expireOutstanding(t);
       const held = [...outstanding.values()].find((g) => g.campaignId === req.campaignId);
       if (held) return { granted: false, retryAt: held.at, reason: 'campaign_has_slot' };
@@ -163,10 +188,19 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
         return { granted: false, retryAt: null, reason: slot.reason === 'ok' ? 'outside_window' : slot.reason };
       }
       if (slot.at > t + horizon) return { granted: false, retryAt: slot.at - horizon, reason: 'beyond_horizon' };
-      state = recordGrant(settings, state, slot.at, Math.random()) // the SDK's seeded, replay-safe PRNG;
-      outstanding.set(req.requestId, { requestId: req.requestId, campaignId: req.campaignId, at: slot.at });
-      grantsByCampaign[req.campaignId] = (grantsByCampaign[req.campaignId] ?? 0) + 1;
-      return { granted: true, at: slot.at, requestId: req.requestId };
+      const first = slot.at;
+      const count = Math.max(1, Math.min(req.count ?? 1, MAX_BATCH));
+      const slots: GrantedSlot[] = [];
+      for (let at: number | null = first; at !== null && slots.length < count; ) {
+        const requestId = slots.length === 0 ? req.requestId : `${req.requestId}#${slots.length}`;
+        state = recordGrant(settings, state, at, Math.random()); // the SDK's seeded, replay-safe PRNG
+        outstanding.set(requestId, { requestId, campaignId: req.campaignId, at, batchId: req.requestId });
+        slots.push({ requestId, at });
+        const next = earliestSlot(settings, state, t).at;
+        at = next !== null && next <= first + (req.withinMs ?? 0) && next <= t + horizon ? next : null;
+      }
+      grantsByCampaign[req.campaignId] = (grantsByCampaign[req.campaignId] ?? 0) + slots.length;
+      return { granted: true, at: first, requestId: req.requestId, slots };
     },
     {
       validator: (req) => {
@@ -185,8 +219,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     if (g.at > now()) state = releaseGrant(state, g.at); // only a slot still in the future can be given back
   });
 
-  setHandler(reportOutcomeSignal, (report) => {
-    events++;
+  const applyReport = (report: OutcomeReport) => {
     const t = now();
     const g = outstanding.get(report.requestId);
     outstanding.delete(report.requestId);
@@ -197,6 +230,16 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     if (report.outcome === 'throttled' && g) state = releaseGrant(state, g.at); // not sent: the slot is free again
     state = applyOutcome(settings, state, report.outcome, t, { retryAfterMs: report.retryAfterMs }).state;
     markStatus();
+  };
+
+  setHandler(reportOutcomeSignal, (report) => {
+    events++;
+    applyReport(report);
+  });
+
+  setHandler(reportOutcomesSignal, ({ reports }) => {
+    events++;
+    for (const r of reports) applyReport(r);
   });
 
   setHandler(pauseUpdate, ({ reason }) => {

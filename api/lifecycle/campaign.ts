@@ -1,7 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { conflict, notFound } from '../../core/errors';
 import { getCampaign, transitionCampaign } from '../../db/repositories/campaigns';
+import { waitForClaimedSends } from '../../db/repositories/sends';
 import type { CampaignStatus } from '../../core/schemas/campaigns';
 import {
   campaignWorkflow,
@@ -55,10 +56,16 @@ const TRANSITIONS: Record<'pause' | 'resume' | 'cancel', Transition> = {
   cancel: { from: ['draft', 'running', 'paused'], to: 'cancelled', update: cancelCampaignUpdate },
 };
 
+/** How long a pause or cancel waits for sends already past their claim to finish. */
+const IN_FLIGHT_WAIT_MS = 30_000;
+
 /**
- * Pause, resume or cancel: the workflow acknowledges first (after a pause
- * returns, no send starts), then the row follows. An impossible transition
- * (resume a running campaign, pause a finished one) is a 409.
+ * Pause, resume or cancel. The row changes first: from its commit on no send
+ * can be claimed (claimSend requires a running campaign and locks the row
+ * against this change), then the workflow acknowledges, then a pause or
+ * cancel waits for sends claimed before it to finish, so none starts after
+ * the call returns. An impossible transition (resume a running campaign,
+ * pause a finished one) is a 409.
  */
 export async function steerCampaign(
   pool: Pool,
@@ -73,11 +80,21 @@ export async function steerCampaign(
   if (!t.from.includes(campaign.status)) {
     throw conflict(`cannot ${action} a ${campaign.status} campaign`);
   }
-  if (campaign.status !== 'draft') {
-    await temporal.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(t.update, { args: [] });
-  }
   if (!(await transitionCampaign(pool, clientId, campaignId, t.from, t.to))) {
     throw conflict('the campaign changed meanwhile; try again');
   }
+  if (campaign.status !== 'draft') {
+    try {
+      await temporal.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(t.update, { args: [] });
+    } catch (err) {
+      // The workflow has ended: a cancel stands; anything else is put back (a
+      // finished campaign's row is already 'completed', so that is a no-op).
+      if (err instanceof WorkflowNotFoundError && action === 'cancel') return t.to;
+      await transitionCampaign(pool, clientId, campaignId, [t.to], campaign.status);
+      if (err instanceof WorkflowNotFoundError) throw conflict('the campaign has finished');
+      throw err;
+    }
+  }
+  if (action !== 'resume') await waitForClaimedSends(pool, campaignId, IN_FLIGHT_WAIT_MS);
   return t.to;
 }

@@ -7,28 +7,44 @@ export interface WorkItem {
 }
 
 /**
- * Hands a campaign lane (one mailbox) its next lead: first its own work
+ * Hands a campaign lane (one mailbox) up to `limit` leads: first its own work
  * (step 0 it already claimed, or a follow-up that is due: follow-ups stay on
- * the mailbox that sent step 0), else claims an unassigned pending lead.
- * SKIP LOCKED keeps concurrent lanes from taking the same lead.
+ * the mailbox that sent step 0), then unassigned pending leads, which it
+ * claims. SKIP LOCKED keeps concurrent lanes from taking the same lead.
  */
-export async function claimWork(pool: Pool, campaignId: string, mailboxId: string): Promise<WorkItem | null> {
+export async function claimWork(pool: Pool, campaignId: string, mailboxId: string, limit = 1): Promise<WorkItem[]> {
   const own = await pool.query<{ id: string; next_step: number }>(
     `SELECT id, next_step FROM leads
      WHERE campaign_id = $1 AND mailbox_id = $2
        AND (status = 'pending' OR (status = 'active' AND next_due_at <= now()))
-     ORDER BY status DESC, next_due_at NULLS FIRST, id LIMIT 1`,
-    [campaignId, mailboxId],
+     ORDER BY status DESC, next_due_at NULLS FIRST, id LIMIT $3`,
+    [campaignId, mailboxId, limit],
   );
-  if (own.rows[0]) return { leadId: own.rows[0].id, step: own.rows[0].next_step };
+  const items = own.rows.map((r) => ({ leadId: r.id, step: r.next_step }));
+  if (items.length >= limit) return items;
   const fresh = await pool.query<{ id: string; next_step: number }>(
-    `UPDATE leads SET mailbox_id = $2 WHERE id = (
+    `UPDATE leads SET mailbox_id = $2 WHERE id IN (
        SELECT id FROM leads WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL
-       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING id, next_step`,
-    [campaignId, mailboxId],
+    [campaignId, mailboxId, limit - items.length],
   );
-  return fresh.rows[0] ? { leadId: fresh.rows[0].id, step: fresh.rows[0].next_step } : null;
+  return items.concat(fresh.rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => ({ leadId: r.id, step: r.next_step })));
+}
+
+/**
+ * What a lane could take now: its own due work and the campaign's unassigned
+ * leads, each counted only up to `cap` (cheap at any campaign size).
+ */
+export async function availableWork(pool: Pool, campaignId: string, mailboxId: string, cap: number): Promise<{ own: number; unassigned: number }> {
+  const { rows } = await pool.query<{ own: number; unassigned: number }>(
+    `SELECT (SELECT count(*) FROM (SELECT 1 FROM leads WHERE campaign_id = $1 AND mailbox_id = $2
+               AND (status = 'pending' OR (status = 'active' AND next_due_at <= now())) LIMIT $3) o)::int AS own,
+            (SELECT count(*) FROM (SELECT 1 FROM leads WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL
+               LIMIT $3) u)::int AS unassigned`,
+    [campaignId, mailboxId, cap],
+  );
+  return rows[0] ?? { own: 0, unassigned: 0 };
 }
 
 /** Gives a stopped mailbox's unsent step-0 leads back to the campaign's other mailboxes. */

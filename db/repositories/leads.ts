@@ -111,6 +111,14 @@ export async function getLead(pool: Pool, id: string): Promise<LeadRecord | null
   return rows[0] ?? null;
 }
 
+export async function getLeads(pool: Pool, ids: string[]): Promise<LeadRecord[]> {
+  const { rows } = await pool.query<LeadRecord>(
+    `SELECT id, client_id AS "clientId", campaign_id AS "campaignId", email, vars, status FROM leads WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return rows;
+}
+
 export async function setLeadStatus(pool: Pool, id: string, status: string, onlyFrom?: string[]): Promise<void> {
   await pool.query(
     `UPDATE leads SET status = $2 WHERE id = $1 AND ($3::text[] IS NULL OR status = ANY($3::text[]))`,

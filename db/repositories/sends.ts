@@ -18,29 +18,55 @@ const RETURNING = `id, status, attempts, provider_message_id AS "providerMessage
 /**
  * Records the intent to send (lead, step) before any provider is called and
  * claims it for this attempt. Returns { claimed: false, row } when another
- * attempt already owns or finished it.
+ * attempt already owns or finished it, and row null when the campaign is not
+ * running (paused or cancelled: nothing is written).
  */
 export async function claimSend(
   pool: Pool,
   key: { clientId: string; campaignId: string; leadId: string; step: number; mailboxId: string },
   opts: { reclaimInterrupted?: boolean } = {},
-): Promise<{ claimed: boolean; row: SendRow }> {
+): Promise<{ claimed: true; row: SendRow } | { claimed: false; row: SendRow | null }> {
+  // Neither the intent row nor the claim happens unless the campaign runs.
   await pool.query(
     `INSERT INTO sends (id, client_id, campaign_id, lead_id, step, mailbox_id, status)
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT (lead_id, step) DO NOTHING`,
+     SELECT $1, $2, $3, $4, $5, $6, 'pending' FROM campaigns WHERE id = $3 AND status = 'running' FOR SHARE
+     ON CONFLICT (lead_id, step) DO NOTHING`,
     [uuidv7(), key.clientId, key.campaignId, key.leadId, key.step, key.mailboxId],
   );
+  // Only while the campaign runs. FOR SHARE makes a pause (UPDATE campaigns)
+  // wait for a claim in progress and a claim wait for a pause in progress, so
+  // once the pause has committed every claimed send is visible as 'sending'.
   const claimed = await pool.query<SendRow>(
-    `UPDATE sends SET status = 'sending', attempts = attempts + 1, mailbox_id = $3, updated_at = now()
-     WHERE lead_id = $1 AND step = $2 AND (status = 'pending' OR ($4 AND status = 'sending')) RETURNING ${RETURNING}`,
-    [key.leadId, key.step, key.mailboxId, opts.reclaimInterrupted === true],
+    `WITH running AS (SELECT 1 FROM campaigns WHERE id = $5 AND status = 'running' FOR SHARE)
+     UPDATE sends SET status = 'sending', attempts = attempts + 1, mailbox_id = $3, updated_at = now()
+     WHERE lead_id = $1 AND step = $2 AND (status = 'pending' OR ($4 AND status = 'sending'))
+       AND EXISTS (SELECT 1 FROM running) RETURNING ${RETURNING}`,
+    [key.leadId, key.step, key.mailboxId, opts.reclaimInterrupted === true, key.campaignId],
   );
   if (claimed.rows[0]) return { claimed: true, row: claimed.rows[0] };
   const { rows } = await pool.query<SendRow>(`SELECT ${RETURNING} FROM sends WHERE lead_id = $1 AND step = $2`, [
     key.leadId,
     key.step,
   ]);
-  return { claimed: false, row: rows[0]! };
+  return { claimed: false, row: rows[0] ?? null };
+}
+
+/**
+ * Waits (up to timeoutMs) until no send of the campaign is between its claim
+ * and its outcome. Claims lock the campaign row, so after a committed pause
+ * every earlier claim is already visible here.
+ */
+export async function waitForClaimedSends(pool: Pool, campaignId: string, timeoutMs: number): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM sends WHERE campaign_id = $1 AND status = 'sending'`,
+      [campaignId],
+    );
+    const n = rows[0]?.n ?? 0;
+    if (n === 0 || Date.now() >= until) return n;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export async function markSent(

@@ -80,15 +80,16 @@ async function main(): Promise<void> {
     const clientId = uuidv7();
     const campaignId = uuidv7();
     await pool.query("INSERT INTO clients (id, name) VALUES ($1, 'bench')", [clientId]);
-    await pool.query("INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector) VALUES ($1, $2, 'b', '[]', '{}')", [campaignId, clientId]);
+    await pool.query("INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, status) VALUES ($1, $2, 'b', '[]', '{}', 'running')", [campaignId, clientId]);
     const leadIds = Array.from({ length: N }, () => uuidv7());
     await pool.query(
       `INSERT INTO leads (id, client_id, campaign_id, email) SELECT id, $2, $3, 'l' || ord || '@x.org' FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, ord)`,
       [leadIds, clientId, campaignId],
     );
     const r = await run(N, async (i) => {
-      const { row } = await claimSend(pool, { clientId, campaignId, leadId: leadIds[i]!, step: 0, mailboxId: null as unknown as string });
-      await markSent(pool, row.id, { providerAccountId: null as unknown as string, providerMessageId: `m${i}`, messageIdHeader: `<m${i}>` });
+      const claim = await claimSend(pool, { clientId, campaignId, leadId: leadIds[i]!, step: 0, mailboxId: null as unknown as string });
+      if (!claim.claimed) throw new Error('bench campaign is not running');
+      await markSent(pool, claim.row.id, { providerAccountId: null as unknown as string, providerMessageId: `m${i}`, messageIdHeader: `<m${i}>` });
     });
     say(`durable send record (intent row before the call + sent after), ${CONCURRENCY} concurrent: ${r.perSecond.toFixed(0)} sends/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms per send`);
   } finally {

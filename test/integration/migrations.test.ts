@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate } from '../../db/migrate';
@@ -14,7 +14,10 @@ describe('migrations', () => {
     try {
       expect(await migrate(pool)).toEqual([]);
       const { rows } = await pool.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
-      expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_provider_health.sql', '003_sequences.sql', '004_send_slot.sql']);
+      // Every file in db/migrations, each once, in name order (the first four named so an empty folder cannot pass).
+      const files = (await readdir(path.join(__dirname, '../../db/migrations'))).filter((f) => f.endsWith('.sql')).sort();
+      expect(files.slice(0, 4)).toEqual(['001_init.sql', '002_provider_health.sql', '003_sequences.sql', '004_send_slot.sql']);
+      expect(rows.map((r) => r.name)).toEqual(files);
       const tables = await pool.query<{ t: string }>(
         "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
       );
