@@ -103,6 +103,14 @@ export const configSchema = z.object({
   PROVIDER_BREAKER_OPEN_SECONDS: z.string().regex(/^\d+(\.\d+)?$/, 'must be a number of seconds').transform(Number).default(30),
   /** Bearer token Prometheus scrapes /metrics with (the operator key works too). */
   METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  /** npm run demo: leads in its two-step campaign (a few suppressed on purpose). */
+  DEMO_LEADS: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).refine((n) => n >= 1 && n <= 100_000, 'must be 1-100000').default(3000),
+  /** npm run demo: sender mailboxes, spread over 4 pools and 8 sending domains. */
+  DEMO_MAILBOXES: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).refine((n) => n >= 4 && n <= 10_000, 'must be 4-10000').default(1200),
+  /** npm run demo: delay of the follow-up step, in seconds. */
+  DEMO_FOLLOWUP_SECONDS: z.string().regex(/^\d+$/, 'must be a whole number of seconds').transform(Number).default(60),
+  /** npm run demo: stop everything once the campaign is done (true) or keep it up for the Web UI until Ctrl-C (false). */
+  DEMO_EXIT: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   API_BODY_LIMIT_BYTES: z.string().regex(/^\d+$/, 'must be a whole number of bytes').transform(Number).default(1_048_576),
   /** Provider webhooks (see README "Feedback loop"): unset = that webhook refuses every request. */
   SES_SNS_TOPIC_ARNS: topicArns.default([]),

@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Pool } from 'pg';
 import { buildApp } from '../api/app';
 import { loadConfigOrExit, type Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
@@ -74,13 +75,36 @@ async function startEmbeddedPostgres(config: Config, log: (m: string) => void): 
   return { url: `postgres://postgres:postgres@127.0.0.1:${config.EMBEDDED_PG_PORT}/outreach`, stop: () => pg.stop() };
 }
 
-async function main(): Promise<void> {
+export interface DevStack {
+  config: Config;
+  apiUrl: string;
+  /** The dev server's Web UI, or null when DEV_START_TEMPORAL=false. */
+  uiUrl: string | null;
+  pool: Pool;
+  temporal: Client;
+  say: (m: string) => void;
+  /** Stops everything in reverse start order, then exits the process with `code`. */
+  shutdown(code: number): Promise<void>;
+}
+
+export interface StartDevOptions {
+  /** Started before the engine and stopped after it (e.g. the demo's SMTP sink). */
+  before?: { name: string; stop: Stop }[];
+  say?: (m: string) => void;
+}
+
+/**
+ * Boots Temporal, PostgreSQL, the worker and the API, prints where they are,
+ * and owns SIGINT/SIGTERM (an ordered shutdown). On a start-up failure it
+ * stops what it started and exits non-zero.
+ */
+export async function startDev(opts: StartDevOptions = {}): Promise<DevStack> {
   const base = loadConfigOrExit();
   await mkdir(base.DEV_DATA_DIR, { recursive: true });
   const secrets = await devSecrets(base.DEV_DATA_DIR);
   const logger = createLogger(base.LOG_LEVEL);
-  const say = (m: string) => process.stdout.write(`[dev] ${m}\n`);
-  const stops: { name: string; stop: Stop }[] = [];
+  const say = opts.say ?? ((m: string) => process.stdout.write(`[dev] ${m}\n`));
+  const stops: { name: string; stop: Stop }[] = [...(opts.before ?? [])];
   let shuttingDown = false;
 
   const shutdown = async (code: number) => {
@@ -163,11 +187,14 @@ async function main(): Promise<void> {
     say(`  Temporal     ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
     say(`  PostgreSQL   ${config.DATABASE_URL!.replace(/:[^:@/]*@/, ':***@')}`);
     say(`  operator key ${base.ADMIN_API_KEY ? '(from ADMIN_API_KEY)' : `in ${path.join(base.DEV_DATA_DIR, 'dev-secrets.json')}`}`);
-    say('Ctrl-C stops everything.');
+    return { config, apiUrl, uiUrl, pool, temporal, say, shutdown };
   } catch (err) {
     say(`start-up failed: ${(err as Error).stack ?? String(err)}`);
     await shutdown(1);
+    throw err; // not reached: shutdown exits
   }
 }
 
-void main();
+if (require.main === module) {
+  void startDev().then(({ say }) => say('Ctrl-C stops everything.'));
+}
