@@ -1,9 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { availableWork, claimWork, type WorkItem } from '../db/repositories/lead-work';
+import { availableWork } from '../db/repositories/lead-work';
 import { mailboxWorkflowId } from '../workflows/ids';
 import { reportOutcomesSignal, reserveSlotUpdate, type ReserveAnswer, type ReserveRequest } from '../workflows/mailbox.workflow';
-import type { SendBatchItem } from './send-step.activity';
 import type { ActivityDeps } from './deps';
 
 export interface ReserveBatchInput {
@@ -22,7 +21,8 @@ export interface ReserveBatchInput {
 }
 
 export type ReserveBatchResult =
-  | { kind: 'batch'; items: SendBatchItem[] }
+  /** Slot i's request id is batchSlotId(requestId, i); sendBatch claims a lead per slot. */
+  | { kind: 'batch'; requestId: string; slots: number[] }
   /** Nothing to send now (no lead left or due). */
   | { kind: 'idle' }
   /** No slot yet: ask again at retryAt; null means the mailbox is paused or will never open. */
@@ -54,12 +54,12 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
     },
 
     /**
-     * One lane step: reserve up to `max` slots on the mailbox, then claim as
-     * many leads as slots were granted (never more: a lead is only taken when
-     * it can go out soon), and give unused slots back in one signal.
+     * One lane step: reserve as many slots on the mailbox as the lane has work
+     * for (its own due leads plus a fair share of the unassigned ones, at most
+     * `max`). No lead is claimed here: sendBatch claims one per slot, so a
+     * lead never waits on a mailbox that may not send it soon.
      */
     async reserveBatch(input: ReserveBatchInput): Promise<ReserveBatchResult> {
-      // Its own due work, plus a fair share of the unassigned leads (even spread over the mailboxes).
       const lanes = Math.max(1, input.lanes);
       const work = await availableWork(pool, input.campaignId, input.mailboxId, input.max * lanes);
       const share = work.unassigned > 0 ? Math.max(1, Math.floor(work.unassigned / lanes)) : 0;
@@ -72,24 +72,15 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
         withinMs: input.withinMs,
       });
       if (!answer.granted) return { kind: 'wait', retryAt: answer.retryAt, reason: answer.reason };
-      const slots = answer.slots ?? [{ requestId: answer.requestId, at: answer.at }];
-      const giveBack = async (ids: string[]) => {
-        if (ids.length === 0) return;
+      const slots = (answer.slots ?? [{ requestId: answer.requestId, at: answer.at }]).map((s) => s.at);
+      if (answer.at - Date.now() > input.maxWaitMs) {
+        // Too far off to hold for: give the slots back and come back then.
         await client.workflow
           .getHandle(mailboxWorkflowId(input.address))
-          .signal(reportOutcomesSignal, { reports: ids.map((requestId) => ({ requestId, outcome: 'skipped' as const })) });
-      };
-      if (answer.at - Date.now() > input.maxWaitMs) {
-        await giveBack(slots.map((s) => s.requestId));
+          .signal(reportOutcomesSignal, { batchId: answer.requestId, outcomes: slots.map(() => ({ outcome: 'skipped' as const })) });
         return { kind: 'wait', retryAt: answer.at, reason: 'beyond_horizon' };
       }
-      const claimed: WorkItem[] = await claimWork(pool, input.campaignId, input.mailboxId, Math.min(slots.length, want));
-      await giveBack(slots.slice(claimed.length).map((s) => s.requestId));
-      if (claimed.length === 0) return { kind: 'idle' };
-      return {
-        kind: 'batch',
-        items: claimed.map((w, i) => ({ leadId: w.leadId, step: w.step, slotAt: slots[i]!.at, requestId: slots[i]!.requestId })),
-      };
+      return { kind: 'batch', requestId: answer.requestId, slots };
     },
   };
 }

@@ -4,7 +4,7 @@ import { buildTemplateVars, renderEmail } from '../core/template/render';
 import { listUnsubscribeHeaders, makeUnsubscribeToken } from '../core/unsubscribe';
 import { getCampaignById } from '../db/repositories/campaigns';
 import { getClient } from '../db/repositories/clients';
-import { advanceLead, threadOf } from '../db/repositories/lead-work';
+import { advanceLead, claimWork, threadOf } from '../db/repositories/lead-work';
 import { getLeads, setLeadStatus, type LeadRecord } from '../db/repositories/leads';
 import { getMailboxById } from '../db/repositories/mailboxes';
 import { claimSend, markSendStatus, markSent } from '../db/repositories/sends';
@@ -31,30 +31,23 @@ export type SendStepResult =
   /** The campaign is not running (paused or cancelled): nothing was claimed or sent; the lead stays queued. */
   | { status: 'paused'; sendId: string | null; reason: string };
 
-export interface SendBatchItem {
-  leadId: string;
-  step: number;
-  /** The slot granted for this send (epoch ms): it does not go out earlier. */
-  slotAt: number;
-  /** The mailbox's id for this slot, echoed back with its result. */
-  requestId: string;
-}
-
 export interface SendBatchInput {
   campaignId: string;
   mailboxId: string;
-  items: SendBatchItem[];
+  /** The reservation (reserveBatch's requestId); slot i is batchSlotId(requestId, i). */
+  requestId: string;
+  /** Granted slot times (epoch ms), earliest first: one lead each, none earlier than its slot. */
+  slots: number[];
 }
 
 export interface SendBatchOutput {
-  /** Results of the items handled, in order; the items after them were not attempted. */
-  results: { requestId: string; result: SendStepResult }[];
-  /** The item the batch stopped on with a failure: the workflow retries it alone or acts on its type. */
-  stopped?: { requestId: string; type: string; message: string };
+  /** Outcome per slot, in order; slots after the last entry were not used (no lead, or the batch stopped). */
+  results: SendStepResult['status'][];
+  /** retryAfterMs of a throttled result, by slot index. */
+  retryAfterMs?: Record<number, number>;
+  /** The slot the batch stopped on with a failure: the workflow retries that lead alone or acts on the type. */
+  stopped?: { index: number; leadId: string; step: number; type: string; message: string };
 }
-
-
-export { SEND_FAILURE_TYPES };
 
 /** What every send of one batch shares, loaded once. */
 interface BatchContext {
@@ -225,31 +218,39 @@ export function sendStepActivities(deps: ActivityDeps) {
   }
 
   /**
-   * Sends a batch of one mailbox's granted slots in order, each not before its
-   * slot, in one activity (one round trip instead of one per send). It stops
-   * at the first item that needs Temporal's retry or the workflow's attention
-   * (a failure, a throttle, a paused campaign); the items after it are not
-   * attempted. A retry of the whole batch is safe: sent items replay.
+   * Claims one lead per granted slot (its own due work first, then unassigned
+   * leads) and sends them in order, each not before its slot, in one activity
+   * (one round trip instead of one per send). It stops at the first send that
+   * needs Temporal's retry or the workflow's attention (a failure, a throttle,
+   * a paused campaign); later slots go unused. A retry of the whole batch is
+   * safe: it claims again, and sent leads are no longer pending.
    */
   async function sendBatch(input: SendBatchInput): Promise<SendBatchOutput> {
-    const ctx = await loadContext(input.campaignId, input.mailboxId, input.items.map((i) => i.leadId));
-    const results: SendBatchOutput['results'] = [];
+    const work = await claimWork(pool, input.campaignId, input.mailboxId, input.slots.length);
+    const ctx = await loadContext(input.campaignId, input.mailboxId, work.map((w) => w.leadId));
+    const out: SendBatchOutput = { results: [] };
     const activity = Context.current();
-    for (const item of input.items) {
-      const wait = item.slotAt - Date.now();
+    for (const [i, w] of work.entries()) {
+      const slotAt = input.slots[i]!;
+      const wait = slotAt - Date.now();
       if (wait > 0) await activity.sleep(wait);
-      activity.heartbeat(results.length);
+      activity.heartbeat(i);
       let result: SendStepResult;
       try {
-        result = await sendOne(ctx, { campaignId: input.campaignId, mailboxId: input.mailboxId, leadId: item.leadId, step: item.step, slotAt: item.slotAt });
+        result = await sendOne(ctx, { campaignId: input.campaignId, mailboxId: input.mailboxId, leadId: w.leadId, step: w.step, slotAt });
       } catch (err) {
         if (!(err instanceof ApplicationFailure)) throw err;
-        return { results, stopped: { requestId: item.requestId, type: err.type ?? 'Error', message: err.message } };
+        out.stopped = { index: i, leadId: w.leadId, step: w.step, type: err.type ?? 'Error', message: err.message };
+        return out;
       }
-      results.push({ requestId: item.requestId, result });
-      if (result.status === 'throttled' || result.status === 'paused') break;
+      out.results.push(result.status);
+      if (result.status === 'throttled') {
+        if (result.retryAfterMs !== null) out.retryAfterMs = { ...out.retryAfterMs, [i]: result.retryAfterMs };
+        break;
+      }
+      if (result.status === 'paused') break;
     }
-    return { results };
+    return out;
   }
 
   return { sendStep, sendBatch };

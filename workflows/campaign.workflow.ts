@@ -12,9 +12,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { SendBatchItem, SendBatchOutput, SendStepResult } from '../activities/send-step.activity';
+import type { SendBatchOutput, SendStepResult } from '../activities/send-step.activity';
 import { mailboxWorkflowId } from './ids';
-import { reportOutcomesSignal, type OutcomeReport } from './mailbox.workflow';
+import { batchSlotId, reportOutcomesSignal, type BatchOutcomes, type OutcomeReport } from './mailbox.workflow';
 import { SA_STATUS } from './search-attributes';
 import { SEND_FAILURE_TYPES } from './send-failures';
 
@@ -55,6 +55,8 @@ const batches = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
+/** After a batch failed for a reason no provider gave (the database), its lane waits this long. */
+const BATCH_FAILURE_PAUSE_MS = 30_000;
 /** Most slots a lane reserves (and leads it claims) at once. */
 const BATCH_MAX = 50;
 /** Slots after the first join a batch only if they fall this close to it (a paced mailbox grants one). */
@@ -145,8 +147,24 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     return { ...progress(), status: 'stalled' };
   }
 
-  function outcomeOf(r: SendStepResult): OutcomeReport['outcome'] {
-    switch (r.status) {
+  /** Waits out a pause; false when the campaign was cancelled meanwhile. */
+  async function whilePaused(): Promise<boolean> {
+    if (paused) await condition(() => !paused || cancelled);
+    return !cancelled;
+  }
+
+  /** Tells the mailbox what became of a batch's slots, in one signal. */
+  async function report(handle: MailboxHandle, batchId: string, outcomes: BatchOutcomes['outcomes'], from = 0): Promise<void> {
+    if (outcomes.length) await handle.signal(reportOutcomesSignal, { batchId, from, outcomes });
+  }
+
+  function count(status: SendStepResult['status']): void {
+    if (status === 'sent') sent++;
+    else if (status !== 'skipped' && status !== 'paused' && status !== 'throttled') failed++;
+  }
+
+  function outcomeOf(status: SendStepResult['status']): OutcomeReport['outcome'] {
+    switch (status) {
       case 'sent':
       case 'unknown': // it may have gone out: count the slot as used
         return 'sent';
@@ -155,110 +173,92 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       case 'failed':
         return 'failed';
       default:
-        return 'skipped';
+        return 'skipped'; // skipped lead, paused campaign: the slot was not used
     }
   }
 
-  /** Waits out a pause; false when the campaign was cancelled meanwhile. */
-  async function whilePaused(): Promise<boolean> {
-    if (paused) await condition(() => !paused || cancelled);
-    return !cancelled;
-  }
-
-  /** Tells the mailbox what became of a batch's slots, in one signal. */
-  async function report(handle: MailboxHandle, reports: OutcomeReport[]): Promise<void> {
-    if (reports.length) await handle.signal(reportOutcomesSignal, { reports });
-  }
-
-  function count(r: SendStepResult): void {
-    if (r.status === 'sent') sent++;
-    else if (r.status !== 'skipped' && r.status !== 'paused' && r.status !== 'throttled') failed++;
-  }
-
-  function reportOf(requestId: string, r: SendStepResult): OutcomeReport {
-    return {
-      requestId,
-      outcome: r.status === 'paused' ? 'skipped' : outcomeOf(r),
-      retryAfterMs: r.status === 'throttled' ? (r.retryAfterMs ?? undefined) : undefined,
-    };
-  }
-
   /** One send on its own, under the full send retry policy (after a batch stopped on it). */
-  async function sendAlone(mailbox: LaneMailbox, handle: MailboxHandle, item: SendBatchItem): Promise<LaneEnd | null> {
+  async function sendAlone(
+    mailbox: LaneMailbox,
+    handle: MailboxHandle,
+    slot: { requestId: string; at: number },
+    work: { leadId: string; step: number },
+  ): Promise<LaneEnd | null> {
     let result: SendStepResult;
     inFlight++;
     try {
-      result = await sends.sendStep({ campaignId: input.campaignId, leadId: item.leadId, step: item.step, mailboxId: mailbox.id, slotAt: item.slotAt });
+      result = await sends.sendStep({ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id, slotAt: slot.at });
     } catch (err) {
       if (failureType(err) === SEND_FAILURE_TYPES.senderMisconfigured) {
-        await report(handle, [{ requestId: item.requestId, outcome: 'sender_misconfigured' }]);
+        await report(handle, slot.requestId, [{ outcome: 'sender_misconfigured' }]);
         await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
         return 'mailbox_stopped';
       }
-      await report(handle, [{ requestId: item.requestId, outcome: 'failed' }]);
+      await report(handle, slot.requestId, [{ outcome: 'failed' }]);
       failed++;
       return null;
     } finally {
       inFlight--;
     }
-    await report(handle, [reportOf(item.requestId, result)]);
-    count(result);
+    await report(handle, slot.requestId, [
+      { outcome: outcomeOf(result.status), retryAfterMs: result.status === 'throttled' ? (result.retryAfterMs ?? undefined) : undefined },
+    ]);
+    count(result.status);
     return null;
   }
 
   /** Sends a granted batch; returns how the lane ends, or null to go on. */
-  async function runBatch(mailbox: LaneMailbox, handle: MailboxHandle, items: SendBatchItem[]): Promise<LaneEnd | null> {
-    let out: SendBatchOutput | null;
-    inFlight += items.length;
+  async function runBatch(mailbox: LaneMailbox, handle: MailboxHandle, batchId: string, slots: number[]): Promise<LaneEnd | null> {
+    let out: SendBatchOutput;
+    inFlight += slots.length;
     try {
-      out = await batches.sendBatch({ campaignId: input.campaignId, mailboxId: mailbox.id, items });
+      out = await batches.sendBatch({ campaignId: input.campaignId, mailboxId: mailbox.id, requestId: batchId, slots });
     } catch {
-      out = null; // kept failing outside any provider answer (e.g. the database): each item alone below
+      // It kept failing outside any provider answer (e.g. the database). Its
+      // leads stay queued on this mailbox. Some slots may have been used, so
+      // they are reported failed (counted unless still ahead); retry later.
+      await report(handle, batchId, slots.map(() => ({ outcome: 'failed' as const })));
+      return (await condition(() => cancelled, BATCH_FAILURE_PAUSE_MS)) ? 'cancelled' : null;
     } finally {
-      inFlight -= items.length;
+      inFlight -= slots.length;
     }
-    if (out === null) {
-      for (const [i, item] of items.entries()) {
-        const end = await sendAlone(mailbox, handle, item);
-        if (end) {
-          await report(handle, items.slice(i + 1).map((x) => ({ requestId: x.requestId, outcome: 'skipped' as const })));
-          return end;
-        }
-      }
-      return null;
-    }
-    const reports: OutcomeReport[] = [];
-    const handled = new Set<string>();
-    for (const { requestId, result } of out.results) {
-      handled.add(requestId);
-      reports.push(reportOf(requestId, result));
-      count(result);
-    }
-    let retryAlone: SendBatchItem | undefined;
+    const outcomes: BatchOutcomes['outcomes'] = out.results.map((status, i) => ({
+      outcome: outcomeOf(status),
+      retryAfterMs: out.retryAfterMs?.[i],
+    }));
+    out.results.forEach(count);
+    const stopped = out.stopped;
+    let retryAlone = false;
     let end: LaneEnd | null = null;
-    if (out.stopped) {
-      const stopped = out.stopped;
-      handled.add(stopped.requestId);
+    if (stopped) {
       if (stopped.type === SEND_FAILURE_TYPES.senderMisconfigured) {
-        reports.push({ requestId: stopped.requestId, outcome: 'sender_misconfigured' });
+        outcomes.push({ outcome: 'sender_misconfigured' });
         end = 'mailbox_stopped';
       } else if (stopped.type === SEND_FAILURE_TYPES.transient || stopped.type === SEND_FAILURE_TYPES.providerDown) {
-        retryAlone = items.find((i) => i.requestId === stopped.requestId);
+        retryAlone = true; // its slot is reported by sendAlone
       } else {
-        reports.push({ requestId: stopped.requestId, outcome: 'failed' });
+        outcomes.push({ outcome: 'failed' });
         failed++;
       }
     }
-    for (const item of items) if (!handled.has(item.requestId)) reports.push({ requestId: item.requestId, outcome: 'skipped' });
-    await report(handle, reports);
+    // Slots after the stop (or with no lead to send) were not used.
+    const used = outcomes.length + (retryAlone ? 1 : 0);
+    const unused = slots.slice(used).map(() => ({ outcome: 'skipped' as const }));
+    if (retryAlone) {
+      await report(handle, batchId, outcomes);
+      await report(handle, batchId, unused, used); // the slots after the retried one
+    } else {
+      await report(handle, batchId, outcomes.concat(unused));
+    }
     if (end === 'mailbox_stopped') {
       await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
       return end;
     }
-    if (retryAlone) {
+    if (retryAlone && stopped) {
       // As the send activity's own retry policy would: a pause first, then Temporal retries with backoff.
       if (await condition(() => cancelled, SEND_RETRY_INITIAL_MS)) return 'cancelled';
-      return sendAlone(mailbox, handle, retryAlone);
+      const slot = { requestId: batchSlotId(batchId, stopped.index), at: slots[stopped.index]! };
+      return sendAlone(mailbox, handle, slot, stopped);
     }
     return null;
   }
@@ -288,14 +288,14 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
         if (await condition(() => cancelled, Math.max(1000, r.retryAt - Date.now()))) return 'cancelled';
         continue;
       }
-      const first = r.items[0]!.slotAt;
+      const first = r.slots[0]!;
       if (first > Date.now()) await condition(() => cancelled || paused, first - Date.now());
       if (paused || cancelled) {
-        // Pause acknowledged: no send starts. Give the slots back; the leads stay queued on this mailbox.
-        await report(handle, r.items.map((i) => ({ requestId: i.requestId, outcome: 'skipped' as const })));
+        // Pause acknowledged: no send starts. Give the slots back; the leads stay queued.
+        await report(handle, r.requestId, r.slots.map(() => ({ outcome: 'skipped' as const })));
         continue;
       }
-      const end = await runBatch(mailbox, handle, r.items);
+      const end = await runBatch(mailbox, handle, r.requestId, r.slots);
       if (end) return end;
       if (workflowInfo().continueAsNewSuggested) yielding = true;
     }

@@ -78,6 +78,7 @@ export type ReserveAnswer =
 
 export interface OutcomeReport {
   requestId: string;
+  /** 'skipped': the slot was certainly not used; 'failed': the send failed (it may have been attempted). */
   outcome: Outcome | 'failed' | 'skipped';
   retryAfterMs?: number;
 }
@@ -100,8 +101,22 @@ export interface MailboxLiveState {
 export const reserveSlotUpdate = defineUpdate<ReserveAnswer, [ReserveRequest]>('reserveSlot');
 export const releaseSlotSignal = defineSignal<[{ requestId: string }]>('releaseSlot');
 export const reportOutcomeSignal = defineSignal<[OutcomeReport]>('reportOutcome');
-/** A batch's outcomes in one signal ('skipped' gives an unused slot back). */
-export const reportOutcomesSignal = defineSignal<[{ reports: OutcomeReport[] }]>('reportOutcomes');
+/**
+ * A batch's outcomes in one signal: entry i is slot from + i of the reservation
+ * `batchId` (the batch's first request id); 'skipped' gives an unused slot back.
+ */
+export interface BatchOutcomes {
+  batchId: string;
+  /** Index of the slot outcomes[0] is for (default 0). */
+  from?: number;
+  outcomes: { outcome: OutcomeReport['outcome']; retryAfterMs?: number }[];
+}
+export const reportOutcomesSignal = defineSignal<[BatchOutcomes]>('reportOutcomes');
+
+/** The request id of slot i of a batch reservation. */
+export function batchSlotId(batchId: string, i: number): string {
+  return i === 0 ? batchId : `${batchId}#${i}`;
+}
 export const pauseUpdate = defineUpdate<MailboxLiveState, [{ reason?: string }]>('pause');
 export const resumeUpdate = defineUpdate<MailboxLiveState, []>('resume');
 /** Pass the caller's clock: a query does not advance workflow time, so an idle mailbox's own "now" is stale. */
@@ -192,7 +207,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       const count = Math.max(1, Math.min(req.count ?? 1, MAX_BATCH));
       const slots: GrantedSlot[] = [];
       for (let at: number | null = first; at !== null && slots.length < count; ) {
-        const requestId = slots.length === 0 ? req.requestId : `${req.requestId}#${slots.length}`;
+        const requestId = batchSlotId(req.requestId, slots.length);
         state = recordGrant(settings, state, at, Math.random()); // the SDK's seeded, replay-safe PRNG
         outstanding.set(requestId, { requestId, campaignId: req.campaignId, at, batchId: req.requestId });
         slots.push({ requestId, at });
@@ -223,7 +238,13 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     const t = now();
     const g = outstanding.get(report.requestId);
     outstanding.delete(report.requestId);
-    if (report.outcome === 'failed' || report.outcome === 'skipped') {
+    if (report.outcome === 'skipped') {
+      // Certainly not used (no lead for it, the campaign paused): it does not count toward any cap.
+      if (g) state = releaseGrant(state, g.at);
+      return;
+    }
+    if (report.outcome === 'failed') {
+      // It may have been attempted: only a slot still in the future is given back.
       if (g && g.at > t) state = releaseGrant(state, g.at);
       return;
     }
@@ -237,9 +258,9 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     applyReport(report);
   });
 
-  setHandler(reportOutcomesSignal, ({ reports }) => {
+  setHandler(reportOutcomesSignal, ({ batchId, from, outcomes }) => {
     events++;
-    for (const r of reports) applyReport(r);
+    outcomes.forEach((o, i) => applyReport({ requestId: batchSlotId(batchId, (from ?? 0) + i), ...o }));
   });
 
   setHandler(pauseUpdate, ({ reason }) => {
