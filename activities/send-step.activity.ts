@@ -53,7 +53,7 @@ export interface SendBatchOutput {
 interface BatchContext {
   campaign: NonNullable<Awaited<ReturnType<typeof getCampaignById>>>;
   mailbox: NonNullable<Awaited<ReturnType<typeof getMailboxById>>>;
-  leads: Map<string, LeadRecord>;
+  leads: Map<string, LeadRecord & { suppressed: boolean }>;
   templates: Map<string, Awaited<ReturnType<typeof getTemplate>>>;
   clients: Map<string, Awaited<ReturnType<typeof getClient>>>;
 }
@@ -85,6 +85,11 @@ export function sendStepActivities(deps: ActivityDeps) {
     if (!lead) throw ApplicationFailure.nonRetryable('lead vanished', 'NotFound');
     if (['suppressed', 'unsubscribed', 'bounced', 'complained', 'replied', 'failed'].includes(lead.status)) {
       return { status: 'skipped', sendId: null, reason: `lead ${lead.status}` };
+    }
+    if (lead.suppressed) {
+      // Suppressed after the upload (a bounce, complaint or unsubscribe elsewhere): counted, never sent.
+      await setLeadStatus(pool, lead.id, 'suppressed', ['pending', 'active']);
+      return { status: 'skipped', sendId: null, reason: 'lead suppressed' };
     }
     const stepDef = campaign.steps[input.step];
     if (!stepDef) throw ApplicationFailure.nonRetryable(`campaign has no step ${input.step}`, 'NotFound');

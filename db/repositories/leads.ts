@@ -111,9 +111,13 @@ export async function getLead(pool: Pool, id: string): Promise<LeadRecord | null
   return rows[0] ?? null;
 }
 
-export async function getLeads(pool: Pool, ids: string[]): Promise<LeadRecord[]> {
-  const { rows } = await pool.query<LeadRecord>(
-    `SELECT id, client_id AS "clientId", campaign_id AS "campaignId", email, vars, status FROM leads WHERE id = ANY($1::uuid[])`,
+/** Leads by id, each with whether its address is on its client's suppression list now. */
+export async function getLeads(pool: Pool, ids: string[]): Promise<(LeadRecord & { suppressed: boolean })[]> {
+  const { rows } = await pool.query<LeadRecord & { suppressed: boolean }>(
+    `SELECT l.id, l.client_id AS "clientId", l.campaign_id AS "campaignId", l.email, l.vars, l.status,
+            (s.email IS NOT NULL) AS suppressed
+     FROM leads l LEFT JOIN suppressions s ON s.client_id = l.client_id AND s.email = lower(l.email)
+     WHERE l.id = ANY($1::uuid[])`,
     [ids],
   );
   return rows;
