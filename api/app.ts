@@ -8,6 +8,7 @@ import { registerAuth } from './plugins/auth';
 import { registerErrorHandler } from './plugins/error-handler';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
+import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { leadRoutes } from './routes/leads';
 import { mailboxRoutes } from './routes/mailboxes';
@@ -52,6 +53,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
 
   metricsRoutes(app, deps); // first: its latency hook covers every route
   healthRoutes(app, deps);
+  codecRoutes(app, deps);
   clientRoutes(app, deps);
   providerRoutes(app, deps);
   mailboxRoutes(app, deps);

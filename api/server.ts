@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFrom } from '../core/codec';
 import { loadConfigOrExit } from '../core/config';
 import { SecretBox } from '../core/crypto';
 import { createLogger } from '../core/logger';
@@ -13,7 +14,7 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<(
   const pool = createPool(config.DATABASE_URL!, config.DATABASE_POOL_MAX);
   await migrate(pool);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...dataConverterFrom(config) });
   const app = await buildApp({ config, pool, temporal, box: new SecretBox(config.CREDENTIALS_KEY!) }, { logger });
   await app.listen({ host: config.HOST, port: config.PORT });
   let closing: Promise<void> | undefined;

@@ -111,6 +111,20 @@ export const configSchema = z.object({
   DEMO_FOLLOWUP_SECONDS: z.string().regex(/^\d+$/, 'must be a whole number of seconds').transform(Number).default(60),
   /** npm run demo: stop everything once the campaign is done (true) or keep it up for the Web UI until Ctrl-C (false). */
   DEMO_EXIT: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Encrypts Temporal payloads (AES-256-GCM; core/codec.ts): 32 bytes, base64. Unset = payloads in clear. */
+  TEMPORAL_PAYLOAD_KEY: secretKey.optional(),
+  /** Earlier payload keys, comma-separated, still accepted for decoding after a rotation. */
+  TEMPORAL_PAYLOAD_OLD_KEYS: z
+    .string()
+    .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
+    .refine((keys) => keys.every((k) => Buffer.from(k, 'base64').length === 32), 'must be comma-separated keys of 32 bytes, base64-encoded')
+    .default([]),
+  /** Origins (the Temporal Web UI's) allowed to call the API's /codec endpoint from a browser, comma-separated. */
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean))
+    .refine((origins) => origins.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), 'must be comma-separated origins like http://localhost:8233')
+    .default(['http://localhost:8233', 'http://127.0.0.1:8233']),
   API_BODY_LIMIT_BYTES: z.string().regex(/^\d+$/, 'must be a whole number of bytes').transform(Number).default(1_048_576),
   /** Provider webhooks (see README "Feedback loop"): unset = that webhook refuses every request. */
   SES_SNS_TOPIC_ARNS: topicArns.default([]),

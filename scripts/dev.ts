@@ -10,6 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { buildApp } from '../api/app';
+import { dataConverterFrom, payloadCodecFrom } from '../core/codec';
 import { loadConfigOrExit, type Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
 import { createLogger } from '../core/logger';
@@ -23,14 +24,20 @@ type Stop = () => Promise<void>;
 const ownSignalHandlers = new Set<NodeJS.SignalsListener>();
 
 /** Dev-only secrets, generated once and kept under the data folder so restarts keep working. */
-async function devSecrets(dir: string): Promise<{ ADMIN_API_KEY: string; CREDENTIALS_KEY: string }> {
+async function devSecrets(dir: string): Promise<{ ADMIN_API_KEY: string; CREDENTIALS_KEY: string; TEMPORAL_PAYLOAD_KEY: string }> {
   const file = path.join(dir, 'dev-secrets.json');
   try {
-    return JSON.parse(await readFile(file, 'utf8'));
+    const stored = JSON.parse(await readFile(file, 'utf8')) as { ADMIN_API_KEY: string; CREDENTIALS_KEY: string; TEMPORAL_PAYLOAD_KEY?: string };
+    if (stored.TEMPORAL_PAYLOAD_KEY) return { ...stored, TEMPORAL_PAYLOAD_KEY: stored.TEMPORAL_PAYLOAD_KEY };
+    // Secrets from before payload encryption: add its key, keep the others.
+    const upgraded = { ...stored, TEMPORAL_PAYLOAD_KEY: randomBytes(32).toString('base64') };
+    await writeFile(file, JSON.stringify(upgraded, null, 2), { mode: 0o600 });
+    return upgraded;
   } catch {
     const secrets = {
       ADMIN_API_KEY: 'dev-admin-' + randomBytes(18).toString('base64url'),
       CREDENTIALS_KEY: randomBytes(32).toString('base64'),
+      TEMPORAL_PAYLOAD_KEY: randomBytes(32).toString('base64'),
     };
     await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     return secrets;
@@ -163,6 +170,7 @@ export async function startDev(opts: StartDevOptions = {}): Promise<DevStack> {
       DATABASE_URL: databaseUrl,
       ADMIN_API_KEY: base.ADMIN_API_KEY ?? secrets.ADMIN_API_KEY,
       CREDENTIALS_KEY: base.CREDENTIALS_KEY ?? secrets.CREDENTIALS_KEY,
+      TEMPORAL_PAYLOAD_KEY: base.TEMPORAL_PAYLOAD_KEY ?? secrets.TEMPORAL_PAYLOAD_KEY,
     };
 
     const pool = createPool(config.DATABASE_URL!, config.DATABASE_POOL_MAX);
@@ -175,7 +183,7 @@ export async function startDev(opts: StartDevOptions = {}): Promise<DevStack> {
 
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     stops.push({ name: 'Temporal client', stop: () => connection.close() });
-    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...dataConverterFrom(config) });
     const app = await buildApp({ config, pool, temporal, box: new SecretBox(config.CREDENTIALS_KEY!) }, { logger });
     await app.listen({ host: config.HOST, port: config.PORT });
     stops.push({ name: 'API', stop: () => app.close() });
@@ -187,6 +195,7 @@ export async function startDev(opts: StartDevOptions = {}): Promise<DevStack> {
     say(`  Temporal     ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
     say(`  PostgreSQL   ${config.DATABASE_URL!.replace(/:[^:@/]*@/, ':***@')}`);
     say(`  operator key ${base.ADMIN_API_KEY ? '(from ADMIN_API_KEY)' : `in ${path.join(base.DEV_DATA_DIR, 'dev-secrets.json')}`}`);
+    say(`  payloads     encrypted (key ${payloadCodecFrom(config)!.currentKeyId}); to read them in the Web UI, sign in at ${apiUrl}/codec/login and set the UI's codec endpoint to ${apiUrl}/codec`);
     return { config, apiUrl, uiUrl, pool, temporal, say, shutdown };
   } catch (err) {
     say(`start-up failed: ${(err as Error).stack ?? String(err)}`);

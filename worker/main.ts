@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import path from 'node:path';
 import { createActivities } from '../activities';
 import { ProviderRegistry } from '../activities/providers/registry';
+import { dataConverterFrom } from '../core/codec';
 import { loadConfigOrExit, type Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
 import { unsubscribeKey } from '../core/unsubscribe';
@@ -39,7 +40,9 @@ export async function startWorker(
   await migrate(pool);
   const providers = new ProviderRegistry(pool, new SecretBox(config.CREDENTIALS_KEY!));
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  // Payloads are encrypted (core/codec.ts) by the worker and by the client its activities use alike.
+  const { dataConverter } = dataConverterFrom(config);
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const activities = createActivities({
     pool,
@@ -61,6 +64,7 @@ export async function startWorker(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    dataConverter,
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: path.join(__dirname, '../workflows/index.ts') }),

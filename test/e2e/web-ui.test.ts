@@ -24,11 +24,14 @@ describe('Temporal Web UI', () => {
   let stack: Stack;
   let sink: SmtpSink;
   let browser: Browser;
+  let apiUrl: string;
 
   beforeAll(async () => {
     server = await startDevServer({ searchAttributes: SEARCH_ATTRIBUTES });
     sink = await new SmtpSink().start();
-    stack = await startStack({ worker: true, env: { TEMPORAL_ADDRESS: server.address } });
+    // Payloads are encrypted (test stacks set TEMPORAL_PAYLOAD_KEY); the UI decodes them through the API's /codec.
+    stack = await startStack({ worker: true, env: { TEMPORAL_ADDRESS: server.address, CODEC_CORS_ORIGINS: server.uiUrl! } });
+    apiUrl = await stack.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -42,9 +45,24 @@ describe('Temporal Web UI', () => {
     await server?.stop();
   });
 
-  async function openPage(): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  /** A fresh browser profile whose Web UI uses the API's codec endpoint; signed in there with the operator key, or not. */
+  async function openPage(opts: { signIn: boolean }): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    const page = await context.newPage();
     page.setDefaultTimeout(30_000);
+    if (opts.signIn) {
+      await page.goto(`${apiUrl}/codec/login`);
+      await page.getByPlaceholder('operator key').fill(stack.adminKey);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('Signed in').waitFor();
+    }
+    // The UI's codec settings (what its "Codec Server" dialog stores): endpoint, and send cookies with it.
+    await page.goto(server.uiUrl!);
+    await page.evaluate((endpoint) => {
+      const { localStorage } = globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } };
+      localStorage.setItem('endpoint', JSON.stringify(endpoint));
+      localStorage.setItem('includeCredentials', 'true');
+    }, `${apiUrl}/codec`);
     return page;
   }
 
@@ -57,11 +75,11 @@ describe('Temporal Web UI', () => {
     await other.start();
     await ours.waitDone();
     await other.waitDone();
-    const { rows: sends } = await stack.pool.query<{ id: string; lead_id: string; status: string }>(
-      'SELECT id, lead_id, status FROM sends WHERE campaign_id = $1', [ours.campaignId]);
+    const { rows: sends } = await stack.pool.query<{ id: string; lead_id: string; mailbox_id: string; status: string }>(
+      'SELECT id, lead_id, mailbox_id, status FROM sends WHERE campaign_id = $1', [ours.campaignId]);
     expect(sends.map((s) => s.status)).toEqual(['sent', 'sent', 'sent']);
 
-    const page = await openPage();
+    const page = await openPage({ signIn: true });
     try {
       // 1. The workflow list, filtered by OutreachCampaign through the UI's query (?query=).
       const query = `OutreachCampaign="${ours.campaignId}"`;
@@ -74,7 +92,7 @@ describe('Temporal Web UI', () => {
       expect(await page.getByRole('link', { name: /^mailbox-/ }).count()).toBe(0);
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui.png'), fullPage: true });
 
-      // 2. Its history: every send of the campaign, by lead and send id, and no recipient address in clear.
+      // 2. Its history: every send of the campaign and its mailbox, and no recipient address in clear.
       await row.click();
       await page.waitForURL(/\/workflows\/campaign-[^/]+\/[^/]+\/history/);
       await page.getByText('Workflow Execution Completed', { exact: false }).first().waitFor();
@@ -88,25 +106,58 @@ describe('Temporal Web UI', () => {
       const rowCount = await sendRows.count();
       expect(rowCount).toBeGreaterThanOrEqual(1);
       const completed = page.getByText('Activity Task Completed', { exact: true });
+      // Expanded, a send activity shows its input and result pretty-printed (the summary rows show compact JSON):
+      // sendStep → one lead, `"status": "sent"`; sendBatch → `"results": ["sent", …]`, one per granted slot.
       let expanded = '';
+      let sentShown = 0;
+      const mailboxesShown = new Set<string>();
       for (let i = 0; i < rowCount; i++) {
         await sendRows.nth(i).click();
         await completed.first().waitFor();
-        expanded += await page.locator('body').innerText();
+        const body = await page.locator('body').innerText();
+        expanded += body;
+        for (const m of body.matchAll(/"mailboxId": "([0-9a-f-]{36})"/g)) mailboxesShown.add(m[1]!);
+        const batch = /"results": \[([^\]]*)\]/.exec(body);
+        sentShown += batch ? (batch[1]!.match(/"sent"/g) ?? []).length : (body.match(/"status": "sent"/g) ?? []).length;
         if (i === 0) await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-send.png'), fullPage: true });
         await sendRows.nth(i).click(); // collapse again
         await completed.first().waitFor({ state: 'detached' });
       }
-      const shownSendIds = new Set([...expanded.matchAll(/"sendId": "([0-9a-f-]{36})"/g)].map((m) => m[1]));
-      expect([...shownSendIds].sort()).toEqual(sends.map((s) => s.id).sort());
-      for (const s of sends) expect(expanded).toContain(`"leadId": "${s.lead_id}"`);
+      // Every send PostgreSQL recorded for this campaign is in the history the UI shows, from the mailbox it names.
+      expect(sentShown).toBe(sends.length);
+      expect([...mailboxesShown].sort()).toEqual([...new Set(sends.map((s) => s.mailbox_id))].sort());
       for (const email of ours.emails) {
         expect(history).not.toContain(email);
         expect(expanded).not.toContain(email);
       }
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-history.png'), fullPage: true });
     } finally {
-      await page.close();
+      await page.context().close();
     }
   }, 240_000);
+
+  it('without the operator sign-in, the UI shows the same sends encrypted', async () => {
+    const client = await newClient(stack);
+    const provider = await newSmtpProvider(stack, sink.port);
+    const c = await campaignWithLeads(stack, client, { providers: [provider.name], mailboxes: 1, leads: 1 });
+    await c.start();
+    await c.waitDone();
+    const { rows } = await stack.pool.query<{ status: string }>('SELECT status FROM sends WHERE campaign_id = $1', [c.campaignId]);
+    expect(rows).toEqual([{ status: 'sent' }]);
+
+    const page = await openPage({ signIn: false });
+    try {
+      await page.goto(`${server.uiUrl}/namespaces/default/workflows/campaign-${c.campaignId}`);
+      await page.getByText('Compact', { exact: true }).first().click();
+      const sendRow = page.locator('tbody tr', { hasText: /send(Step|Batch)/, hasNotText: 'Activity Task Scheduled' }).first();
+      await sendRow.click();
+      await page.getByText('Activity Task Completed', { exact: true }).first().waitFor();
+      const body = await page.locator('body').innerText();
+      expect(body).toContain(Buffer.from('binary/encrypted').toString('base64')); // the payload's metadata, as the UI shows it
+      expect(body).not.toMatch(/"mailboxId"|"results"|"status": "sent"/); // inputs and results stay sealed
+      await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-encrypted.png'), fullPage: true });
+    } finally {
+      await page.context().close();
+    }
+  }, 120_000);
 });

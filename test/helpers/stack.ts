@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
+import { dataConverterFrom } from '../../core/codec';
 import { loadConfig, type Config } from '../../core/config';
 import { SecretBox } from '../../core/crypto';
 import { createLogger } from '../../core/logger';
@@ -30,6 +31,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     ADMIN_API_KEY: `admin-${randomBytes(16).toString('hex')}`,
     CREDENTIALS_KEY: randomBytes(32).toString('base64'),
+    TEMPORAL_PAYLOAD_KEY: randomBytes(32).toString('base64'), // every test's history is encrypted, as in production
     ...overrides,
   });
 }
@@ -39,7 +41,7 @@ export async function startStack(opts: { worker?: boolean; env?: Record<string, 
   const config = testConfig(opts.env);
   const pool = createPool(config.DATABASE_URL!, 5);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...dataConverterFrom(config) });
   const app = await buildApp({ config, pool, temporal, box: new SecretBox(config.CREDENTIALS_KEY!) });
   const worker = opts.worker
     ? await startWorker(config, {

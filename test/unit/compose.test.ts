@@ -55,13 +55,14 @@ const EXPECTED_SERVICES: Record<string, { image: RegExp; ports: string[]; depend
 const ENGINE_ENV: Record<'api' | 'worker', { names: string[]; required: (keyof Config)[] }> = {
   api: {
     names: ['NODE_ENV', 'LOG_LEVEL', 'DATABASE_URL', 'DATABASE_POOL_MAX', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE',
-      'CREDENTIALS_KEY', 'PUBLIC_BASE_URL', 'HOST', 'PORT', 'ADMIN_API_KEY', 'METRICS_TOKEN'],
-    required: ['DATABASE_URL', 'ADMIN_API_KEY', 'CREDENTIALS_KEY', 'METRICS_TOKEN'],
+      'CREDENTIALS_KEY', 'TEMPORAL_PAYLOAD_KEY', 'TEMPORAL_PAYLOAD_OLD_KEYS', 'PUBLIC_BASE_URL', 'HOST', 'PORT', 'ADMIN_API_KEY', 'METRICS_TOKEN',
+      'CODEC_CORS_ORIGINS'],
+    required: ['DATABASE_URL', 'ADMIN_API_KEY', 'CREDENTIALS_KEY', 'METRICS_TOKEN', 'TEMPORAL_PAYLOAD_KEY'],
   },
   worker: {
     names: ['NODE_ENV', 'LOG_LEVEL', 'DATABASE_URL', 'DATABASE_POOL_MAX', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE',
-      'CREDENTIALS_KEY', 'PUBLIC_BASE_URL'],
-    required: ['DATABASE_URL', 'CREDENTIALS_KEY'],
+      'CREDENTIALS_KEY', 'TEMPORAL_PAYLOAD_KEY', 'TEMPORAL_PAYLOAD_OLD_KEYS', 'PUBLIC_BASE_URL'],
+    required: ['DATABASE_URL', 'CREDENTIALS_KEY', 'TEMPORAL_PAYLOAD_KEY'],
   },
 };
 
@@ -71,6 +72,7 @@ const SAMPLE_ENV: Record<string, string> = {
   ADMIN_API_KEY: 'operator-key-0123456789',
   CREDENTIALS_KEY: Buffer.alloc(32, 7).toString('base64'),
   METRICS_TOKEN: 'metrics-token-0123456789',
+  TEMPORAL_PAYLOAD_KEY: Buffer.alloc(32, 9).toString('base64'),
   GRAFANA_ADMIN_PASSWORD: 'grafana-secret',
 };
 
@@ -162,6 +164,12 @@ function validate(doc: Compose): string[] {
     if (env.TEMPORAL_ADDRESS !== 'temporal:7233') problems.push('temporal-ui: TEMPORAL_ADDRESS must be temporal:7233');
     const codec = env.TEMPORAL_CODEC_ENDPOINT ?? '';
     if (!/^https?:\/\/[^/]+(:3000)?\/codec$/.test(codec)) problems.push(`temporal-ui: TEMPORAL_CODEC_ENDPOINT ${codec || '(unset)'} must be the API's /codec`);
+    if (env.TEMPORAL_CODEC_INCLUDE_CREDENTIALS !== 'true') problems.push('temporal-ui: TEMPORAL_CODEC_INCLUDE_CREDENTIALS must be "true" (the codec sign-in is a cookie)');
+    const uiPort = (ui.ports ?? [])[0]?.split(':')[0];
+    const api = services.api ? engineEnv(services.api) : {};
+    if (uiPort && !(api.CODEC_CORS_ORIGINS ?? '').split(',').includes(`http://localhost:${uiPort}`)) {
+      problems.push(`api: CODEC_CORS_ORIGINS must allow the Web UI's origin http://localhost:${uiPort}`);
+    }
   }
 
   const setup = services['temporal-setup'];
@@ -213,7 +221,7 @@ describe('docker-compose.yml', () => {
 
   it('every operator variable is interpolated, so the file itself holds no secret', () => {
     const vars = interpolatedVariables(RAW);
-    for (const secret of ['POSTGRES_PASSWORD', 'ADMIN_API_KEY', 'CREDENTIALS_KEY', 'METRICS_TOKEN', 'GRAFANA_ADMIN_PASSWORD']) {
+    for (const secret of ['POSTGRES_PASSWORD', 'ADMIN_API_KEY', 'CREDENTIALS_KEY', 'METRICS_TOKEN', 'TEMPORAL_PAYLOAD_KEY', 'GRAFANA_ADMIN_PASSWORD']) {
       expect({ secret, required: vars.get(secret) }).toEqual({ secret, required: true });
     }
   });
