@@ -8,7 +8,9 @@ import {
   campaignWorkflow,
   cancelCampaignUpdate,
   pauseCampaignUpdate,
+  progressQuery,
   resumeCampaignUpdate,
+  type CampaignProgress,
 } from '../../workflows/campaign.workflow';
 import { campaignWorkflowId } from '../../workflows/ids';
 import { SA_CAMPAIGN, SA_CLIENT, SA_STATUS } from '../../workflows/search-attributes';
@@ -97,4 +99,23 @@ export async function steerCampaign(
   }
   if (action !== 'resume') await waitForClaimedSends(pool, campaignId, IN_FLIGHT_WAIT_MS);
   return t.to;
+}
+
+/**
+ * The running workflow's own view (sent and failed by this campaign's
+ * workflow, sends in flight, running/paused), or null when there is no open
+ * workflow or it does not answer within timeoutMs. The database counts stay
+ * the record; this adds what only the workflow knows (in flight).
+ */
+export async function campaignProgress(temporal: Client, campaignId: string, timeoutMs = 2000): Promise<CampaignProgress | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), timeoutMs);
+  });
+  try {
+    const query = temporal.workflow.getHandle(campaignWorkflowId(campaignId)).query(progressQuery).catch(() => null);
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -10,7 +10,7 @@ import { campaignCounts, createCampaign, getCampaign, type CampaignRecord } from
 import { listSends } from '../../db/repositories/sends';
 import { countOwnedTemplates } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
-import { startCampaign, steerCampaign } from '../lifecycle/campaign';
+import { campaignProgress, startCampaign, steerCampaign } from '../lifecycle/campaign';
 import { clientIdOf } from '../plugins/auth';
 
 const view = (c: CampaignRecord, counts?: Record<string, number>) => ({
@@ -60,7 +60,9 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
   r.get('/v1/campaigns/:id', { schema: { tags: ['campaigns'], params: idParams } }, async (req) => {
     const c = await getCampaign(pool, clientIdOf(req), req.params.id);
     if (!c) throw notFound('campaign');
-    return view(c, await campaignCounts(pool, c.id));
+    const live = c.status === 'running' || c.status === 'paused';
+    const [counts, progress] = await Promise.all([campaignCounts(pool, c.id), live ? campaignProgress(temporal, c.id) : null]);
+    return { ...view(c, counts), progress };
   });
 
   r.post('/v1/campaigns/:id/start', { schema: { tags: ['campaigns'], params: idParams } }, async (req, reply) => {

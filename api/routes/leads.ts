@@ -84,7 +84,8 @@ export function leadRoutes(app: FastifyInstance, { pool }: AppDeps): void {
           throw badRequest('invalid body', zodDetails(parsed.error.issues as Parameters<typeof zodDetails>[0]));
         }
         collected = new LeadCollector();
-        parsed.data.leads.forEach((l, i) => collected.add(i, l.email, l.vars ?? {}, `leads.${i}.email`));
+        // `row` counts from 1 as in a CSV upload (the 2nd lead is row 2); the message names the JSON path.
+        parsed.data.leads.forEach((l, i) => collected.add(i + 1, l.email, l.vars ?? {}, `leads.${i}.email`));
       }
       return importLeads(pool, clientId, c.id, collected);
     });

@@ -72,9 +72,18 @@ describe('campaign sequences and steering', () => {
     expect(atPause).toBeLessThan(40);
     const again = await stack.app.inject({ method: 'POST', url: `/v1/campaigns/${c.campaignId}/pause`, headers: auth });
     expect(again.statusCode).toBe(409);
+    // GET shows the workflow's own progress next to the database counts: paused, nothing in flight.
+    const whilePaused = json<{ status: string; counts: { sent: number }; progress: { status: string; sent: number; inFlight: number } | null }>(
+      await stack.app.inject({ method: 'GET', url: `/v1/campaigns/${c.campaignId}`, headers: auth }),
+    );
+    expect(whilePaused.status).toBe('paused');
+    expect(whilePaused.progress).toMatchObject({ status: 'paused', inFlight: 0 });
+    expect(whilePaused.progress!.sent).toBe(whilePaused.counts.sent);
 
     expect(json(await stack.app.inject({ method: 'POST', url: `/v1/campaigns/${c.campaignId}/resume`, headers: auth }))).toEqual({ status: 'running' });
     await c.waitDone(60_000);
+    const done = json<{ progress: unknown }>(await stack.app.inject({ method: 'GET', url: `/v1/campaigns/${c.campaignId}`, headers: auth }));
+    expect(done.progress).toBeNull(); // no open workflow: the counts are the whole story
     const counts = deliveriesPerAddress(sink.received);
     for (const e of c.emails) expect({ e, n: counts.get(e) }).toEqual({ e, n: 1 });
 

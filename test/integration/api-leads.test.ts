@@ -140,14 +140,14 @@ describe('POST /v1/campaigns/:id/leads (JSON and CSV)', () => {
     expect(await countLeads(id)).toBe(0);
   });
 
-  it('JSON uploads still work and report bad rows by index', async () => {
+  it('JSON uploads still work and report bad rows counted from 1, as in a CSV, naming the JSON path', async () => {
     const id = await newCampaign();
     const res = await stack.app.inject({
       method: 'POST', url: `/v1/campaigns/${id}/leads`, headers: bearer(client.apiKey),
       payload: { leads: [{ email: 'j@example.com', vars: { firstName: 'J' } }, { email: 'nope' }, { email: 'J@example.com' }] },
     });
     expect(res.statusCode).toBe(200);
-    expect(json<Report>(res)).toMatchObject({ accepted: 1, duplicates: 1, suppressed: 0, invalid: [{ row: 1 }] });
+    expect(json<Report>(res)).toMatchObject({ accepted: 1, duplicates: 1, suppressed: 0, invalid: [{ row: 2, message: expect.stringContaining('leads.1.email') }] });
     const bad = await stack.app.inject({
       method: 'POST', url: `/v1/campaigns/${id}/leads`, headers: bearer(client.apiKey), payload: { leads: [{ email: 'a@b.co', extra: 1 }] },
     });
