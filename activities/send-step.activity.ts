@@ -212,7 +212,7 @@ export function sendStepActivities(deps: ActivityDeps) {
       slotAt: input.slotAt,
     });
     await advance();
-    log.info({ sendId: row.id, provider: result.providerName }, 'sent');
+    log.debug({ sendId: row.id, provider: result.providerName }, 'sent'); // the sends row is the record; info is per batch
     return { status: 'sent', sendId: row.id, providerMessageId: result.providerMessageId, providerAccountId: result.accountId, replayed: false };
   }
 
@@ -255,6 +255,9 @@ export function sendStepActivities(deps: ActivityDeps) {
       }
       if (result.status === 'paused') break;
     }
+    const tally: Record<string, number> = {};
+    for (const r of out.results) tally[r] = (tally[r] ?? 0) + 1;
+    logger.info({ campaignId: input.campaignId, mailboxId: input.mailboxId, slots: input.slots.length, ...tally }, 'batch done');
     return out;
   }
 

@@ -14,7 +14,7 @@ export const sendingWindow = z
 
 export const mailboxLimits = z.strictObject({
   dailyMax: z.number().int().min(1).max(10_000).optional(),
-  hourlyMax: z.number().int().min(1).max(1_000).optional(),
+  hourlyMax: z.number().int().min(1).max(10_000).optional(),
   minIntervalSeconds: z.number().int().min(0).max(86_400).optional(),
   jitterRatio: z.number().min(0).max(1).optional(),
 });
