@@ -212,7 +212,7 @@ async function runDemo(dev: DevStack, sink: DemoSink): Promise<boolean> {
   say('where to look');
   if (uiUrl) {
     say(`  the campaign         ${q(`OutreachCampaign="${campaign.id}"`)}`);
-    say(`  its sends            ${uiUrl}/namespaces/${ns}/workflows/campaign-${campaign.id}  (event history → Compact: one sendStep row per send)`);
+    say(`  its sends            ${uiUrl}/namespaces/${ns}/workflows/campaign-${campaign.id}  (event history → Compact: one send activity per mailbox batch; sign in at /codec/login to read them)`);
     say(`  the client's fleet   ${q(`OutreachClient="${client.id}"`)}`);
     say(`  one mailbox          ${uiUrl}/namespaces/${ns}/workflows/mailbox-${mailboxes[0]!.address}  (Queries → state)`);
   } else {
@@ -233,6 +233,7 @@ async function main(): Promise<void> {
   try {
     ok = await runDemo(dev, sink);
   } catch (err) {
+    if (dev.stopping()) return; // Ctrl-C while it ran: the API went away under the progress loop
     say(`demo failed: ${(err as Error).stack ?? String(err)}`);
     await dev.shutdown(1);
   }

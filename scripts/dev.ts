@@ -92,6 +92,8 @@ export interface DevStack {
   say: (m: string) => void;
   /** Stops everything in reverse start order, then exits the process with `code`. */
   shutdown(code: number): Promise<void>;
+  /** True once a shutdown (Ctrl-C, or shutdown()) has begun. */
+  stopping(): boolean;
 }
 
 export interface StartDevOptions {
@@ -196,7 +198,7 @@ export async function startDev(opts: StartDevOptions = {}): Promise<DevStack> {
     say(`  PostgreSQL   ${config.DATABASE_URL!.replace(/:[^:@/]*@/, ':***@')}`);
     say(`  operator key ${base.ADMIN_API_KEY ? '(from ADMIN_API_KEY)' : `in ${path.join(base.DEV_DATA_DIR, 'dev-secrets.json')}`}`);
     say(`  payloads     encrypted (key ${payloadCodecFrom(config)!.currentKeyId}); to read them in the Web UI, sign in at ${apiUrl}/codec/login and set the UI's codec endpoint to ${apiUrl}/codec`);
-    return { config, apiUrl, uiUrl, pool, temporal, say, shutdown };
+    return { config, apiUrl, uiUrl, pool, temporal, say, shutdown, stopping: () => shuttingDown };
   } catch (err) {
     say(`start-up failed: ${(err as Error).stack ?? String(err)}`);
     await shutdown(1);
