@@ -21,6 +21,16 @@ import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { startDevServer } from './temporal-cli';
 
 type Stop = () => Promise<void>;
+/** Ctrl-C does not wait forever on activities in flight (a send batch sleeping until its slot); Temporal retries them on the next start. */
+const WORKER_STOP_MS = 20_000;
+
+function within(p: Promise<void>, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`did not stop within ${ms / 1000} s: ${what}`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
 const ownSignalHandlers = new Set<NodeJS.SignalsListener>();
 
 /** Dev-only secrets, generated once and kept under the data folder so restarts keep working. */
@@ -181,7 +191,10 @@ export async function startDev(opts: StartDevOptions = {}): Promise<DevStack> {
     if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
 
     const worker = await startWorker(config, { logger, installRuntime: false });
-    stops.push({ name: 'worker', stop: () => worker.shutdown() });
+    stops.push({
+      name: 'worker',
+      stop: () => within(worker.shutdown(), WORKER_STOP_MS, 'activities still in flight; Temporal retries them on the next start'),
+    });
 
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     stops.push({ name: 'Temporal client', stop: () => connection.close() });
