@@ -1,16 +1,22 @@
 import { campaignDataActivities } from './campaign-data.activity';
 import type { ActivityDeps } from './deps';
+import { domainActivities } from './domains.activity';
 import { mailboxActivities } from './mailbox.activity';
+import { reputationActivities, type ScheduledActivityDeps } from './reputation.activity';
 import { reserveSlotActivities } from './reserve-slot.activity';
+import { rotationActivities } from './rotation.activity';
 import { sendStepActivities } from './send-step.activity';
 
 /** The one factory the worker registers; workflows import only its type. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps & ScheduledActivityDeps) {
   return {
     ...campaignDataActivities(deps),
     ...mailboxActivities(deps),
     ...reserveSlotActivities(deps),
     ...sendStepActivities(deps),
+    ...reputationActivities(deps),
+    ...rotationActivities(deps),
+    ...domainActivities(deps),
   };
 }
 

@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -68,6 +69,34 @@ const ecPublicKey = z
       return false;
     }
   }, 'must be an ECDSA P-256 public key (base64 DER as SendGrid shows it, or PEM)');
+
+/** A DNS server by IP address, with an optional port: 127.0.0.1:5353, [::1]:53, 9.9.9.9. */
+const dnsServer = z
+  .string()
+  .trim()
+  .refine((v) => {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+))(?::(\d{1,5}))?$/.exec(v) ?? /^([0-9a-fA-F:]+)$/.exec(v);
+    if (!m) return false;
+    const host = m[1] ?? m[2]!;
+    const p = m[3] === undefined ? 53 : Number(m[3]);
+    return isIP(host) !== 0 && p >= 1 && p <= 65535;
+  }, 'must be an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53');
+
+/** An IANA time zone the runtime knows (Temporal schedules take the same names). */
+const ianaZone = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: v });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone, e.g. UTC or Europe/Berlin');
+
+const positiveWhole = (fallback: number, unit: string) =>
+  z.string().regex(/^\d+$/, `must be ${unit}`).transform(Number).refine((n) => n > 0, `must be ${unit} above 0`).default(fallback);
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -141,6 +170,20 @@ export const configSchema = z.object({
   MAILBOX_FEEDBACK_WINDOW_HOURS: wholeNumber(168, 'a whole number of hours'),
   MAILBOX_BOUNCE_COOLDOWN_HOURS: wholeNumber(12, 'a whole number of hours'),
   MAILBOX_COMPLAINT_COOLDOWN_HOURS: wholeNumber(24, 'a whole number of hours'),
+  /** Reputation controller and daily rotation (README "Reputation and rotation"). Unset = on, except NODE_ENV=test. */
+  SCHEDULES_ENABLED: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  /** The daily rotation runs at ROTATION_HOUR:00 in this zone (the operator's; one schedule for all clients). */
+  ROTATION_TIMEZONE: ianaZone.default('UTC'),
+  ROTATION_HOUR: z.string().regex(/^\d{1,2}$/, 'must be an hour 0-23').transform(Number).refine((n) => n <= 23, 'must be an hour 0-23').default(3),
+  REPUTATION_WINDOW_HOURS: positiveWhole(24, 'a whole number of hours'),
+  REPUTATION_PROVIDER_WINDOW_MINUTES: positiveWhole(15, 'a whole number of minutes'),
+  REPUTATION_PROVIDER_FAILURE_RATE: fraction(0.1),
+  REPUTATION_PROVIDER_MIN_ATTEMPTS: positiveWhole(20, 'a whole number'),
+  REPUTATION_DOMAIN_DELIVERY_MIN: fraction(0.95),
+  REPUTATION_MIN_SAMPLE: positiveWhole(100, 'a whole number'),
+  MAILBOX_REST_HOURS: positiveWhole(24, 'a whole number of hours'),
+  /** DNS server the domain checks ask (unset = the system's resolvers). */
+  DNS_SERVER: dnsServer.optional(),
 });
 
 export type Config = z.output<typeof configSchema>;

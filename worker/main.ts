@@ -10,6 +10,7 @@ import { unsubscribeKey } from '../core/unsubscribe';
 import { createLogger, type Logger } from '../core/logger';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
+import { ensureSchedules } from './schedules';
 
 const TEMPORAL_LEVELS: Record<string, LogLevel> = {
   trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'ERROR', silent: 'ERROR',
@@ -59,6 +60,21 @@ export async function startWorker(
       windowMs: config.PROVIDER_BREAKER_WINDOW_SECONDS * 1000,
       openForMs: config.PROVIDER_BREAKER_OPEN_SECONDS * 1000,
     },
+    // The scheduled workflows' activities (reputation controller, daily rotation, domain checks).
+    reputation: {
+      windowMs: config.REPUTATION_WINDOW_HOURS * 3_600_000,
+      providerWindowMs: config.REPUTATION_PROVIDER_WINDOW_MINUTES * 60_000,
+      mailboxRestMs: config.MAILBOX_REST_HOURS * 3_600_000,
+      mailboxBounceMax: config.MAILBOX_BOUNCE_THRESHOLD,
+      mailboxComplaintMax: config.MAILBOX_COMPLAINT_THRESHOLD,
+      mailboxMinSample: config.REPUTATION_MIN_SAMPLE,
+      domainDeliveryMin: config.REPUTATION_DOMAIN_DELIVERY_MIN,
+      domainMinSample: config.REPUTATION_MIN_SAMPLE,
+      providerFailureRate: config.REPUTATION_PROVIDER_FAILURE_RATE,
+      providerMinAttempts: config.REPUTATION_PROVIDER_MIN_ATTEMPTS,
+    },
+    dnsServer: config.DNS_SERVER,
+    alertWebhookUrl: config.ALERT_WEBHOOK_URL,
   });
   const worker = await Worker.create({
     connection,
@@ -70,6 +86,8 @@ export async function startWorker(
       : { workflowsPath: path.join(__dirname, '../workflows/index.ts') }),
     activities,
   });
+  // Reputation controller and daily rotation schedules: created if missing, updated if present.
+  if (config.SCHEDULES_ENABLED ?? config.NODE_ENV !== 'test') await ensureSchedules(client, config, logger);
   const run = worker.run().finally(async () => {
     await providers.closeAll();
     await connection.close();

@@ -1,3 +1,5 @@
 // The barrel the worker bundles.
 export { campaignWorkflow } from './campaign.workflow';
 export { mailboxWorkflow } from './mailbox.workflow';
+export { reputationWorkflow } from './reputation.workflow';
+export { rotationWorkflow } from './rotation.workflow';

@@ -1,0 +1,143 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { notifyAlert, recordAlert } from '../core/alerts';
+import type { NewAlert } from '../db/repositories/alerts';
+import { takeOutOfRotation } from '../db/repositories/domains';
+import { setMailboxStatus } from '../db/repositories/mailboxes';
+import { transitionBreaker } from '../db/repositories/provider-health';
+import {
+  activeMailboxesOfDomain,
+  closeRest,
+  domainStats,
+  mailboxAddress,
+  mailboxStats,
+  openRest,
+  providerStats,
+} from '../db/repositories/reputation';
+import { mailboxWorkflowId } from '../workflows/ids';
+import { pauseUpdate, resumeUpdate } from '../workflows/mailbox.workflow';
+import {
+  DEFAULT_REPUTATION,
+  type ReputationDecision,
+  type ReputationSettings,
+  type ReputationSnapshot,
+} from '../workflows/policy/reputation';
+import type { ActivityDeps } from './deps';
+import { DEFAULT_BREAKER } from './providers/breaker-policy';
+
+/** What the scheduled workflows' activities take beyond ActivityDeps (worker/main.ts fills it from config). */
+export interface ScheduledActivityDeps {
+  reputation?: ReputationSettings;
+  /** DNS server for domain checks (DNS_SERVER); unset = the system's. */
+  dnsServer?: string;
+  alertWebhookUrl?: string;
+}
+
+type Deps = ActivityDeps & ScheduledActivityDeps;
+
+export interface ReputationInput {
+  snapshot: ReputationSnapshot;
+  settings: ReputationSettings;
+  /** The time the snapshot was taken (ms since the epoch). */
+  takenAt: number;
+}
+
+export interface ReputationApplied {
+  providersSwitched: number;
+  domainsOut: number;
+  mailboxesRested: number;
+  mailboxesResumed: number;
+}
+
+export async function raiseAlert(deps: Deps, alert: NewAlert): Promise<void> {
+  const row = await recordAlert(deps.pool, deps.logger, alert);
+  await notifyAlert(deps.alertWebhookUrl, deps.logger, row);
+}
+
+/** Pauses (or resumes) a mailbox's workflow and its stored status; a mailbox with no running workflow changes in the database only. */
+export async function setMailboxPaused(deps: Deps, mailboxId: string, paused: boolean, reason: string): Promise<boolean> {
+  const m = await mailboxAddress(deps.pool, mailboxId);
+  if (!m) return false;
+  const handle = deps.client.workflow.getHandle(mailboxWorkflowId(m.address));
+  try {
+    if (paused) await handle.executeUpdate(pauseUpdate, { args: [{ reason }] });
+    else await handle.executeUpdate(resumeUpdate, { args: [] });
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    deps.logger.warn({ mailboxId }, 'mailbox has no running workflow; status changed in the database only');
+  }
+  await setMailboxStatus(deps.pool, mailboxId, paused ? 'paused' : 'active');
+  return true;
+}
+
+/** Rests a mailbox: an open mailbox_rests row, its workflow paused. False when it already rests. */
+export async function restMailbox(deps: Deps, mailboxId: string, reason: string, restUntil: Date | null): Promise<boolean> {
+  const opened = await openRest(deps.pool, mailboxId, reason, restUntil);
+  if (!opened) return false;
+  await setMailboxPaused(deps, mailboxId, true, `rest: ${reason}`);
+  return true;
+}
+
+/** Ends a mailbox's rest: its workflow resumed, the rest closed. */
+export async function endRest(deps: Deps, mailboxId: string): Promise<boolean> {
+  // Resume first: a failure leaves the rest open, so the next run tries again.
+  await setMailboxPaused(deps, mailboxId, false, 'rest over');
+  return closeRest(deps.pool, mailboxId);
+}
+
+export function reputationActivities(deps: Deps) {
+  const settings = deps.reputation ?? DEFAULT_REPUTATION;
+  const openForMs = deps.breaker?.openForMs ?? DEFAULT_BREAKER.openForMs;
+  return {
+    /** Delivery, bounce and complaint rates per mailbox and domain, failure rates per provider account. */
+    async reputationSnapshot(): Promise<ReputationInput> {
+      const takenAt = deps.clock().getTime();
+      const [mailboxes, domains, providers] = await Promise.all([
+        mailboxStats(deps.pool, settings.windowMs, settings.mailboxMinSample),
+        domainStats(deps.pool, settings.windowMs),
+        providerStats(deps.pool, settings.providerWindowMs),
+      ]);
+      return { snapshot: { mailboxes, domains, providers }, settings, takenAt };
+    },
+
+    /** Carries out the controller's decisions; each one is idempotent (a retry does not alert twice). */
+    async applyReputationDecisions(decisions: ReputationDecision[]): Promise<ReputationApplied> {
+      const out: ReputationApplied = { providersSwitched: 0, domainsOut: 0, mailboxesRested: 0, mailboxesResumed: 0 };
+      for (const d of decisions) {
+        switch (d.kind) {
+          case 'open_provider': {
+            const probeAt = new Date(deps.clock().getTime() + openForMs);
+            if (await transitionBreaker(deps.pool, d.accountId, ['closed'], 'open', d.reason, probeAt)) {
+              out.providersSwitched++;
+              await raiseAlert(deps, { clientId: null, kind: 'provider_switched', subjectType: 'provider', subjectId: d.accountId, message: `provider account ${d.accountId} switched away from: ${d.reason}` });
+            }
+            break;
+          }
+          case 'domain_out': {
+            if (await takeOutOfRotation(deps.pool, d.domainId, d.reason)) {
+              out.domainsOut++;
+              await raiseAlert(deps, { clientId: d.clientId, kind: 'domain_out_of_rotation', subjectType: 'domain', subjectId: d.domainId, message: `sending domain ${d.domainId} out of rotation: ${d.reason}` });
+            }
+            // Its mailboxes rest until the domain is back (also on a retry of this activity).
+            for (const mailboxId of await activeMailboxesOfDomain(deps.pool, d.domainId)) {
+              if (await restMailbox(deps, mailboxId, 'its sending domain is out of rotation', null)) out.mailboxesRested++;
+            }
+            break;
+          }
+          case 'rest_mailbox': {
+            if (await restMailbox(deps, d.mailboxId, d.reason, d.restUntil === null ? null : new Date(d.restUntil))) {
+              out.mailboxesRested++;
+              await raiseAlert(deps, { clientId: d.clientId, kind: 'mailbox_rested', subjectType: 'mailbox', subjectId: d.mailboxId, message: `mailbox ${d.mailboxId} rested: ${d.reason}` });
+            }
+            break;
+          }
+          case 'resume_mailbox': {
+            if (await endRest(deps, d.mailboxId)) out.mailboxesResumed++;
+            break;
+          }
+        }
+      }
+      deps.logger.info({ ...out, decisions: decisions.length }, 'reputation controller applied its decisions');
+      return out;
+    },
+  };
+}

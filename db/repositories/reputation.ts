@@ -1,0 +1,177 @@
+import type { Pool } from 'pg';
+import { uuidv7 } from '../../core/ids';
+import type { DomainStats, MailboxStats, ProviderStats } from '../../workflows/policy/reputation';
+
+/** Send statuses the controller counts: every send that left, and every send that failed. */
+const COUNTED = `('sent', 'delivered', 'bounced', 'complained', 'failed')`;
+const COUNTS = `count(*)::int AS sends,
+  count(*) FILTER (WHERE s.status = 'bounced')::int AS bounced,
+  count(*) FILTER (WHERE s.status = 'complained')::int AS complained,
+  count(*) FILTER (WHERE s.status = 'failed')::int AS failed`;
+
+interface CountRow {
+  sends: number;
+  bounced: number;
+  complained: number;
+  failed: number;
+}
+
+/**
+ * Mailboxes with a verdict to give: those with at least `minSample` sends
+ * over the window (counted since their last return from rest, so an old spike
+ * does not rest them again), and those on a timed rest.
+ */
+export async function mailboxStats(pool: Pool, windowMs: number, minSample: number): Promise<MailboxStats[]> {
+  const { rows } = await pool.query<CountRow & {
+    id: string; client_id: string | null; status: MailboxStats['status']; reason: string | null; rest_until: Date | null;
+  }>(
+    `WITH last_return AS (
+       SELECT mailbox_id, max(returned_at) AS at FROM mailbox_rests WHERE returned_at IS NOT NULL GROUP BY mailbox_id),
+     counts AS (
+       SELECT s.mailbox_id, ${COUNTS}
+       FROM sends s LEFT JOIN last_return lr ON lr.mailbox_id = s.mailbox_id
+       WHERE s.mailbox_id IS NOT NULL AND s.status IN ${COUNTED}
+         AND coalesce(s.sent_at, s.updated_at) > now() - make_interval(secs => $1::double precision / 1000)
+         AND coalesce(s.sent_at, s.updated_at) > coalesce(lr.at, '-infinity'::timestamptz)
+       GROUP BY s.mailbox_id)
+     SELECT m.id, m.client_id, m.status, coalesce(c.sends, 0) AS sends, coalesce(c.bounced, 0) AS bounced,
+            coalesce(c.complained, 0) AS complained, coalesce(c.failed, 0) AS failed, r.reason, r.rest_until
+     FROM mailboxes m
+     LEFT JOIN counts c ON c.mailbox_id = m.id
+     LEFT JOIN mailbox_rests r ON r.mailbox_id = m.id AND r.returned_at IS NULL
+     WHERE (r.id IS NULL AND c.sends >= $2) OR (r.id IS NOT NULL AND r.rest_until IS NOT NULL)
+     ORDER BY m.id`,
+    [windowMs, minSample],
+  );
+  return rows.map((r) => ({
+    mailboxId: r.id,
+    clientId: r.client_id,
+    status: r.status,
+    sends: r.sends,
+    bounced: r.bounced,
+    complained: r.complained,
+    failed: r.failed,
+    rest: r.reason !== null ? { reason: r.reason, restUntil: r.rest_until ? r.rest_until.getTime() : null } : null,
+  }));
+}
+
+/** Registered domains in rotation, with the sends of the mailboxes whose address is at that domain. */
+export async function domainStats(pool: Pool, windowMs: number): Promise<DomainStats[]> {
+  const { rows } = await pool.query<CountRow & { id: string; client_id: string | null }>(
+    `SELECT d.id, d.client_id, ${COUNTS}
+     FROM sending_domains d
+     JOIN mailboxes m ON lower(split_part(m.address, '@', 2)) = d.domain
+     JOIN sends s ON s.mailbox_id = m.id
+     WHERE d.in_rotation AND s.status IN ${COUNTED}
+       AND coalesce(s.sent_at, s.updated_at) > now() - make_interval(secs => $1::double precision / 1000)
+     GROUP BY d.id, d.client_id
+     ORDER BY d.id`,
+    [windowMs],
+  );
+  return rows.map((r) => ({ domainId: r.id, clientId: r.client_id, inRotation: true, sends: r.sends, bounced: r.bounced, complained: r.complained, failed: r.failed }));
+}
+
+/** Provider accounts with attempts over the window, with their breaker state. */
+export async function providerStats(pool: Pool, windowMs: number): Promise<ProviderStats[]> {
+  const { rows } = await pool.query<{ id: string; attempts: number; failures: number; state: ProviderStats['breaker'] | null }>(
+    `SELECT a.provider_account_id AS id, count(*)::int AS attempts, count(*) FILTER (WHERE NOT a.ok)::int AS failures, h.state
+     FROM provider_attempts a LEFT JOIN provider_health h ON h.provider_account_id = a.provider_account_id
+     WHERE a.at > now() - make_interval(secs => $1::double precision / 1000)
+     GROUP BY a.provider_account_id, h.state
+     ORDER BY a.provider_account_id`,
+    [windowMs],
+  );
+  return rows.map((r) => ({ accountId: r.id, attempts: r.attempts, failures: r.failures, breaker: r.state ?? 'closed' }));
+}
+
+/** Opens a rest; null when the mailbox already has one open. */
+export async function openRest(pool: Pool, mailboxId: string, reason: string, restUntil: Date | null): Promise<string | null> {
+  const { rows } = await pool.query<{ id: string }>(
+    `INSERT INTO mailbox_rests (id, mailbox_id, reason, rest_until) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (mailbox_id) WHERE returned_at IS NULL DO NOTHING RETURNING id`,
+    [uuidv7(), mailboxId, reason, restUntil],
+  );
+  return rows[0]?.id ?? null;
+}
+
+/** Closes a mailbox's open rest; returns whether it had one. */
+export async function closeRest(pool: Pool, mailboxId: string): Promise<boolean> {
+  const { rowCount } = await pool.query('UPDATE mailbox_rests SET returned_at = now() WHERE mailbox_id = $1 AND returned_at IS NULL', [mailboxId]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Mailboxes whose timed rest is over, or whose domain rest ended (the domain is back in rotation). */
+export async function restsDue(pool: Pool, limit = 1000): Promise<{ mailboxId: string; reason: string }[]> {
+  const { rows } = await pool.query<{ mailbox_id: string; reason: string }>(
+    `SELECT r.mailbox_id, r.reason FROM mailbox_rests r JOIN mailboxes m ON m.id = r.mailbox_id
+     WHERE r.returned_at IS NULL
+       AND ((r.rest_until IS NOT NULL AND r.rest_until <= now())
+         OR (r.rest_until IS NULL AND NOT EXISTS (
+              SELECT 1 FROM sending_domains sd WHERE sd.domain = lower(split_part(m.address, '@', 2)) AND NOT sd.in_rotation)))
+     ORDER BY r.rested_at LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => ({ mailboxId: r.mailbox_id, reason: r.reason }));
+}
+
+/** Active mailboxes at a domain with no open rest (to rest with the domain). */
+export async function activeMailboxesOfDomain(pool: Pool, domainId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT m.id FROM mailboxes m JOIN sending_domains d ON d.domain = lower(split_part(m.address, '@', 2))
+     WHERE d.id = $1 AND m.status = 'active'
+       AND NOT EXISTS (SELECT 1 FROM mailbox_rests r WHERE r.mailbox_id = m.id AND r.returned_at IS NULL)
+     ORDER BY m.id`,
+    [domainId],
+  );
+  return rows.map((r) => r.id);
+}
+
+export async function mailboxAddress(pool: Pool, mailboxId: string): Promise<{ address: string; clientId: string | null; status: string } | null> {
+  const { rows } = await pool.query<{ address: string; client_id: string | null; status: string }>(
+    'SELECT address, client_id, status FROM mailboxes WHERE id = $1',
+    [mailboxId],
+  );
+  return rows[0] ? { address: rows[0].address, clientId: rows[0].client_id, status: rows[0].status } : null;
+}
+
+export async function logRotation(
+  pool: Pool,
+  runId: string,
+  action: string,
+  subjectType: 'mailbox' | 'domain' | 'pool',
+  subjectId: string,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
+  await pool.query('INSERT INTO rotation_log (id, run_id, action, subject_type, subject_id, detail) VALUES ($1, $2, $3, $4, $5, $6)', [
+    uuidv7(),
+    runId,
+    action,
+    subjectType,
+    subjectId,
+    JSON.stringify(detail),
+  ]);
+}
+
+/**
+ * Rotates the provider order of every mailbox with two or more providers by
+ * one place (the primary moves to the end), in one statement; accounts whose
+ * breaker is not closed stay behind the healthy ones. Returns how many
+ * mailboxes changed, per (client, pool).
+ */
+export async function rotateProviderOrder(pool: Pool): Promise<{ clientId: string | null; pool: string; mailboxes: number }[]> {
+  const { rows } = await pool.query<{ client_id: string | null; pool: string; n: number }>(
+    `WITH rotated AS (
+       SELECT m.id,
+              ARRAY(SELECT u.pid FROM unnest(m.provider_ids[2:] || m.provider_ids[1:1]) WITH ORDINALITY AS u(pid, ord)
+                    LEFT JOIN provider_health h ON h.provider_account_id = u.pid
+                    ORDER BY (coalesce(h.state, 'closed') <> 'closed'), u.ord) AS ids
+       FROM mailboxes m
+       WHERE cardinality(m.provider_ids) >= 2 AND m.status <> 'disabled'),
+     changed AS (
+       UPDATE mailboxes m SET provider_ids = r.ids FROM rotated r
+       WHERE m.id = r.id AND m.provider_ids IS DISTINCT FROM r.ids
+       RETURNING m.client_id, m.pool)
+     SELECT client_id, pool, count(*)::int AS n FROM changed GROUP BY client_id, pool ORDER BY pool`,
+  );
+  return rows.map((r) => ({ clientId: r.client_id, pool: r.pool, mailboxes: r.n }));
+}
