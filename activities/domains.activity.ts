@@ -1,12 +1,16 @@
 import { checkDomainDns, createResolver } from '../core/dns-check';
 import { allDomains, storeDnsVerdict } from '../db/repositories/domains';
-import { logRotation } from '../db/repositories/reputation';
+import { activeMailboxesOfDomain, logRotation } from '../db/repositories/reputation';
 import type { ActivityDeps } from './deps';
-import { raiseAlert, type ScheduledActivityDeps } from './reputation.activity';
+import { raiseAlert, restMailbox, type ScheduledActivityDeps } from './reputation.activity';
 
 type Deps = ActivityDeps & ScheduledActivityDeps;
 
-/** SPF, DKIM and DMARC of every sending domain (core/dns-check.ts), the verdicts stored. */
+/**
+ * SPF, DKIM and DMARC of every sending domain (core/dns-check.ts), the
+ * verdicts stored. A failing domain's active mailboxes rest until it passes
+ * (and is in rotation); the rotation's next step returns those that may.
+ */
 export function domainActivities(deps: Deps) {
   return {
     async checkDomains(runId: string): Promise<{ checked: number; failing: number }> {
@@ -21,6 +25,10 @@ export function domainActivities(deps: Deps) {
         });
         if (verdict.overall === 'fail') {
           failing++;
+          // Not used for sending: new campaigns skip its mailboxes (selectCampaignMailboxes), running ones lose them here.
+          for (const mailboxId of await activeMailboxesOfDomain(deps.pool, d.id)) {
+            await restMailbox(deps, mailboxId, 'its sending domain failed its DNS check', null);
+          }
           if (d.dnsStatus !== 'fail') {
             await raiseAlert(deps, {
               clientId: d.clientId, kind: 'domain_dns_failed', subjectType: 'domain', subjectId: d.id,

@@ -9,6 +9,7 @@ import { registerErrorHandler } from './plugins/error-handler';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
 import { codecRoutes } from './routes/codec';
+import { domainRoutes } from './routes/domains';
 import { healthRoutes } from './routes/health';
 import { leadRoutes } from './routes/leads';
 import { mailboxRoutes } from './routes/mailboxes';
@@ -57,6 +58,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   clientRoutes(app, deps);
   providerRoutes(app, deps);
   mailboxRoutes(app, deps);
+  domainRoutes(app, deps);
   templateRoutes(app, deps);
   campaignRoutes(app, deps);
   leadRoutes(app, deps);

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { uuidv7 } from '../../core/ids';
+import { MAILBOX_DOMAIN_USABLE } from './domains';
 
 export interface MailboxRecord {
   id: string;
@@ -143,7 +144,7 @@ export async function listMailboxes(
   return rows.map(toRecord);
 }
 
-/** Mailboxes a campaign of this client may use: its own, selected by pool or ids. */
+/** Mailboxes a campaign of this client may use: its own, selected by pool or ids, whose sending domain is usable. */
 export async function selectCampaignMailboxes(
   pool: Pool,
   clientId: string,
@@ -155,6 +156,7 @@ export async function selectCampaignMailboxes(
        AND ($2::text IS NULL OR m.pool = $2)
        AND ($3::uuid[] IS NULL OR m.id = ANY($3::uuid[]))
        AND m.status <> 'disabled'
+       AND ${MAILBOX_DOMAIN_USABLE}
      ORDER BY m.id`,
     [clientId, selector.pool ?? null, selector.ids ?? null],
   );

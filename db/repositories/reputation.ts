@@ -100,14 +100,15 @@ export async function closeRest(pool: Pool, mailboxId: string): Promise<boolean>
   return (rowCount ?? 0) > 0;
 }
 
-/** Mailboxes whose timed rest is over, or whose domain rest ended (the domain is back in rotation). */
+/** Mailboxes whose timed rest is over, or whose domain rest ended (the domain is back in rotation and passes its DNS check). */
 export async function restsDue(pool: Pool, limit = 1000): Promise<{ mailboxId: string; reason: string }[]> {
   const { rows } = await pool.query<{ mailbox_id: string; reason: string }>(
     `SELECT r.mailbox_id, r.reason FROM mailbox_rests r JOIN mailboxes m ON m.id = r.mailbox_id
      WHERE r.returned_at IS NULL
        AND ((r.rest_until IS NOT NULL AND r.rest_until <= now())
          OR (r.rest_until IS NULL AND NOT EXISTS (
-              SELECT 1 FROM sending_domains sd WHERE sd.domain = lower(split_part(m.address, '@', 2)) AND NOT sd.in_rotation)))
+              SELECT 1 FROM sending_domains sd WHERE sd.domain = lower(split_part(m.address, '@', 2))
+                AND (NOT sd.in_rotation OR sd.dns_status = 'fail'))))
      ORDER BY r.rested_at LIMIT $1`,
     [limit],
   );

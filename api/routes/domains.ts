@@ -1,0 +1,120 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { checkDomainDns, createResolver } from '../../core/dns-check';
+import { badRequest, conflict, notFound } from '../../core/errors';
+import { decodeCursor, encodeCursor } from '../../core/ids';
+import { cursorQuery, idParams } from '../../core/schemas/common';
+import { getClient } from '../../db/repositories/clients';
+import {
+  getDomain,
+  insertDomain,
+  listDomains,
+  returnToRotation,
+  storeDnsVerdict,
+  type DomainRecord,
+} from '../../db/repositories/domains';
+import type { AppDeps } from '../deps';
+import { ownerOf } from '../plugins/auth';
+
+const hostname = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name, e.g. mail.example.com');
+
+const createDomainBody = z.strictObject({
+  domain: hostname,
+  /** The DKIM selector the check reads (<selector>._domainkey.<domain>). */
+  dkimSelector: z.string().trim().regex(/^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*$/, 'must be a DNS label, e.g. s1').optional(),
+  configurationSet: z.string().trim().min(1).max(64).optional(),
+  /** Operator only: the client owning the domain (unset = an agency domain). */
+  clientId: z.uuid().optional(),
+});
+
+export const domainView = (d: DomainRecord) => ({
+  id: d.id,
+  clientId: d.clientId,
+  domain: d.domain,
+  dkimSelector: d.dkimSelector,
+  configurationSet: d.configurationSet,
+  inRotation: d.inRotation,
+  rotationReason: d.rotationReason,
+  /** Whether mailboxes at this domain may send: in rotation and not failing its DNS check. */
+  usable: d.inRotation && d.dnsStatus !== 'fail',
+  dns: {
+    status: d.dnsStatus,
+    checkedAt: d.dnsCheckedAt ? d.dnsCheckedAt.toISOString() : null,
+    spf: d.dnsVerdict?.spf ?? null,
+    dkim: d.dnsVerdict?.dkim ?? null,
+    dmarc: d.dnsVerdict?.dmarc ?? null,
+  },
+  createdAt: d.createdAt.toISOString(),
+});
+
+/**
+ * Sending domains. A client sees and checks its own; the operator sees all
+ * (and creates agency domains, or a client's with clientId).
+ */
+export function domainRoutes(app: FastifyInstance, { pool, config }: AppDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post('/v1/domains', { config: { auth: 'any' }, schema: { tags: ['domains'], body: createDomainBody } }, async (req, reply) => {
+    const caller = ownerOf(req);
+    if (caller !== null && req.body.clientId !== undefined && req.body.clientId !== caller) {
+      throw badRequest('clientId is for the operator key only', [{ path: 'clientId', message: 'a client key creates its own domains' }]);
+    }
+    const clientId = caller ?? req.body.clientId ?? null;
+    if (clientId !== null && caller === null && !(await getClient(pool, clientId))) {
+      throw badRequest('no such client', [{ path: 'clientId', message: 'no client with this id' }]);
+    }
+    const d = await insertDomain(pool, {
+      clientId,
+      domain: req.body.domain,
+      dkimSelector: req.body.dkimSelector ?? null,
+      configurationSet: req.body.configurationSet ?? null,
+    });
+    if (!d) throw conflict('domain already registered', [{ path: 'domain', message: 'this domain is already registered' }]);
+    req.log.info({ clientId, domainId: d.id }, 'sending domain registered');
+    return reply.status(201).send(domainView(d));
+  });
+
+  r.get('/v1/domains', {
+    config: { auth: 'any' },
+    schema: { tags: ['domains'], querystring: z.strictObject(cursorQuery) },
+  }, async (req) => {
+    const afterId = decodeCursor(req.query.cursor);
+    if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
+    const rows = await listDomains(pool, ownerOf(req), afterId ?? null, req.query.limit + 1);
+    const items = rows.slice(0, req.query.limit);
+    return {
+      items: items.map(domainView),
+      nextCursor: rows.length > req.query.limit ? encodeCursor(items[items.length - 1]!.id) : null,
+    };
+  });
+
+  r.get('/v1/domains/:id', { config: { auth: 'any' }, schema: { tags: ['domains'], params: idParams } }, async (req) => {
+    const d = await getDomain(pool, ownerOf(req), req.params.id);
+    if (!d) throw notFound('domain');
+    return domainView(d);
+  });
+
+  /** Runs the SPF / DKIM / DMARC check now (the daily rotation runs it too) and answers the stored verdict. */
+  r.post('/v1/domains/:id/check', { config: { auth: 'any' }, schema: { tags: ['domains'], params: idParams } }, async (req) => {
+    const d = await getDomain(pool, ownerOf(req), req.params.id);
+    if (!d) throw notFound('domain');
+    const verdict = await checkDomainDns(createResolver(config.DNS_SERVER), d.domain, d.dkimSelector);
+    await storeDnsVerdict(pool, d.id, verdict);
+    req.log.info({ domainId: d.id, overall: verdict.overall }, 'sending domain checked');
+    return domainView((await getDomain(pool, null, d.id))!);
+  });
+
+  /** Puts a domain the controller took out back in rotation; its rested mailboxes return with the next daily rotation. */
+  r.post('/v1/domains/:id/restore', { config: { auth: 'operator' }, schema: { tags: ['domains'], params: idParams } }, async (req) => {
+    const d = await getDomain(pool, null, req.params.id);
+    if (!d) throw notFound('domain');
+    if (!(await returnToRotation(pool, d.id))) throw conflict('domain is already in rotation');
+    return domainView((await getDomain(pool, null, d.id))!);
+  });
+}
