@@ -4,31 +4,53 @@ import type { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { mailboxWorkflowId } from '../../workflows/ids';
+import { dataConverterFrom } from '../../core/codec';
+import { campaignWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
 import {
   mailboxWorkflow,
   pauseUpdate,
   reportOutcomeSignal,
+  reportOutcomesSignal,
   reserveSlotUpdate,
   resumeUpdate,
   stateQuery,
 } from '../../workflows/mailbox.workflow';
-import { eventually, startStack, type Stack } from '../helpers/stack';
+import { SmtpSink } from '../fakes/smtp-sink';
+import { campaignWithLeads, newProvider } from '../helpers/campaign-fixture';
+import { eventually, newClient, startStack, type Stack } from '../helpers/stack';
 import { testEnv } from '../helpers/test-env';
 
 const FIXTURES = path.join(__dirname, '../fixtures/histories');
+/** A fixed, test-only payload key: recorded fixtures are encrypted with it, as every history is. */
+const FIXTURE_PAYLOAD_KEY = Buffer.alloc(32, 7).toString('base64');
 
 /**
- * Determinism guard: recorded mailbox histories (committed fixtures, made by
- * running this test with RECORD_HISTORIES=1) and fresh ones must replay on
- * today's workflow code without a nondeterminism error.
+ * Determinism guard: recorded mailbox and campaign histories (committed
+ * fixtures, made by running this test with RECORD_HISTORIES=1) and fresh ones
+ * must replay on today's workflow code without a nondeterminism error.
  */
-describe('replay of mailbox workflow histories', () => {
+describe('replay of mailbox and campaign workflow histories', () => {
   let stack: Stack;
+  let sink: SmtpSink;
   beforeAll(async () => {
-    stack = await startStack({ worker: true });
+    sink = await new SmtpSink().start();
+    stack = await startStack({ worker: true, env: { TEMPORAL_PAYLOAD_KEY: FIXTURE_PAYLOAD_KEY } });
   });
-  afterAll(() => stack?.close());
+  afterAll(async () => {
+    await stack?.close();
+    await sink?.stop();
+  });
+
+  /** A two-step campaign on two mailboxes: batched reservations, sends, outcomes, a follow-up wait. */
+  async function campaignHistories(): Promise<{ workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
+    const provider = await newProvider(stack, 'smtp', { host: '127.0.0.1', port: sink.port });
+    const client = await newClient(stack);
+    const c = await campaignWithLeads(stack, client, { providers: [provider.name], mailboxes: 2, leads: 6, steps: [0, 0] });
+    await c.start();
+    await c.waitDone(60_000);
+    const history = await stack.temporal.workflow.getHandle(campaignWorkflowId(c.campaignId)).fetchHistory();
+    return [{ workflowId: campaignWorkflowId(c.campaignId), history }];
+  }
 
   async function produceHistories(): Promise<{ workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
     const address = `replay-${randomUUID()}@send.example.com`;
@@ -55,6 +77,10 @@ describe('replay of mailbox workflow histories', () => {
     await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'replay' }] });
     await handle.executeUpdate(resumeUpdate, { args: [] });
     await handle.signal(reportOutcomeSignal, { requestId: 'unknown', outcome: 'throttled' });
+    // A batch reservation and its outcomes in one signal, as campaign lanes do.
+    const batch = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'b0', campaignId: 'c9', count: 3, withinMs: 10_000 }] });
+    expect(batch.granted).toBe(true);
+    await handle.signal(reportOutcomesSignal, { batchId: 'b0', outcomes: [{ outcome: 'sent' }, { outcome: 'skipped' }, { outcome: 'skipped' }] });
     await handle.query(stateQuery, Date.now());
     // At least one continue-as-new happened: collect every run's history.
     const desc = await eventually(async () => {
@@ -71,20 +97,27 @@ describe('replay of mailbox workflow histories', () => {
   }
 
   it('fresh and recorded histories replay on the current code', async () => {
-    const fresh = await produceHistories();
+    const mailboxes = await produceHistories();
+    const campaigns = await campaignHistories();
+    const fresh = [...mailboxes, ...campaigns];
     if (process.env.RECORD_HISTORIES === '1') {
-      for (const [i, h] of fresh.entries()) {
+      for (const [i, h] of mailboxes.entries()) {
         await writeFile(path.join(FIXTURES, `mailbox-run${i + 1}.json`), historyToJSON(h.history));
+      }
+      for (const [i, h] of campaigns.entries()) {
+        await writeFile(path.join(FIXTURES, `campaign-run${i + 1}.json`), historyToJSON(h.history));
       }
     }
     const recorded = [];
     for (const f of (await readdir(FIXTURES)).filter((n) => n.endsWith('.json')).sort()) {
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
-    expect(recorded.length).toBeGreaterThanOrEqual(2);
+    expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-mailbox-run']),
+    );
     const results = [];
     for await (const r of Worker.runReplayHistories(
-      { workflowBundle: { codePath: testEnv('workflowBundle') } },
+      { workflowBundle: { codePath: testEnv('workflowBundle') }, ...dataConverterFrom(stack.config) },
       [...fresh, ...recorded],
     )) {
       results.push(r);
