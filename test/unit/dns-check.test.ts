@@ -1,3 +1,4 @@
+import { ConfigError, loadConfig } from '../../core/config';
 import { checkDomainDns, dkimVerdict, dmarcVerdict, spfVerdict, type TxtResolver } from '../../core/dns-check';
 
 const DKIM_KEY = 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu2Jb0Q==';
@@ -99,5 +100,39 @@ describe('checkDomainDns', () => {
     const v = await checkDomainDns(fake({}), 'example.com', null);
     expect(v.dkim.verdict).toBe('missing');
     expect(v.overall).toBe('fail');
+  });
+});
+
+describe('config: DNS_SERVER and the reputation / rotation variables', () => {
+  it('has defaults', () => {
+    const c = loadConfig({});
+    expect([c.DNS_SERVER, c.ROTATION_TIMEZONE, c.ROTATION_HOUR, c.SCHEDULES_ENABLED]).toEqual([undefined, 'UTC', 3, undefined]);
+    expect([c.REPUTATION_PROVIDER_FAILURE_RATE, c.REPUTATION_DOMAIN_DELIVERY_MIN, c.REPUTATION_MIN_SAMPLE, c.MAILBOX_REST_HOURS]).toEqual([0.1, 0.95, 100, 24]);
+  });
+
+  it.each(['127.0.0.1:5353', '9.9.9.9', '[::1]:53', '::1'])('accepts DNS_SERVER=%s', (v) => {
+    expect(loadConfig({ DNS_SERVER: v }).DNS_SERVER).toBe(v);
+  });
+
+  it.each([
+    ['DNS_SERVER', 'dns.example.com'],
+    ['DNS_SERVER', '127.0.0.1:99999'],
+    ['ROTATION_TIMEZONE', 'Mars/Olympus'],
+    ['ROTATION_HOUR', '24'],
+    ['SCHEDULES_ENABLED', 'yes'],
+    ['REPUTATION_PROVIDER_FAILURE_RATE', '10'],
+    ['REPUTATION_DOMAIN_DELIVERY_MIN', '1.5'],
+    ['REPUTATION_MIN_SAMPLE', '0'],
+    ['REPUTATION_WINDOW_HOURS', '-1'],
+    ['MAILBOX_REST_HOURS', 'a day'],
+  ])('stops on %s=%s, naming it', (variable, value) => {
+    let err: unknown;
+    try {
+      loadConfig({ [variable]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues.map((i) => i.variable)).toEqual([variable]);
   });
 });
