@@ -86,14 +86,22 @@ export async function startWorker(
       : { workflowsPath: path.join(__dirname, '../workflows/index.ts') }),
     activities,
   });
-  // Reputation controller and daily rotation schedules: created if missing, updated if present.
-  if (config.SCHEDULES_ENABLED ?? config.NODE_ENV !== 'test') await ensureSchedules(client, config, logger);
   const run = worker.run().finally(async () => {
     await providers.closeAll();
     await connection.close();
     await clientConnection.close();
     await pool.end();
   });
+  // Reputation controller and daily rotation schedules: created if missing, updated if present.
+  if (config.SCHEDULES_ENABLED ?? config.NODE_ENV !== 'test') {
+    try {
+      await ensureSchedules(client, config, logger);
+    } catch (err) {
+      worker.shutdown();
+      await run;
+      throw err;
+    }
+  }
   return {
     worker,
     run,

@@ -71,12 +71,17 @@ export async function domainStats(pool: Pool, windowMs: number): Promise<DomainS
   return rows.map((r) => ({ domainId: r.id, clientId: r.client_id, inRotation: true, sends: r.sends, bounced: r.bounced, complained: r.complained, failed: r.failed }));
 }
 
-/** Provider accounts with attempts over the window, with their breaker state. */
+/**
+ * Provider accounts with attempts over the window, with their breaker state.
+ * Only attempts since the breaker last changed state count: a provider back
+ * from a switch is judged on what it did since.
+ */
 export async function providerStats(pool: Pool, windowMs: number): Promise<ProviderStats[]> {
   const { rows } = await pool.query<{ id: string; attempts: number; failures: number; state: ProviderStats['breaker'] | null }>(
     `SELECT a.provider_account_id AS id, count(*)::int AS attempts, count(*) FILTER (WHERE NOT a.ok)::int AS failures, h.state
      FROM provider_attempts a LEFT JOIN provider_health h ON h.provider_account_id = a.provider_account_id
      WHERE a.at > now() - make_interval(secs => $1::double precision / 1000)
+       AND a.at > coalesce(h.updated_at, '-infinity'::timestamptz)
      GROUP BY a.provider_account_id, h.state
      ORDER BY a.provider_account_id`,
     [windowMs],

@@ -102,6 +102,16 @@ describe('reputation controller and daily rotation (dev server, PostgreSQL)', ()
     expect(again.providersSwitched).toBe(0);
     const count = await stack.pool.query('SELECT count(*)::int AS n FROM provider_switches WHERE provider_account_id = $1', [bad.id]);
     expect(count.rows[0].n).toBe(1);
+
+    // Its probe succeeds and the breaker closes: the failures from before do not switch it again...
+    await stack.pool.query("UPDATE provider_health SET state = 'closed', updated_at = now() WHERE provider_account_id = $1", [bad.id]);
+    expect((await runController()).providersSwitched).toBe(0);
+    // ...new ones do.
+    await seedAttempts(bad.id, 20, 2);
+    const later = await runController();
+    expect(later.providersSwitched).toBe(1);
+    const total = await stack.pool.query('SELECT count(*)::int AS n FROM provider_switches WHERE provider_account_id = $1', [bad.id]);
+    expect(total.rows[0].n).toBe(2);
   });
 
   it('rests a mailbox over its bounce threshold, and the daily rotation returns it after the rest and rotates its providers', async () => {
