@@ -35,11 +35,17 @@ export interface ScheduledActivityDeps {
 type Deps = ActivityDeps & ScheduledActivityDeps;
 
 export interface ReputationInput {
+  /** One page of mailboxes; domains and providers on the first page only. */
   snapshot: ReputationSnapshot;
   settings: ReputationSettings;
   /** The time the snapshot was taken (ms since the epoch). */
   takenAt: number;
+  /** Where the next page of mailboxes starts; null on the last page. */
+  nextMailboxId: string | null;
 }
+
+/** Mailboxes per snapshot page: keeps each activity's payload far under Temporal's limit at 10,000+ mailboxes. */
+export const REPUTATION_PAGE = 500;
 
 export interface ReputationApplied {
   providersSwitched: number;
@@ -89,14 +95,16 @@ export function reputationActivities(deps: Deps) {
   const openForMs = deps.breaker?.openForMs ?? DEFAULT_BREAKER.openForMs;
   return {
     /** Delivery, bounce and complaint rates per mailbox and domain, failure rates per provider account. */
-    async reputationSnapshot(): Promise<ReputationInput> {
+    async reputationSnapshot(input: { afterMailboxId: string | null } = { afterMailboxId: null }): Promise<ReputationInput> {
       const takenAt = deps.clock().getTime();
+      const first = input.afterMailboxId === null;
       const [mailboxes, domains, providers] = await Promise.all([
-        mailboxStats(deps.pool, settings.windowMs, settings.mailboxMinSample),
-        domainStats(deps.pool, settings.windowMs),
-        providerStats(deps.pool, settings.providerWindowMs),
+        mailboxStats(deps.pool, settings.windowMs, settings.mailboxMinSample, { afterId: input.afterMailboxId, limit: REPUTATION_PAGE }),
+        first ? domainStats(deps.pool, settings.windowMs) : [],
+        first ? providerStats(deps.pool, settings.providerWindowMs) : [],
       ]);
-      return { snapshot: { mailboxes, domains, providers }, settings, takenAt };
+      const nextMailboxId = mailboxes.length === REPUTATION_PAGE ? mailboxes[mailboxes.length - 1]!.mailboxId : null;
+      return { snapshot: { mailboxes, domains, providers }, settings, takenAt, nextMailboxId };
     },
 
     /** Carries out the controller's decisions; each one is idempotent (a retry does not alert twice). */

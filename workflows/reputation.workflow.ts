@@ -12,16 +12,29 @@ export interface ReputationRunResult extends ReputationApplied {
   decisions: ReputationDecision[];
 }
 
+/** At most this many decisions are returned in the result (all are applied). */
+const RESULT_DECISIONS = 200;
+
 /**
  * One reputation controller run (the `reputation-controller` schedule, every
- * 15 minutes): measure (activity), decide (pure policy), act (activity).
+ * 15 minutes): measure (activity), decide (pure policy), act (activity), one
+ * page of mailboxes at a time (providers and domains come with the first).
  */
 export async function reputationWorkflow(): Promise<ReputationRunResult> {
-  const { snapshot, settings, takenAt } = await acts.reputationSnapshot();
-  const decisions = decideReputation(snapshot, settings, takenAt);
-  if (decisions.length === 0) {
-    return { decisions, providersSwitched: 0, domainsOut: 0, mailboxesRested: 0, mailboxesResumed: 0 };
-  }
-  const applied = await acts.applyReputationDecisions(decisions);
-  return { decisions, ...applied };
+  const result: ReputationRunResult = { decisions: [], providersSwitched: 0, domainsOut: 0, mailboxesRested: 0, mailboxesResumed: 0 };
+  let afterMailboxId: string | null = null;
+  do {
+    const page: Awaited<ReturnType<Activities['reputationSnapshot']>> = await acts.reputationSnapshot({ afterMailboxId });
+    const decisions = decideReputation(page.snapshot, page.settings, page.takenAt);
+    if (decisions.length > 0) {
+      const applied = await acts.applyReputationDecisions(decisions);
+      result.providersSwitched += applied.providersSwitched;
+      result.domainsOut += applied.domainsOut;
+      result.mailboxesRested += applied.mailboxesRested;
+      result.mailboxesResumed += applied.mailboxesResumed;
+      result.decisions.push(...decisions.slice(0, RESULT_DECISIONS - result.decisions.length));
+    }
+    afterMailboxId = page.nextMailboxId;
+  } while (afterMailboxId !== null);
+  return result;
 }

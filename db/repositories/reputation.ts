@@ -19,9 +19,14 @@ interface CountRow {
 /**
  * Mailboxes with a verdict to give: those with at least `minSample` sends
  * over the window (counted since their last return from rest, so an old spike
- * does not rest them again), and those on a timed rest.
+ * does not rest them again), and those on a timed rest. One page, in id order.
  */
-export async function mailboxStats(pool: Pool, windowMs: number, minSample: number): Promise<MailboxStats[]> {
+export async function mailboxStats(
+  pool: Pool,
+  windowMs: number,
+  minSample: number,
+  page: { afterId: string | null; limit: number } = { afterId: null, limit: 1000 },
+): Promise<MailboxStats[]> {
   const { rows } = await pool.query<CountRow & {
     id: string; client_id: string | null; status: MailboxStats['status']; reason: string | null; rest_until: Date | null;
   }>(
@@ -39,9 +44,11 @@ export async function mailboxStats(pool: Pool, windowMs: number, minSample: numb
      FROM mailboxes m
      LEFT JOIN counts c ON c.mailbox_id = m.id
      LEFT JOIN mailbox_rests r ON r.mailbox_id = m.id AND r.returned_at IS NULL
-     WHERE (r.id IS NULL AND c.sends >= $2) OR (r.id IS NOT NULL AND r.rest_until IS NOT NULL)
-     ORDER BY m.id`,
-    [windowMs, minSample],
+     WHERE ((r.id IS NULL AND c.sends >= $2) OR (r.id IS NOT NULL AND r.rest_until IS NOT NULL))
+       AND ($3::uuid IS NULL OR m.id > $3)
+     ORDER BY m.id
+     LIMIT $4`,
+    [windowMs, minSample, page.afterId, page.limit],
   );
   return rows.map((r) => ({
     mailboxId: r.id,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { uuidv7 } from '../../core/ids';
 import { selectCampaignMailboxes } from '../../db/repositories/mailboxes';
+import { mailboxStats } from '../../db/repositories/reputation';
 import { mailboxWorkflowId } from '../../workflows/ids';
 import { stateQuery } from '../../workflows/mailbox.workflow';
 import { reputationWorkflow, rotationWorkflow } from '../../workflows';
@@ -124,6 +125,12 @@ describe('reputation controller and daily rotation (dev server, PostgreSQL)', ()
     await seedSends(client.id, mailboxId, 100, 3, 0);
     await seedSends(client.id, calm, 100, 2, 0); // at the 2% threshold, not over it
     await eventually(async () => (await liveStatus(address)) === 'active');
+    // The controller reads mailboxes a page at a time, in id order.
+    const first = await mailboxStats(stack.pool, 86_400_000, 100, { afterId: null, limit: 1 });
+    const second = await mailboxStats(stack.pool, 86_400_000, 100, { afterId: first[0]!.mailboxId, limit: 1 });
+    expect([...first, ...second].map((m) => [m.mailboxId, m.sends, m.bounced])).toEqual(
+      [[mailboxId, 100, 3], [calm, 100, 2]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
 
     const result = await runController();
     expect(result.decisions).toContainEqual(expect.objectContaining({ kind: 'rest_mailbox', mailboxId }));
