@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -29,8 +30,11 @@ describe('Temporal Web UI', () => {
   beforeAll(async () => {
     server = await startDevServer({ searchAttributes: SEARCH_ATTRIBUTES });
     sink = await new SmtpSink().start();
-    // Payloads are encrypted (test stacks set TEMPORAL_PAYLOAD_KEY); the UI decodes them through the API's /codec.
-    stack = await startStack({ worker: true, env: { TEMPORAL_ADDRESS: server.address, CODEC_CORS_ORIGINS: server.uiUrl! } });
+    // Payloads are encrypted, as in production; the UI decodes them through the API's /codec.
+    stack = await startStack({
+      worker: true,
+      env: { TEMPORAL_ADDRESS: server.address, TEMPORAL_PAYLOAD_KEY: randomBytes(32).toString('base64'), CODEC_CORS_ORIGINS: server.uiUrl! },
+    });
     apiUrl = await stack.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

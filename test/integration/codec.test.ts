@@ -81,7 +81,7 @@ describe('encrypted Temporal histories', () => {
 
   beforeAll(async () => {
     sink = await new SmtpSink().start();
-    stack = await startStack({ worker: true, env: { CODEC_CORS_ORIGINS: 'http://ui.example.test:8233' } });
+    stack = await startStack({ worker: true, env: { TEMPORAL_PAYLOAD_KEY: key(), CODEC_CORS_ORIGINS: 'http://ui.example.test:8233' } });
     plainConnection = await Connection.connect({ address: stack.config.TEMPORAL_ADDRESS });
     plain = new Client({ connection: plainConnection, namespace: stack.config.TEMPORAL_NAMESPACE }); // no codec
   });
