@@ -1,5 +1,5 @@
 import { getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
-import { releaseUnsent, remainingWork } from '../db/repositories/lead-work';
+import { availableWork, releaseUnsent, remainingWork } from '../db/repositories/lead-work';
 import { pendingLeadIds } from '../db/repositories/leads';
 import { selectCampaignMailboxes } from '../db/repositories/mailboxes';
 import type { ActivityDeps } from './deps';
@@ -34,6 +34,12 @@ export function campaignDataActivities({ pool }: ActivityDeps) {
     async completeCampaign(input: { campaignId: string; clientId: string }): Promise<void> {
       // From paused too: a pause that raced the last send must not leave a finished campaign 'paused'.
       await transitionCampaign(pool, input.clientId, input.campaignId, ['running', 'paused'], 'completed');
+    },
+
+    /** Whether a lane has anything to send now: its own due work or an unassigned lead. */
+    async laneHasWork(input: { campaignId: string; mailboxId: string }): Promise<boolean> {
+      const w = await availableWork(pool, input.campaignId, input.mailboxId, 1);
+      return w.own + w.unassigned > 0;
     },
 
     async releaseUnsent(input: { campaignId: string; mailboxId: string }): Promise<number> {

@@ -55,6 +55,8 @@ const batches = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
+/** A lane waiting for its mailbox checks this often whether any work is left for it. */
+const WAIT_RECHECK_MS = 30_000;
 /** After a batch failed for a reason no provider gave (the database), its lane waits this long. */
 const BATCH_FAILURE_PAUSE_MS = 30_000;
 /** Most slots a lane reserves (and leads it claims) at once. */
@@ -284,8 +286,15 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
           await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
           return 'mailbox_stopped';
         }
-        // No lead is held meanwhile: other mailboxes with room take them.
-        if (await condition(() => cancelled, Math.max(1000, r.retryAt - Date.now()))) return 'cancelled';
+        // No lead is held meanwhile: other mailboxes with room take them. A
+        // long wait is cut into rechecks, so a lane whose work others have
+        // finished ends instead of holding the campaign open until its slot.
+        const until = Math.max(Date.now() + 1000, r.retryAt);
+        for (;;) {
+          if (await condition(() => cancelled, Math.min(WAIT_RECHECK_MS, until - Date.now()))) return 'cancelled';
+          if (Date.now() >= until) break;
+          if (!(await data.laneHasWork({ campaignId: input.campaignId, mailboxId: mailbox.id }))) return 'idle';
+        }
         continue;
       }
       const first = r.slots[0]!;
