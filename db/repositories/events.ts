@@ -20,17 +20,22 @@ export interface EventSend {
  * The send a provider event is about, locked for this transaction: by our
  * correlation id (sends.id) first, else by the provider's message id.
  */
-export async function findSendForEvent(db: Db, e: Pick<FeedbackEvent, 'correlationId' | 'providerMessageId'>): Promise<EventSend | null> {
+export async function findSendForEvent(db: Db, e: Pick<FeedbackEvent, 'provider' | 'correlationId' | 'providerMessageId'>): Promise<EventSend | null> {
   if (!e.correlationId && !e.providerMessageId) return null;
+  // A provider message id is only unique within that provider (and SMTP
+  // relays' ids not even there): match it among sends that went out through
+  // an account of the event's provider, newest first.
   const { rows } = await db.query<EventSend>(
     `SELECT s.id, s.client_id AS "clientId", s.campaign_id AS "campaignId", s.lead_id AS "leadId", s.mailbox_id AS "mailboxId",
             s.status, l.email AS "leadEmail", l.status AS "leadStatus"
      FROM sends s JOIN leads l ON l.id = s.lead_id
-     WHERE ($1::uuid IS NOT NULL AND s.id = $1::uuid) OR ($2::text IS NOT NULL AND s.provider_message_id = $2)
-     ORDER BY (s.id = $1::uuid) DESC NULLS LAST
+     WHERE ($1::uuid IS NOT NULL AND s.id = $1::uuid)
+        OR ($2::text IS NOT NULL AND s.provider_message_id = $2
+            AND EXISTS (SELECT 1 FROM provider_accounts pa WHERE pa.id = s.provider_account_id AND pa.kind = $3))
+     ORDER BY (s.id = $1::uuid) DESC NULLS LAST, s.created_at DESC
      LIMIT 1
      FOR UPDATE OF s, l`,
-    [e.correlationId, e.providerMessageId],
+    [e.correlationId, e.providerMessageId, e.provider],
   );
   return rows[0] ?? null;
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 
@@ -206,6 +207,8 @@ export interface ParsedRequest<R> {
  */
 export abstract class HttpFake<R> extends FaultControl {
   readonly messages: R[] = [];
+  /** Part of every message id, so ids stay unique across fakes and suites sharing one database, as real providers' are. */
+  protected readonly instance = randomBytes(4).toString('hex');
   private http?: http.Server;
   private listener?: net.Server;
   private readonly sockets = new Map<net.Socket, number>();

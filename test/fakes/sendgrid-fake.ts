@@ -58,7 +58,7 @@ export class SendgridFake extends HttpFake<SendgridRecord> {
       customArgs,
       correlationId: customArgs.correlation_id,
       auth: authOf(req),
-      messageId: `sgfake${String(this.attempts).padStart(6, '0')}`,
+      messageId: `sgfake${this.instance}${String(this.attempts).padStart(6, '0')}`,
     };
     return { record, recipients: to };
   }

@@ -67,7 +67,7 @@ export class SesFake extends HttpFake<SesRecord> {
       correlationId: tags.correlation_id,
       configurationSet: b.ConfigurationSetName,
       accessKeyId: /Credential=([^/]+)\//.exec(authOf(req))?.[1],
-      messageId: `0100fake${String(this.attempts).padStart(8, '0')}-ses`,
+      messageId: `0100fake${this.instance}${String(this.attempts).padStart(8, '0')}-ses`,
     };
     return { record, recipients: record.to };
   }

@@ -95,6 +95,21 @@ describe('provider webhooks (signed; real PostgreSQL and Temporal)', () => {
       expect(s.events).toHaveLength(1);
     });
 
+    it("matches a message id only among the event's provider's sends (another provider's send with the same id is left alone)", async () => {
+      const sgSide = await sentCampaign('sendgrid');
+      const sesSide = await sentCampaign('ses');
+      const target = sesSide.sends[0]!;
+      const sameId = sgSide.sends[0]!;
+      // The SendGrid send carries the same provider message id and comes first in the table.
+      await stack.pool.query('UPDATE sends SET provider_message_id = $2 WHERE id = $1', [sameId.id, target.providerMessageId]);
+      await stack.pool.query('UPDATE sends SET updated_at = now() WHERE id = $1', [target.id]);
+      const res = await postSes(sns.notification(sesEvent('Bounce', target.providerMessageId, target.email)));
+      expect([res.statusCode, json(res)]).toEqual([200, { received: 1, stored: 1, duplicates: 0, unmatched: 0 }]);
+      expect((await snapshot(sesSide.client.id)).sends.find((r) => r.id === target.id)!.status).toBe('bounced');
+      const other = await snapshot(sgSide.client.id);
+      expect([other.sends.find((r) => r.id === sameId.id)!.status, other.suppressions, other.events]).toEqual(['sent', [], []]);
+    });
+
     it('forged, tampered, replayed, foreign-topic and foreign-certificate messages store nothing', async () => {
       const f = await sentCampaign('ses');
       const target = f.sends[1]!;
