@@ -1,5 +1,5 @@
 import { getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
-import { availableWork, releaseUnsent, remainingWork } from '../db/repositories/lead-work';
+import { availableWork, releaseUnsent, remainingWork, spreadUnassigned } from '../db/repositories/lead-work';
 import { pendingLeadIds } from '../db/repositories/leads';
 import { selectCampaignMailboxes } from '../db/repositories/mailboxes';
 import type { ActivityDeps } from './deps';
@@ -13,17 +13,19 @@ export interface CampaignPlan {
 
 export function campaignDataActivities({ pool }: ActivityDeps) {
   return {
-    /** The campaign's sending plan: its steps and the mailboxes it may use. */
-    async loadCampaignPlan(input: { campaignId: string }): Promise<CampaignPlan> {
+    /**
+     * The campaign's sending plan: its steps and the mailboxes it may use.
+     * With spreadLeads (a run's start, not a continue-as-new) the leads not
+     * yet given to a mailbox are spread over those mailboxes by their load.
+     */
+    async loadCampaignPlan(input: { campaignId: string; spreadLeads?: boolean }): Promise<CampaignPlan> {
       const c = await getCampaignById(pool, input.campaignId);
       if (!c) throw new Error(`campaign ${input.campaignId} not found`);
-      const mailboxes = await selectCampaignMailboxes(pool, c.clientId, c.mailboxSelector);
-      return {
-        clientId: c.clientId,
-        status: c.status,
-        stepCount: c.steps.length,
-        mailboxes: mailboxes.filter((m) => m.status === 'active').map((m) => ({ id: m.id, address: m.address })),
-      };
+      const mailboxes = (await selectCampaignMailboxes(pool, c.clientId, c.mailboxSelector))
+        .filter((m) => m.status === 'active')
+        .map((m) => ({ id: m.id, address: m.address }));
+      if (input.spreadLeads) await spreadUnassigned(pool, input.campaignId, mailboxes.map((m) => m.id));
+      return { clientId: c.clientId, status: c.status, stepCount: c.steps.length, mailboxes };
     },
 
     /** One page of leads still waiting for their first step; keeps workflow inputs small. */

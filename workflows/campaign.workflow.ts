@@ -6,6 +6,7 @@ import {
   defineUpdate,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -78,6 +79,8 @@ export interface CampaignWorkflowInput {
   sent?: number;
   failed?: number;
   paused?: boolean;
+  /** Set on continue-as-new: the leads were spread over the mailboxes when the campaign started. */
+  continued?: boolean;
 }
 
 export type CampaignRunStatus = 'running' | 'paused' | 'cancelled' | 'completed' | 'stalled';
@@ -110,7 +113,7 @@ type LaneEnd = 'idle' | 'mailbox_stopped' | 'yield' | 'cancelled';
  * continues as new when Temporal suggests it.
  */
 export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignProgress> {
-  const plan = await data.loadCampaignPlan({ campaignId: input.campaignId });
+  const plan = await data.loadCampaignPlan({ campaignId: input.campaignId, spreadLeads: !input.continued });
   let sent = input.sent ?? 0;
   let failed = input.failed ?? 0;
   let paused = input.paused ?? false;
@@ -286,9 +289,12 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
           await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
           return 'mailbox_stopped';
         }
-        // No lead is held meanwhile: other mailboxes with room take them. A
-        // long wait is cut into rechecks, so a lane whose work others have
-        // finished ends instead of holding the campaign open until its slot.
+        // No new lead is held meanwhile: this mailbox's share goes back to the
+        // campaign and other mailboxes with room take it. A long wait is cut
+        // into rechecks, so a lane whose work others have finished ends
+        // instead of holding the campaign open until its slot.
+        // (patched: runs started before leads were spread at start did not.)
+        if (patched('release-share-on-wait')) await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
         const until = Math.max(Date.now() + 1000, r.retryAt);
         for (;;) {
           if (await condition(() => cancelled, Math.min(WAIT_RECHECK_MS, until - Date.now()))) return 'cancelled';
@@ -317,7 +323,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       return { ...progress(), status: 'cancelled' };
     }
     if (ends.includes('yield')) {
-      await continueAsNew<typeof campaignWorkflow>({ ...input, sent, failed, paused });
+      await continueAsNew<typeof campaignWorkflow>({ ...input, sent, failed, paused, continued: true });
     }
     const left = await data.remainingWork({ campaignId: input.campaignId });
     if (left.pending === 0 && left.waiting === 0) break;

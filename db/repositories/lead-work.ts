@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { spreadCounts } from '../../workflows/policy/spread';
 
 /** The unit a campaign lane works on: one lead's next step. */
 export interface WorkItem {
@@ -45,6 +46,72 @@ export async function availableWork(pool: Pool, campaignId: string, mailboxId: s
     [campaignId, mailboxId, cap],
   );
   return rows[0] ?? { own: 0, unassigned: 0 };
+}
+
+/**
+ * Spreads a campaign's unassigned first-step leads over its mailboxes when
+ * it starts: each mailbox's load is its unsent assigned leads in every
+ * campaign plus what it sent in the last 24 hours, and the least loaded are
+ * filled first (spreadCounts), so campaigns sharing a pool level it out.
+ * Ties are broken per campaign. Serialised across campaigns, so two starting
+ * together see each other's leads. A mailbox that cannot send for a while
+ * gives its share back (releaseUnsent) and the other lanes take it.
+ * Returns how many leads each mailbox got, in the given order.
+ */
+export async function spreadUnassigned(pool: Pool, campaignId: string, mailboxIds: string[]): Promise<number[]> {
+  if (mailboxIds.length === 0) return [];
+  const db = await pool.connect();
+  try {
+    await db.query('BEGIN');
+    await db.query("SELECT pg_advisory_xact_lock(hashtext('outreach:lead-spread'))");
+    const { rows: todo } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM leads WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL AND next_step = 0`,
+      [campaignId],
+    );
+    const total = todo[0]!.n;
+    if (total === 0) {
+      await db.query('COMMIT');
+      return mailboxIds.map(() => 0);
+    }
+    const { rows: lanes } = await db.query<{ id: string; load: number }>(
+      `SELECT m.id, (coalesce(p.n, 0) + coalesce(s.n, 0))::int AS load
+       FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, ord)
+       LEFT JOIN (SELECT mailbox_id, count(*) AS n FROM leads
+                  WHERE mailbox_id = ANY($1::uuid[]) AND status = 'pending' GROUP BY mailbox_id) p ON p.mailbox_id = m.id
+       LEFT JOIN (SELECT mailbox_id, count(*) AS n FROM sends
+                  WHERE mailbox_id = ANY($1::uuid[]) AND sent_at > now() - interval '24 hours' GROUP BY mailbox_id) s ON s.mailbox_id = m.id
+       ORDER BY md5(m.id::text || $2), m.ord`,
+      [mailboxIds, campaignId],
+    );
+    const counts = spreadCounts(lanes.map((l) => l.load), total);
+    // Lead r (in id order) goes to the lane whose range [lo, lo + count) holds r:
+    // width_bucket over the ranges' lower bounds finds it by binary search.
+    const ids: string[] = [];
+    const bounds: number[] = [];
+    let lo = 0;
+    lanes.forEach((l, i) => {
+      if (counts[i]! === 0) return;
+      ids.push(l.id);
+      bounds.push(lo);
+      lo += counts[i]!;
+    });
+    await db.query(
+      `WITH todo AS (
+         SELECT id, row_number() OVER (ORDER BY id) - 1 AS r FROM leads
+         WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL AND next_step = 0)
+       UPDATE leads l SET mailbox_id = ($2::uuid[])[width_bucket(todo.r, $3::bigint[])]
+       FROM todo WHERE l.id = todo.id AND todo.r < $4`,
+      [campaignId, ids, bounds, total],
+    );
+    await db.query('COMMIT');
+    const byId = new Map(lanes.map((l, i) => [l.id, counts[i]!]));
+    return mailboxIds.map((id) => byId.get(id) ?? 0);
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
 }
 
 /** Gives a stopped mailbox's unsent step-0 leads back to the campaign's other mailboxes. */

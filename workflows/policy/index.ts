@@ -36,3 +36,4 @@ export { earliestSlot, recordGrant, releaseGrant, SLOT_LOOKAHEAD_MS } from './pa
 export { applyOutcome, SENDER_MISCONFIGURED } from './outcomes';
 export { initialPolicyState, pause, resume } from './state';
 export { validatePolicySettings } from './validate';
+export { spreadCounts } from './spread';
