@@ -6,9 +6,12 @@ import type { ActivityDeps } from './deps';
 
 export interface CampaignPlan {
   clientId: string;
+  /** For the Web UI's activity summaries. */
+  name: string;
   status: string;
   stepCount: number;
-  mailboxes: { id: string; address: string }[];
+  /** providers: the mailbox's provider accounts by name, in failover order. */
+  mailboxes: { id: string; address: string; providers: string[] }[];
 }
 
 export function campaignDataActivities({ pool }: ActivityDeps) {
@@ -23,9 +26,9 @@ export function campaignDataActivities({ pool }: ActivityDeps) {
       if (!c) throw new Error(`campaign ${input.campaignId} not found`);
       const mailboxes = (await selectCampaignMailboxes(pool, c.clientId, c.mailboxSelector))
         .filter((m) => m.status === 'active')
-        .map((m) => ({ id: m.id, address: m.address }));
+        .map((m) => ({ id: m.id, address: m.address, providers: m.providers }));
       if (input.spreadLeads) await spreadUnassigned(pool, input.campaignId, mailboxes.map((m) => m.id));
-      return { clientId: c.clientId, status: c.status, stepCount: c.steps.length, mailboxes };
+      return { clientId: c.clientId, name: c.name, status: c.status, stepCount: c.steps.length, mailboxes };
     },
 
     /** One page of leads still waiting for their first step; keeps workflow inputs small. */

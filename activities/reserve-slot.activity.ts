@@ -21,8 +21,8 @@ export interface ReserveBatchInput {
 }
 
 export type ReserveBatchResult =
-  /** Slot i's request id is batchSlotId(requestId, i); sendBatch claims a lead per slot. */
-  | { kind: 'batch'; requestId: string; slots: number[] }
+  /** Slot i's request id is batchSlotId(requestId, i); sendBatch claims a lead per slot; steps: the 0-based steps of the work waiting (for the activity summary). */
+  | { kind: 'batch'; requestId: string; slots: number[]; steps: number[] }
   /** Nothing to send now (no lead left or due). */
   | { kind: 'idle' }
   /** No slot yet: ask again at retryAt; null means the mailbox is paused or will never open. */
@@ -80,7 +80,7 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
           .signal(reportOutcomesSignal, { batchId: answer.requestId, outcomes: slots.map(() => ({ outcome: 'skipped' as const })) });
         return { kind: 'wait', retryAt: answer.at, reason: 'beyond_horizon' };
       }
-      return { kind: 'batch', requestId: answer.requestId, slots };
+      return { kind: 'batch', requestId: answer.requestId, slots, steps: work.steps };
     },
   };
 }

@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  type ActivityOptions,
   condition,
   continueAsNew,
   defineQuery,
@@ -18,6 +19,7 @@ import { mailboxWorkflowId } from './ids';
 import { batchSlotId, reportOutcomesSignal, type BatchOutcomes, type OutcomeReport } from './mailbox.workflow';
 import { SA_STATUS } from './search-attributes';
 import { SEND_FAILURE_TYPES } from './send-failures';
+import { sendSummary } from './summaries';
 
 const data = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -31,7 +33,7 @@ const slots = proxyActivities<Activities>({
 
 const SEND_RETRY_INITIAL_MS = 5_000;
 
-const sends = proxyActivities<Activities>({
+const SEND_OPTIONS: ActivityOptions = {
   // Above the adapters' own 30 s request timeout; short enough that a crashed worker's sends are retried soon.
   startToCloseTimeout: '45 seconds',
   retry: {
@@ -41,7 +43,8 @@ const sends = proxyActivities<Activities>({
     maximumAttempts: 8, // capped: a send never retries forever
     nonRetryableErrorTypes: ['SenderMisconfigured', 'NotFound'],
   },
-});
+};
+const sends = proxyActivities<Activities>(SEND_OPTIONS);
 
 /**
  * A batch of sends: each item is handled within the adapters' 30 s timeout
@@ -50,11 +53,12 @@ const sends = proxyActivities<Activities>({
  * a provider's answer (the database) retry a few times, then each item is
  * sent alone under the send policy above.
  */
-const batches = proxyActivities<Activities>({
+const BATCH_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '45 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
+};
+const batches = proxyActivities<Activities>(BATCH_OPTIONS);
 
 /** A lane waiting for its mailbox checks this often whether any work is left for it. */
 const WAIT_RECHECK_MS = 30_000;
@@ -65,7 +69,7 @@ const BATCH_MAX = 50;
 /** Slots after the first join a batch only if they fall this close to it (a paced mailbox grants one). */
 const BATCH_WITHIN_MS = 5_000;
 
-type LaneMailbox = { id: string; address: string };
+type LaneMailbox = { id: string; address: string; providers: string[] };
 type MailboxHandle = ReturnType<typeof getExternalWorkflowHandle>;
 
 function failureType(err: unknown): string | undefined {
@@ -182,6 +186,11 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     }
   }
 
+  /** What the Web UI shows for a send activity: campaign, step, mailbox, providers; never the recipient. */
+  function summary(mailbox: LaneMailbox, steps: number[], slotCount: number): string {
+    return sendSummary({ campaignName: plan.name, steps, stepCount: plan.stepCount, mailbox: mailbox.address, providers: mailbox.providers, slots: slotCount });
+  }
+
   /** One send on its own, under the full send retry policy (after a batch stopped on it). */
   async function sendAlone(
     mailbox: LaneMailbox,
@@ -192,7 +201,10 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     let result: SendStepResult;
     inFlight++;
     try {
-      result = await sends.sendStep({ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id, slotAt: slot.at });
+      result = await sends.sendStep.executeWithOptions(
+        { ...SEND_OPTIONS, summary: summary(mailbox, [work.step], 1) },
+        [{ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id, slotAt: slot.at }],
+      );
     } catch (err) {
       if (failureType(err) === SEND_FAILURE_TYPES.senderMisconfigured) {
         await report(handle, slot.requestId, [{ outcome: 'sender_misconfigured' }]);
@@ -213,11 +225,14 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   }
 
   /** Sends a granted batch; returns how the lane ends, or null to go on. */
-  async function runBatch(mailbox: LaneMailbox, handle: MailboxHandle, batchId: string, slots: number[]): Promise<LaneEnd | null> {
+  async function runBatch(mailbox: LaneMailbox, handle: MailboxHandle, batchId: string, slots: number[], steps: number[]): Promise<LaneEnd | null> {
     let out: SendBatchOutput;
     inFlight += slots.length;
     try {
-      out = await batches.sendBatch({ campaignId: input.campaignId, mailboxId: mailbox.id, requestId: batchId, slots });
+      out = await batches.sendBatch.executeWithOptions(
+        { ...BATCH_OPTIONS, summary: summary(mailbox, steps, slots.length) },
+        [{ campaignId: input.campaignId, mailboxId: mailbox.id, requestId: batchId, slots }],
+      );
     } catch {
       // It kept failing outside any provider answer (e.g. the database). Its
       // leads stay queued on this mailbox. Some slots may have been used, so
@@ -310,7 +325,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
         await report(handle, r.requestId, r.slots.map(() => ({ outcome: 'skipped' as const })));
         continue;
       }
-      const end = await runBatch(mailbox, handle, r.requestId, r.slots);
+      const end = await runBatch(mailbox, handle, r.requestId, r.slots, r.steps);
       if (end) return end;
       if (workflowInfo().continueAsNewSuggested) yielding = true;
     }

@@ -35,17 +35,23 @@ export async function claimWork(pool: Pool, campaignId: string, mailboxId: strin
 
 /**
  * What a lane could take now: its own due work and the campaign's unassigned
- * leads, each counted only up to `cap` (cheap at any campaign size).
+ * leads, each counted only up to `cap` (cheap at any campaign size), and the
+ * sequence steps (0-based) that work is at.
  */
-export async function availableWork(pool: Pool, campaignId: string, mailboxId: string, cap: number): Promise<{ own: number; unassigned: number }> {
-  const { rows } = await pool.query<{ own: number; unassigned: number }>(
-    `SELECT (SELECT count(*) FROM (SELECT 1 FROM leads WHERE campaign_id = $1 AND mailbox_id = $2
-               AND (status = 'pending' OR (status = 'active' AND next_due_at <= now())) LIMIT $3) o)::int AS own,
+export async function availableWork(pool: Pool, campaignId: string, mailboxId: string, cap: number): Promise<{ own: number; unassigned: number; steps: number[] }> {
+  const { rows } = await pool.query<{ own: number; unassigned: number; own_steps: number[] | null }>(
+    `WITH o AS (SELECT next_step FROM leads WHERE campaign_id = $1 AND mailbox_id = $2
+                  AND (status = 'pending' OR (status = 'active' AND next_due_at <= now())) LIMIT $3)
+     SELECT (SELECT count(*) FROM o)::int AS own,
+            (SELECT array_agg(DISTINCT next_step ORDER BY next_step) FROM o) AS own_steps,
             (SELECT count(*) FROM (SELECT 1 FROM leads WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL
                LIMIT $3) u)::int AS unassigned`,
     [campaignId, mailboxId, cap],
   );
-  return rows[0] ?? { own: 0, unassigned: 0 };
+  const r = rows[0] ?? { own: 0, unassigned: 0, own_steps: null };
+  const steps = new Set(r.own_steps ?? []);
+  if (r.unassigned > 0) steps.add(0);
+  return { own: r.own, unassigned: r.unassigned, steps: [...steps].sort((a, b) => a - b) };
 }
 
 /**

@@ -129,6 +129,25 @@ describe('encrypted Temporal histories', () => {
     // Search attributes stay readable (ids only), so the Web UI can still filter.
     const described = await plain.workflow.getHandle(campaignWorkflowId(c.campaignId)).describe();
     expect(described.raw.workflowExecutionInfo?.searchAttributes?.indexedFields?.OutreachCampaign).toBeDefined();
+
+    // Every send activity carries a summary for the Web UI: sealed like the payloads, and once
+    // decoded it names the campaign, the step, the sender mailbox and the provider, never the recipient.
+    const { rows: [campaign] } = await stack.pool.query<{ name: string }>('SELECT name FROM campaigns WHERE id = $1', [c.campaignId]);
+    const scheduled = histories[0]!.events!
+      .map((e) => e.activityTaskScheduledEventAttributes && { type: e.activityTaskScheduledEventAttributes.activityType?.name, summary: e.userMetadata?.summary })
+      .filter((e): e is { type: string; summary: NonNullable<typeof e.summary> } => !!e && /^send(Batch|Step)$/.test(e.type ?? ''));
+    expect(scheduled.length).toBeGreaterThanOrEqual(2); // one lane per mailbox at least
+    const summaries: string[] = [];
+    for (const e of scheduled) {
+      expect(text(e.summary.metadata!.encoding)).toBe(ENCODING);
+      summaries.push(JSON.parse(text((await codec.decode([e.summary]))[0]!.data)) as string);
+    }
+    for (const summary of summaries) {
+      expect(summary).toMatch(new RegExp(`^\\d+ sends? · campaign "${campaign!.name}" · step 1/1 · from \\S+ via ${provider.name}$`));
+      for (const email of c.emails) expect(summary).not.toContain(email);
+    }
+    // Each mailbox that sent is named by the summaries of its lane.
+    for (const m of mailboxes) expect(summaries.some((s) => s.includes(`from ${m.address} `))).toBe(true);
   }, 120_000);
 
   it('a lead address and variables given to a workflow are sealed in its history; a client with the wrong key fails loudly', async () => {

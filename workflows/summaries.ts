@@ -1,0 +1,31 @@
+/**
+ * One-line summaries the Temporal Web UI shows for a campaign's send
+ * activities: campaign, step, sender mailbox and providers, never the
+ * recipient. Pure, so the workflow can use it and tests can pin it.
+ */
+export interface SendSummaryInput {
+  campaignName: string;
+  /** 0-based steps of the work in the batch (several when follow-ups share it). */
+  steps: number[];
+  stepCount: number;
+  mailbox: string;
+  /** Provider accounts by name, in failover order. */
+  providers: string[];
+  /** Slots in the batch; 1 for a send alone. */
+  slots: number;
+}
+
+const MAX_NAME = 60;
+
+export function sendSummary(s: SendSummaryInput): string {
+  const name = s.campaignName.replace(/\s+/g, ' ').trim();
+  const shown = name.length > MAX_NAME ? `${name.slice(0, MAX_NAME - 1)}…` : name;
+  const steps = s.steps.map((n) => n + 1);
+  const step =
+    steps.length === 0 ? `${s.stepCount} steps`
+      : steps.length === 1 ? `step ${steps[0]}/${s.stepCount}`
+        : `steps ${steps.join(',')}/${s.stepCount}`;
+  const via = s.providers.length ? ` via ${s.providers.join(' → ')}` : '';
+  const what = s.slots === 1 ? 'send' : `${s.slots} sends`;
+  return `${what} · campaign "${shown}" · ${step} · from ${s.mailbox}${via}`;
+}
