@@ -127,6 +127,11 @@ describe('Temporal Web UI', () => {
         await sendRows.nth(i).click(); // collapse again
         await completed.first().waitFor({ state: 'detached' });
       }
+      // The send rows carry their summaries, decoded through the codec: campaign, step, sender mailbox, provider.
+      const { rows: [named] } = await stack.pool.query<{ name: string }>('SELECT name FROM campaigns WHERE id = $1', [ours.campaignId]);
+      const summaries = await page.locator('body').innerText();
+      expect(summaries).toContain(`campaign "${named!.name}" · step 1/1 · from `);
+      expect(summaries).toContain(`via ${provider.name}`);
       // Every send PostgreSQL recorded for this campaign is in the history the UI shows, from the mailbox it names.
       expect(sentShown).toBe(sends.length);
       expect([...mailboxesShown].sort()).toEqual([...new Set(sends.map((s) => s.mailbox_id))].sort());
