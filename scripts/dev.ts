@@ -21,6 +21,12 @@ import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { startDevServer } from './temporal-cli';
 
 type Stop = () => Promise<void>;
+
+/** Where a browser on this machine reaches a server bound to `host`. */
+function browserHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
 /** Ctrl-C does not wait forever on activities in flight (a send batch sleeping until its slot); Temporal retries them on the next start. */
 const WORKER_STOP_MS = 20_000;
 
@@ -159,6 +165,8 @@ export async function startDev(opts: StartDevOptions = {}): Promise<DevStack> {
         ip: host === 'localhost' ? '127.0.0.1' : host,
         port,
         uiPort: base.TEMPORAL_UI_PORT,
+        // The UI decodes payloads through the API (after the operator signs in at /codec/login).
+        uiCodecEndpoint: `http://${browserHost(base.HOST)}:${base.PORT}/codec`,
         dbFile: path.resolve(base.TEMPORAL_DB_FILE),
         namespace: base.TEMPORAL_NAMESPACE,
         searchAttributes: SEARCH_ATTRIBUTES,
@@ -210,7 +218,7 @@ export async function startDev(opts: StartDevOptions = {}): Promise<DevStack> {
     say(`  Temporal     ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
     say(`  PostgreSQL   ${config.DATABASE_URL!.replace(/:[^:@/]*@/, ':***@')}`);
     say(`  operator key ${base.ADMIN_API_KEY ? '(from ADMIN_API_KEY)' : `in ${path.join(base.DEV_DATA_DIR, 'dev-secrets.json')}`}`);
-    say(`  payloads     encrypted (key ${payloadCodecFrom(config)!.currentKeyId}); to read them in the Web UI, sign in at ${apiUrl}/codec/login and set the UI's codec endpoint to ${apiUrl}/codec`);
+    say(`  payloads     encrypted (key ${payloadCodecFrom(config)!.currentKeyId}); to read them in the Web UI, sign in at ${apiUrl}/codec/login; the UI's codec endpoint is ${apiUrl}/codec (turn on "Include cross-origin credentials" in its Codec Server settings)`);
     return { config, apiUrl, uiUrl, pool, temporal, say, shutdown, stopping: () => shuttingDown };
   } catch (err) {
     say(`start-up failed: ${(err as Error).stack ?? String(err)}`);

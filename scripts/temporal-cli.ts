@@ -212,6 +212,8 @@ export interface DevServerOptions {
   /** Web UI port; a free one when omitted (ignored when headless). */
   uiPort?: number;
   headless?: boolean;
+  /** The Web UI's remote codec endpoint (the API's /codec), so it can decode encrypted payloads. */
+  uiCodecEndpoint?: string;
   /** Persistent SQLite file; omit for an in-memory server. */
   dbFile?: string;
   /** Created at start (if missing). Default "default". */
@@ -396,6 +398,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
 
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port)];
   args.push(...(uiPort === null ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  if (uiPort !== null && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [name, type] of Object.entries(searchAttributes)) {

@@ -80,6 +80,9 @@ describe('npm run dev', () => {
       expect(ready).toEqual({ status: 'ready', checks: { postgres: 'ok', temporal: 'ok' } });
       const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
       expect(ui.status).toBe(200);
+      // The UI is pointed at the API's codec endpoint, so it can decode encrypted payloads.
+      const settings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
+      expect(settings.Codec.Endpoint).toBe(`http://127.0.0.1:${apiPort}/codec`);
       expect(output).toContain(`Temporal UI  http://127.0.0.1:${uiPort}`);
       expect(output).toContain(`API          http://127.0.0.1:${apiPort}`);
       expect(await processesMentioning(dir)).not.toEqual([]);
