@@ -30,6 +30,8 @@ export interface ScheduledActivityDeps {
   /** DNS server for domain checks (DNS_SERVER); unset = the system's. */
   dnsServer?: string;
   alertWebhookUrl?: string;
+  /** The daily rotation's local hour, and the agency's zone (ROTATION_HOUR, ROTATION_TIMEZONE). */
+  rotation?: { hour: number; agencyTimezone: string };
 }
 
 type Deps = ActivityDeps & ScheduledActivityDeps;

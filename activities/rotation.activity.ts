@@ -1,24 +1,50 @@
-import { logRotation, restsDue, rotateProviderOrder } from '../db/repositories/reputation';
+import { restsDue, logRotation } from '../db/repositories/reputation';
+import { rotateScope, rotationScopes, type ScopeRotation } from '../db/repositories/rotation';
+import { rotationDueOn } from '../workflows/policy/rotation';
 import type { ActivityDeps } from './deps';
 import { endRest, type ScheduledActivityDeps } from './reputation.activity';
 
 type Deps = ActivityDeps & ScheduledActivityDeps;
 
+export interface DueScope {
+  scope: string;
+  clientId: string | null;
+  localDate: string;
+}
+
 /**
- * The daily rotation's steps (workflows/rotation.workflow.ts): move each
- * multi-provider mailbox's primary provider account one place on, and return
- * rested mailboxes whose rest is over. Each writes rotation_log rows.
+ * The daily rotation's steps (workflows/rotation.workflow.ts). The schedule
+ * fires hourly; each scope (a client, or the agency's own mailboxes and
+ * domains) rotates once a day at ROTATION_HOUR in its own time zone.
  */
 export function rotationActivities(deps: Deps) {
+  const hour = deps.rotation?.hour ?? 3;
+  const agencyTimezone = deps.rotation?.agencyTimezone ?? 'UTC';
   return {
-    async rotateProviders(runId: string): Promise<{ pools: number; mailboxes: number }> {
-      const changed = await rotateProviderOrder(deps.pool);
-      for (const c of changed) {
-        await logRotation(deps.pool, runId, 'providers_rotated', 'pool', `${c.clientId ?? 'agency'}/${c.pool}`, { mailboxes: c.mailboxes });
+    /** The scopes due now; forced: every scope not yet rotated today, whatever the hour. */
+    async rotationScopesDue(input: { force?: boolean }): Promise<DueScope[]> {
+      const now = Date.now();
+      const due: DueScope[] = [];
+      for (const s of await rotationScopes(deps.pool, agencyTimezone)) {
+        const localDate = rotationDueOn(s.timezone, input.force ? 0 : hour, now, s.lastRotatedOn);
+        if (localDate) due.push({ scope: s.scope, clientId: s.clientId, localDate });
       }
-      const mailboxes = changed.reduce((n, c) => n + c.mailboxes, 0);
-      deps.logger.info({ pools: changed.length, mailboxes }, 'provider order rotated');
-      return { pools: changed.length, mailboxes };
+      return due;
+    },
+
+    /**
+     * Provider order and SES configuration sets of each scope, once for its
+     * local day, a transaction per scope. Returns the scopes rotated (a scope
+     * another run rotated first is left out).
+     */
+    async rotateScopes(input: { runId: string; scopes: DueScope[] }): Promise<(DueScope & ScopeRotation)[]> {
+      const rotated: (DueScope & ScopeRotation)[] = [];
+      for (const scope of input.scopes) {
+        const done = await rotateScope(deps.pool, input.runId, scope);
+        if (done) rotated.push({ ...scope, ...done });
+      }
+      deps.logger.info({ due: input.scopes.length, rotated: rotated.length }, 'rotation scopes rotated');
+      return rotated;
     },
 
     async returnRestedMailboxes(runId: string): Promise<{ returned: number }> {
@@ -34,3 +60,4 @@ export function rotationActivities(deps: Deps) {
     },
   };
 }
+

@@ -12,6 +12,7 @@ import { getTemplate } from '../db/repositories/templates';
 import { SEND_FAILURE_TYPES } from '../workflows/send-failures';
 import type { ActivityDeps } from './deps';
 import { FailoverSender } from './providers/failover';
+import { configurationSetFor } from '../db/repositories/domains';
 import { ProviderSendError, type OutgoingMessage } from './providers/types';
 
 export interface SendStepInput {
@@ -53,6 +54,8 @@ export interface SendBatchOutput {
 interface BatchContext {
   campaign: NonNullable<Awaited<ReturnType<typeof getCampaignById>>>;
   mailbox: NonNullable<Awaited<ReturnType<typeof getMailboxById>>>;
+  /** The SES configuration set (IP pool) of the mailbox's domain today, per the daily rotation. */
+  configurationSet: string | null;
   leads: Map<string, LeadRecord & { suppressed: boolean }>;
   templates: Map<string, Awaited<ReturnType<typeof getTemplate>>>;
   clients: Map<string, Awaited<ReturnType<typeof getClient>>>;
@@ -70,7 +73,8 @@ export function sendStepActivities(deps: ActivityDeps) {
       getMailboxById(pool, mailboxId),
     ]);
     if (!campaign || !mailbox) throw ApplicationFailure.nonRetryable('campaign or mailbox vanished', 'NotFound');
-    return { campaign, mailbox, leads: new Map(leads.map((l) => [l.id, l])), templates: new Map(), clients: new Map() };
+    const configurationSet = await configurationSetFor(pool, mailbox.address);
+    return { campaign, mailbox, configurationSet, leads: new Map(leads.map((l) => [l.id, l])), templates: new Map(), clients: new Map() };
   }
 
   /**
@@ -146,6 +150,7 @@ export function sendStepActivities(deps: ActivityDeps) {
       messageId: `<${row.id}@${domain}>`,
       correlationId: row.id,
       headers: listUnsubscribeHeaders(deps.publicBaseUrl, token),
+      ...(ctx.configurationSet ? { configurationSet: ctx.configurationSet } : {}),
     };
     if (input.step > 0) {
       // A follow-up answers the earlier steps in the same thread.

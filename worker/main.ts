@@ -75,6 +75,7 @@ export async function startWorker(
     },
     dnsServer: config.DNS_SERVER,
     alertWebhookUrl: config.ALERT_WEBHOOK_URL,
+    rotation: { hour: config.ROTATION_HOUR, agencyTimezone: config.ROTATION_TIMEZONE },
   });
   const worker = await Worker.create({
     connection,

@@ -8,11 +8,12 @@ export const ROTATION_SCHEDULE_ID = 'daily-rotation';
 type ScheduleDefinition = Omit<ScheduleOptions, 'scheduleId'> & { scheduleId: string };
 
 /**
- * The two schedules, from config: the reputation controller every 15 minutes,
- * the daily rotation at ROTATION_HOUR:00 in ROTATION_TIMEZONE (one zone for
- * the whole deployment: the operator's). A run still going when the next is
- * due is skipped (overlap SKIP); a run missed while the server was down is
- * caught up within a short window only.
+ * The two schedules: the reputation controller every 15 minutes, and the
+ * daily rotation every hour on the hour, which rotates each client at
+ * ROTATION_HOUR in the client's own time zone (the agency's own mailboxes
+ * in ROTATION_TIMEZONE), once per local day. A run still going when the next
+ * is due is skipped (overlap SKIP); a missed hour is made up by the next run
+ * the same local day.
  */
 export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' };
@@ -33,15 +34,15 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
     },
     {
       scheduleId: ROTATION_SCHEDULE_ID,
-      spec: { calendars: [{ hour: config.ROTATION_HOUR, minute: 0 }], timezone: config.ROTATION_TIMEZONE },
+      spec: { calendars: [{ hour: '*', minute: 0 }] },
       action: {
         type: 'startWorkflow',
         workflowType: 'rotationWorkflow',
         workflowId: `${ROTATION_SCHEDULE_ID}-run`,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         args: [],
-        workflowExecutionTimeout: '6 hours',
-        staticSummary: 'Daily rotation: domain DNS checks, provider order, rested mailboxes back',
+        workflowExecutionTimeout: '50 minutes',
+        staticSummary: `Daily rotation at ${String(config.ROTATION_HOUR).padStart(2, '0')}:00 in each client's time zone: domain DNS checks, provider order, SES configuration sets; rested mailboxes back`,
       },
       policies,
     },

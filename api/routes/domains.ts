@@ -29,6 +29,9 @@ const createDomainBody = z.strictObject({
   /** The DKIM selector the check reads (<selector>._domainkey.<domain>). */
   dkimSelector: z.string().trim().regex(/^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*$/, 'must be a DNS label, e.g. s1').optional(),
   configurationSet: z.string().trim().min(1).max(64).optional(),
+  /** SES configuration sets (dedicated IP pools) the daily rotation moves this domain's mail through, in order. */
+  configurationSets: z.array(z.string().trim().min(1).max(64)).max(32)
+    .refine((sets) => new Set(sets).size === sets.length, 'must not repeat a configuration set').optional(),
   /** Operator only: the client owning the domain (unset = an agency domain). */
   clientId: z.uuid().optional(),
 });
@@ -39,6 +42,7 @@ export const domainView = (d: DomainRecord) => ({
   domain: d.domain,
   dkimSelector: d.dkimSelector,
   configurationSet: d.configurationSet,
+  configurationSets: d.configurationSets,
   inRotation: d.inRotation,
   rotationReason: d.rotationReason,
   /** Whether mailboxes at this domain may send: in rotation and not failing its DNS check. */
@@ -69,11 +73,17 @@ export function domainRoutes(app: FastifyInstance, { pool, config }: AppDeps): v
     if (clientId !== null && caller === null && !(await getClient(pool, clientId))) {
       throw badRequest('no such client', [{ path: 'clientId', message: 'no client with this id' }]);
     }
+    const sets = req.body.configurationSets ?? [];
+    if (req.body.configurationSet !== undefined && sets.length > 0 && !sets.includes(req.body.configurationSet)) {
+      throw badRequest('configurationSet must be one of configurationSets', [{ path: 'configurationSet', message: 'not in configurationSets' }]);
+    }
     const d = await insertDomain(pool, {
       clientId,
       domain: req.body.domain,
       dkimSelector: req.body.dkimSelector ?? null,
-      configurationSet: req.body.configurationSet ?? null,
+      // The set in use: the one given, else the rotation's first.
+      configurationSet: req.body.configurationSet ?? sets[0] ?? null,
+      configurationSets: sets,
     });
     if (!d) throw conflict('domain already registered', [{ path: 'domain', message: 'this domain is already registered' }]);
     req.log.info({ clientId, domainId: d.id }, 'sending domain registered');

@@ -7,7 +7,10 @@ export interface DomainRecord {
   clientId: string | null;
   domain: string;
   dkimSelector: string | null;
+  /** The SES configuration set (dedicated IP pool) in use for this domain's mail. */
   configurationSet: string | null;
+  /** The sets the daily rotation moves the domain through (empty: it stays on configurationSet). */
+  configurationSets: string[];
   inRotation: boolean;
   rotationReason: string | null;
   dnsStatus: 'unchecked' | 'pass' | 'fail';
@@ -22,6 +25,7 @@ interface Row {
   domain: string;
   dkim_selector: string | null;
   configuration_set: string | null;
+  configuration_sets: string[];
   in_rotation: boolean;
   rotation_reason: string | null;
   dns_status: DomainRecord['dnsStatus'];
@@ -30,7 +34,7 @@ interface Row {
   created_at: Date;
 }
 
-const COLUMNS = `id, client_id, domain, dkim_selector, configuration_set, in_rotation, rotation_reason,
+const COLUMNS = `id, client_id, domain, dkim_selector, configuration_set, configuration_sets, in_rotation, rotation_reason,
   dns_status, dns_verdict, dns_checked_at, created_at`;
 
 function toRecord(r: Row): DomainRecord {
@@ -40,6 +44,7 @@ function toRecord(r: Row): DomainRecord {
     domain: r.domain,
     dkimSelector: r.dkim_selector,
     configurationSet: r.configuration_set,
+    configurationSets: r.configuration_sets,
     inRotation: r.in_rotation,
     rotationReason: r.rotation_reason,
     dnsStatus: r.dns_status,
@@ -52,12 +57,12 @@ function toRecord(r: Row): DomainRecord {
 /** Inserts a domain; null when the name is taken (domains are unique across clients). */
 export async function insertDomain(
   pool: Pool,
-  d: { clientId: string | null; domain: string; dkimSelector: string | null; configurationSet: string | null },
+  d: { clientId: string | null; domain: string; dkimSelector: string | null; configurationSet: string | null; configurationSets?: string[] },
 ): Promise<DomainRecord | null> {
   const { rows } = await pool.query<Row>(
-    `INSERT INTO sending_domains (id, client_id, domain, dkim_selector, configuration_set) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO sending_domains (id, client_id, domain, dkim_selector, configuration_set, configuration_sets) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (domain) DO NOTHING RETURNING ${COLUMNS}`,
-    [uuidv7(), d.clientId, d.domain.toLowerCase(), d.dkimSelector, d.configurationSet],
+    [uuidv7(), d.clientId, d.domain.toLowerCase(), d.dkimSelector, d.configurationSet, d.configurationSets ?? []],
   );
   return rows[0] ? toRecord(rows[0]) : null;
 }
@@ -122,3 +127,12 @@ export async function returnToRotation(pool: Pool, id: string): Promise<boolean>
 export const MAILBOX_DOMAIN_USABLE = `NOT EXISTS (
   SELECT 1 FROM sending_domains sd
   WHERE sd.domain = lower(split_part(m.address, '@', 2)) AND (NOT sd.in_rotation OR sd.dns_status = 'fail'))`;
+
+/** The SES configuration set in use for mail from this address's domain; null when none is set or the domain is not registered. */
+export async function configurationSetFor(pool: Pool, address: string): Promise<string | null> {
+  const { rows } = await pool.query<{ configuration_set: string | null }>(
+    "SELECT configuration_set FROM sending_domains WHERE domain = lower(split_part($1, '@', 2))",
+    [address],
+  );
+  return rows[0]?.configuration_set ?? null;
+}

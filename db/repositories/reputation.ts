@@ -148,7 +148,7 @@ export async function mailboxAddress(pool: Pool, mailboxId: string): Promise<{ a
 }
 
 export async function logRotation(
-  pool: Pool,
+  pool: Pick<Pool, 'query'>,
   runId: string,
   action: string,
   subjectType: 'mailbox' | 'domain' | 'pool',
@@ -166,25 +166,27 @@ export async function logRotation(
 }
 
 /**
- * Rotates the provider order of every mailbox with two or more providers by
- * one place (the primary moves to the end), in one statement; accounts whose
- * breaker is not closed stay behind the healthy ones. Returns how many
- * mailboxes changed, per (client, pool).
+ * Rotates the provider order of every mailbox of one rotation scope (a
+ * client's, or with clientId null the agency's own) with two or more
+ * providers by one place (the primary moves to the end), in one statement;
+ * accounts whose breaker is not closed stay behind the healthy ones. Returns
+ * how many mailboxes changed, per pool.
  */
-export async function rotateProviderOrder(pool: Pool): Promise<{ clientId: string | null; pool: string; mailboxes: number }[]> {
-  const { rows } = await pool.query<{ client_id: string | null; pool: string; n: number }>(
+export async function rotateProviderOrder(db: Pick<Pool, 'query'>, clientId: string | null): Promise<{ clientId: string | null; pool: string; mailboxes: number }[]> {
+  const { rows } = await db.query<{ client_id: string | null; pool: string; n: number }>(
     `WITH rotated AS (
        SELECT m.id,
               ARRAY(SELECT u.pid FROM unnest(m.provider_ids[2:] || m.provider_ids[1:1]) WITH ORDINALITY AS u(pid, ord)
                     LEFT JOIN provider_health h ON h.provider_account_id = u.pid
                     ORDER BY (coalesce(h.state, 'closed') <> 'closed'), u.ord) AS ids
        FROM mailboxes m
-       WHERE cardinality(m.provider_ids) >= 2 AND m.status <> 'disabled'),
+       WHERE cardinality(m.provider_ids) >= 2 AND m.status <> 'disabled' AND m.client_id IS NOT DISTINCT FROM $1::uuid),
      changed AS (
        UPDATE mailboxes m SET provider_ids = r.ids FROM rotated r
        WHERE m.id = r.id AND m.provider_ids IS DISTINCT FROM r.ids
        RETURNING m.client_id, m.pool)
      SELECT client_id, pool, count(*)::int AS n FROM changed GROUP BY client_id, pool ORDER BY pool`,
+    [clientId],
   );
   return rows.map((r) => ({ clientId: r.client_id, pool: r.pool, mailboxes: r.n }));
 }

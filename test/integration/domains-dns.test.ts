@@ -1,4 +1,3 @@
-import dns2 from 'dns2';
 import { randomUUID } from 'node:crypto';
 import { selectCampaignMailboxes } from '../../db/repositories/mailboxes';
 import { mailboxWorkflowId } from '../../workflows/ids';
@@ -7,8 +6,8 @@ import { rotationWorkflow } from '../../workflows';
 import { createTestDatabase } from '../helpers/databases';
 import { bearer, eventually, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
 import { testEnv } from '../helpers/test-env';
+import { startDnsServer } from '../fakes/dns-server';
 
-const { Packet } = dns2;
 const KEY = 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAz8pTq3Hb4Jx0JvKfT3yD5f0q2lYt+u8w1KjQ9H7Nn3mQIDAQAB';
 
 /** The zone the local DNS server answers from: name → TXT records (each one or more strings). Names absent → NXDOMAIN. */
@@ -27,30 +26,16 @@ const zone = new Map<string, string[][]>([
 ]);
 
 describe('domain checks: SPF, DKIM and DMARC against a local DNS server (dns2), GET /v1/domains', () => {
-  let server: ReturnType<typeof dns2.createServer>;
+  let server: Awaited<ReturnType<typeof startDnsServer>>;
   let stack: Stack;
   let db: { url: string; drop(): Promise<void> };
-  const asked: string[] = [];
+  let asked: string[] = [];
 
   beforeAll(async () => {
-    server = dns2.createServer({
-      udp: true,
-      handle: (request, send) => {
-        const response = Packet.createResponseFromRequest(request);
-        const q = request.questions[0];
-        const name = (q?.name ?? '').toLowerCase();
-        asked.push(name);
-        const records = zone.get(name);
-        if (!records) response.header.rcode = Packet.RCODE.NXDOMAIN;
-        else if (q?.type === Packet.TYPE.TXT) {
-          for (const data of records) response.answers.push({ name: q.name, type: Packet.TYPE.TXT, class: Packet.CLASS.IN, ttl: 60, data } as never);
-        }
-        void send(response);
-      },
-    });
-    const addresses = await server.listen({ udp: { port: 0, address: '127.0.0.1' } });
+    server = await startDnsServer(zone);
+    asked = server.asked;
     db = await createTestDatabase(testEnv('adminDatabaseUrl'), 'outreach_domains');
-    stack = await startStack({ worker: true, env: { DATABASE_URL: db.url, DNS_SERVER: `127.0.0.1:${addresses.udp!.port}` } });
+    stack = await startStack({ worker: true, env: { DATABASE_URL: db.url, DNS_SERVER: server.address } });
   });
   afterAll(async () => {
     await stack?.close();
@@ -153,7 +138,7 @@ describe('domain checks: SPF, DKIM and DMARC against a local DNS server (dns2), 
     // Already failing its on-demand check: new campaigns skip it.
     expect((await selectCampaignMailboxes(stack.pool, client.id, { pool: 'dns' })).map((m) => m.id)).toEqual([goodId]);
 
-    const run = () => stack.temporal.workflow.execute(rotationWorkflow, { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: `rotation-dns-${randomUUID()}` });
+    const run = () => stack.temporal.workflow.execute(rotationWorkflow, { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: `rotation-dns-${randomUUID()}`, args: [{ force: true }] });
     const first = await run();
     expect(first.domains).toEqual({ checked: 4, failing: 3 });
     const log = await stack.pool.query<{ subject_id: string; detail: { overall: string; spf: string; dkim: string; dmarc: string } }>(

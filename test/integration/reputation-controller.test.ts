@@ -30,7 +30,7 @@ describe('reputation controller and daily rotation (dev server, PostgreSQL)', ()
   const runController = () =>
     stack.temporal.workflow.execute(reputationWorkflow, { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: `reputation-test-${randomUUID()}` });
   const runRotation = () =>
-    stack.temporal.workflow.execute(rotationWorkflow, { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: `rotation-test-${randomUUID()}` });
+    stack.temporal.workflow.execute(rotationWorkflow, { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId: `rotation-test-${randomUUID()}`, args: [{ force: true }] });
 
   async function seedAttempts(accountId: string, total: number, failures: number) {
     await stack.pool.query(
@@ -141,25 +141,27 @@ describe('reputation controller and daily rotation (dev server, PostgreSQL)', ()
     const alerts = await stack.pool.query('SELECT kind, client_id FROM alerts WHERE subject_type = $1 AND subject_id = $2', ['mailbox', mailboxId]);
     expect(alerts.rows).toEqual([{ kind: 'mailbox_rested', client_id: client.id }]);
 
-    // Before its rest is over, the rotation leaves it resting.
+    // Before its rest is over, the rotation leaves it resting; it rotates the client's two providers (first run of its day).
+    const before = await stack.pool.query<{ provider_ids: string[] }>('SELECT provider_ids FROM mailboxes WHERE id = $1', [mailboxId]);
     const early = await runRotation();
     expect(early.returned).toBe(0);
+    expect(early.scopes).toContainEqual({ scope: client.id, localDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
     expect(await liveStatus(address)).toBe('paused');
+    const earlyLog = await stack.pool.query<{ action: string; subject_id: string }>('SELECT action, subject_id FROM rotation_log WHERE run_id = $1', [early.runId]);
+    expect(earlyLog.rows).toContainEqual({ action: 'providers_rotated', subject_id: `${client.id}/rep` });
 
-    // Its rest is over: the next rotation returns it, and rotates its two providers.
+    // Its rest is over: the next rotation returns it. The client's day is rotated already: its providers stay put.
     await stack.pool.query("UPDATE mailbox_rests SET rest_until = now() - interval '1 minute' WHERE mailbox_id = $1", [mailboxId]);
-    const before = await stack.pool.query<{ provider_ids: string[] }>('SELECT provider_ids FROM mailboxes WHERE id = $1', [mailboxId]);
     const run = await runRotation();
     expect(run.returned).toBe(1);
+    expect(run.scopes.map((s) => s.scope)).not.toContain(client.id);
     expect(await liveStatus(address)).toBe('active');
     const after = await stack.pool.query<{ status: string; provider_ids: string[] }>('SELECT status, provider_ids FROM mailboxes WHERE id = $1', [mailboxId]);
     expect(after.rows[0]!.status).toBe('active');
     expect(after.rows[0]!.provider_ids).toEqual([...before.rows[0]!.provider_ids].reverse());
     const log = await stack.pool.query<{ action: string; subject_id: string }>('SELECT action, subject_id FROM rotation_log WHERE run_id = $1 ORDER BY action', [run.runId]);
-    expect(log.rows).toEqual(expect.arrayContaining([
-      { action: 'mailbox_returned', subject_id: mailboxId },
-      { action: 'providers_rotated', subject_id: `${client.id}/rep` },
-    ]));
+    expect(log.rows).toEqual(expect.arrayContaining([{ action: 'mailbox_returned', subject_id: mailboxId }]));
+    expect(log.rows.filter((r) => r.action === 'providers_rotated')).toEqual([]);
 
     // Its old bounces were before its return: the next controller run does not rest it again.
     const next = await runController();

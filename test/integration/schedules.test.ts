@@ -39,8 +39,9 @@ describe('reputation and rotation schedules (dev server)', () => {
     expect(rep.state.paused).toBe(false);
 
     expect(rot.scheduleId).toBe('daily-rotation');
-    expect(rot.spec.timezone).toBe('America/New_York');
-    expect(rot.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 4, end: 4, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] })]);
+    // Hourly on the hour: each client rotates at ROTATION_HOUR in its own zone (workflows/policy/rotation.ts).
+    expect(rot.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 0, end: 23, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] })]);
+    expect(rot.action).toEqual(expect.objectContaining({ staticSummary: expect.stringContaining("at 04:00 in each client's time zone") }));
     expect(rot.action).toEqual(expect.objectContaining({ workflowType: 'rotationWorkflow', taskQueue: stack.config.TEMPORAL_TASK_QUEUE }));
     expect(rot.policies.overlap).toBe('SKIP');
   });
@@ -54,8 +55,8 @@ describe('reputation and rotation schedules (dev server)', () => {
       const [rep, rot] = await describeBoth(stack.temporal);
       expect(rep.action).toEqual(before[0].action);
       expect(rep.spec.intervals).toEqual(before[0].spec.intervals);
-      expect(rot.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 5, end: 5, step: 1 }] })]);
-      expect(rot.spec.timezone).toBe('America/New_York');
+      expect(rot.action).toEqual(expect.objectContaining({ staticSummary: expect.stringContaining("at 05:00 in each client's time zone") }));
+      expect(rot.spec.calendars).toEqual(before[1].spec.calendars);
       // Created once: the original creation time stays, only the update time moves.
       expect(rep.info.createdAt).toEqual(before[0].info.createdAt);
       expect(rot.info.createdAt).toEqual(before[1].info.createdAt);

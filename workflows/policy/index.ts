@@ -37,3 +37,4 @@ export { applyOutcome, SENDER_MISCONFIGURED } from './outcomes';
 export { initialPolicyState, pause, resume } from './state';
 export { validatePolicySettings } from './validate';
 export { spreadCounts } from './spread';
+export { rotationDueOn } from './rotation';
