@@ -69,7 +69,8 @@ const BATCH_MAX = 50;
 /** Slots after the first join a batch only if they fall this close to it (a paced mailbox grants one). */
 const BATCH_WITHIN_MS = 5_000;
 
-type LaneMailbox = { id: string; address: string; providers: string[] };
+/** providers: absent in plans recorded before activity summaries. */
+type LaneMailbox = { id: string; address: string; providers?: string[] };
 type MailboxHandle = ReturnType<typeof getExternalWorkflowHandle>;
 
 function failureType(err: unknown): string | undefined {
@@ -187,8 +188,16 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   }
 
   /** What the Web UI shows for a send activity: campaign, step, mailbox, providers; never the recipient. */
-  function summary(mailbox: LaneMailbox, steps: number[], slotCount: number): string {
-    return sendSummary({ campaignName: plan.name, steps, stepCount: plan.stepCount, mailbox: mailbox.address, providers: mailbox.providers, slots: slotCount });
+  function summary(mailbox: LaneMailbox, steps: number[] | undefined, slotCount: number): string {
+    // Histories recorded before summaries carry plans and reservations without these fields: replay must not throw.
+    return sendSummary({
+      campaignName: plan.name ?? '',
+      steps: steps ?? [],
+      stepCount: plan.stepCount,
+      mailbox: mailbox.address,
+      providers: mailbox.providers ?? [],
+      slots: slotCount,
+    });
   }
 
   /** One send on its own, under the full send retry policy (after a batch stopped on it). */
@@ -225,7 +234,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   }
 
   /** Sends a granted batch; returns how the lane ends, or null to go on. */
-  async function runBatch(mailbox: LaneMailbox, handle: MailboxHandle, batchId: string, slots: number[], steps: number[]): Promise<LaneEnd | null> {
+  async function runBatch(mailbox: LaneMailbox, handle: MailboxHandle, batchId: string, slots: number[], steps: number[] | undefined): Promise<LaneEnd | null> {
     let out: SendBatchOutput;
     inFlight += slots.length;
     try {

@@ -2,7 +2,7 @@ import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-uti
 import { Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dataConverterFrom } from '../../core/codec';
 import { campaignWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
@@ -16,7 +16,9 @@ import {
   stateQuery,
 } from '../../workflows/mailbox.workflow';
 import { SmtpSink } from '../fakes/smtp-sink';
+import { reputationWorkflow, rotationWorkflow } from '../../workflows';
 import { campaignWithLeads, newProvider } from '../helpers/campaign-fixture';
+import { createTestDatabase } from '../helpers/databases';
 import { eventually, newClient, startStack, type Stack } from '../helpers/stack';
 import { testEnv } from '../helpers/test-env';
 
@@ -25,21 +27,37 @@ const FIXTURES = path.join(__dirname, '../fixtures/histories');
 const FIXTURE_PAYLOAD_KEY = Buffer.alloc(32, 7).toString('base64');
 
 /**
- * Determinism guard: recorded mailbox and campaign histories (committed
- * fixtures, made by running this test with RECORD_HISTORIES=1) and fresh ones
- * must replay on today's workflow code without a nondeterminism error.
+ * Determinism guard: recorded mailbox, campaign, reputation-controller and
+ * rotation histories (committed fixtures; RECORD_HISTORIES=1 writes the ones
+ * missing, so older recordings keep guarding code paths of older versions)
+ * and fresh ones must replay on today's workflow code without a
+ * nondeterminism error. Own database: the scheduled workflows act on every row.
  */
-describe('replay of mailbox and campaign workflow histories', () => {
+describe('replay of mailbox, campaign, reputation and rotation workflow histories', () => {
   let stack: Stack;
   let sink: SmtpSink;
+  let db: { url: string; drop(): Promise<void> };
   beforeAll(async () => {
     sink = await new SmtpSink().start();
-    stack = await startStack({ worker: true, env: { TEMPORAL_PAYLOAD_KEY: FIXTURE_PAYLOAD_KEY } });
+    db = await createTestDatabase(testEnv('adminDatabaseUrl'), 'outreach_replay');
+    stack = await startStack({ worker: true, env: { TEMPORAL_PAYLOAD_KEY: FIXTURE_PAYLOAD_KEY, DATABASE_URL: db.url } });
   });
   afterAll(async () => {
     await stack?.close();
+    await db?.drop();
     await sink?.stop();
   });
+
+  /** One run each of the scheduled workflows, over the campaign's data. */
+  async function scheduledHistories(): Promise<{ name: string; workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
+    const out = [];
+    for (const [name, wf, args] of [['reputation', reputationWorkflow, []], ['rotation', rotationWorkflow, [{ force: true }]]] as const) {
+      const workflowId = `replay-${name}-${randomUUID()}`;
+      await stack.temporal.workflow.execute(wf as typeof rotationWorkflow, { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId, args: args as [] });
+      out.push({ name, workflowId, history: await stack.temporal.workflow.getHandle(workflowId).fetchHistory() });
+    }
+    return out;
+  }
 
   /** A two-step campaign on two mailboxes: batched reservations, sends, outcomes, a follow-up wait. */
   async function campaignHistories(): Promise<{ workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
@@ -99,13 +117,17 @@ describe('replay of mailbox and campaign workflow histories', () => {
   it('fresh and recorded histories replay on the current code', async () => {
     const mailboxes = await produceHistories();
     const campaigns = await campaignHistories();
-    const fresh = [...mailboxes, ...campaigns];
+    const scheduled = await scheduledHistories();
+    const fresh = [...mailboxes, ...campaigns, ...scheduled.map(({ workflowId, history }) => ({ workflowId, history }))];
     if (process.env.RECORD_HISTORIES === '1') {
-      for (const [i, h] of mailboxes.entries()) {
-        await writeFile(path.join(FIXTURES, `mailbox-run${i + 1}.json`), historyToJSON(h.history));
-      }
-      for (const [i, h] of campaigns.entries()) {
-        await writeFile(path.join(FIXTURES, `campaign-run${i + 1}.json`), historyToJSON(h.history));
+      const named = [
+        ...mailboxes.map((h, i) => [`mailbox-run${i + 1}`, h.history] as const),
+        ...campaigns.map((h, i) => [`campaign-run${i + 1}`, h.history] as const),
+        ...scheduled.map((h) => [`${h.name}-run1`, h.history] as const),
+      ];
+      for (const [name, history] of named) {
+        const file = path.join(FIXTURES, `${name}.json`);
+        if (!(await access(file).then(() => true, () => false))) await writeFile(file, historyToJSON(history));
       }
     }
     const recorded = [];
@@ -113,7 +135,7 @@ describe('replay of mailbox and campaign workflow histories', () => {
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
-      expect.arrayContaining(['fixture-campaign-run', 'fixture-mailbox-run']),
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-mailbox-run', 'fixture-reputation-run', 'fixture-rotation-run']),
     );
     const results = [];
     for await (const r of Worker.runReplayHistories(
