@@ -6,9 +6,11 @@ import type { AppDeps } from '../deps';
 
 /**
  * GET /metrics (Prometheus text format) and the latency histogram of every
- * request. The figures name clients and provider accounts, so the route is
- * not public: it takes `Authorization: Bearer <METRICS_TOKEN>` (a scrape-only
- * secret for Prometheus) or the operator key.
+ * request. Open to anyone as API.md has it, unless METRICS_TOKEN is set: the
+ * figures name clients and provider accounts, so a deployment reachable from
+ * outside sets it (compose requires it) and then the route takes
+ * `Authorization: Bearer <METRICS_TOKEN>` (a scrape-only secret for
+ * Prometheus) or the operator key.
  *
  * Register it before the other routes: its onResponse hook must see them all.
  */
@@ -29,6 +31,7 @@ export function metricsRoutes(app: FastifyInstance, deps: AppDeps): EngineMetric
   });
 
   const authorize = async (req: FastifyRequest) => {
+    if (!deps.config.METRICS_TOKEN) return;
     const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (!match || !accepted.some((k) => safeEqual(match[1]!, k))) {
       throw new AppError(401, 'unauthorized', 'missing or invalid metrics token (METRICS_TOKEN or the operator key)');
