@@ -220,7 +220,7 @@ async function runDemo(dev: DevStack, sink: DemoSink): Promise<boolean> {
     say(`  OutreachCampaign="${campaign.id}"   OutreachClient="${client.id}"`);
   }
   say(`  API                  GET ${apiUrl}/v1/campaigns/${campaign.id}  and  /sends  (client key in ${path.join(config.DEV_DATA_DIR, 'demo-client.json')})`);
-  say(`  metrics              ${apiUrl}/metrics  (operator key)`);
+  say(`  metrics              ${apiUrl}/metrics  (${config.METRICS_TOKEN ? 'METRICS_TOKEN or the operator key' : 'open: METRICS_TOKEN is not set'})`);
   return ok;
 }
 
