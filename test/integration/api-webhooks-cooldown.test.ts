@@ -71,7 +71,10 @@ describe('feedback cooldown (time-skipping)', () => {
     const limits = { dailyMax: 1000, hourlyMax: 500, minIntervalSeconds: 1, jitterRatio: 0 };
     await pool.query('INSERT INTO clients (id, name) VALUES ($1, $2)', [clientId, 'c']);
     await pool.query(`INSERT INTO campaigns (id, client_id, name, status, steps, mailbox_selector) VALUES ($1, $2, 'c', 'completed', '[]', '{}')`, [campaignId, clientId]);
-    await pool.query(`INSERT INTO mailboxes (id, client_id, address, provider_ids, send_window, limits) VALUES ($1, $2, $3, '{}', $4, $5)`, [mailboxId, clientId, address, JSON.stringify(window), JSON.stringify(limits)]);
+    // The SES account the sends went out through (events match a message id among that provider's sends).
+    const accountId = randomUUID();
+    await pool.query(`INSERT INTO provider_accounts (id, name, kind, config_encrypted) VALUES ($1, $2, 'ses', 'unused')`, [accountId, `ses-${accountId.slice(0, 8)}`]);
+    await pool.query(`INSERT INTO mailboxes (id, client_id, address, provider_ids, send_window, limits) VALUES ($1, $2, $3, $4, $5, $6)`, [mailboxId, clientId, address, [accountId], JSON.stringify(window), JSON.stringify(limits)]);
     const sends: { id: string; email: string }[] = [];
     for (let i = 0; i < 100; i++) {
       const leadId = randomUUID();
@@ -79,8 +82,8 @@ describe('feedback cooldown (time-skipping)', () => {
       const email = `lead${i}-${clientId.slice(0, 8)}@leads.example.org`;
       await pool.query(`INSERT INTO leads (id, client_id, campaign_id, email, status, mailbox_id) VALUES ($1, $2, $3, $4, 'done', $5)`, [leadId, clientId, campaignId, email, mailboxId]);
       await pool.query(
-        `INSERT INTO sends (id, client_id, campaign_id, lead_id, step, mailbox_id, provider_message_id, status, sent_at) VALUES ($1, $2, $3, $4, 0, $5, $6, 'sent', now())`,
-        [sendId, clientId, campaignId, leadId, mailboxId, `ses-${sendId}`],
+        `INSERT INTO sends (id, client_id, campaign_id, lead_id, step, mailbox_id, provider_account_id, provider_message_id, status, sent_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $7, 'sent', now())`,
+        [sendId, clientId, campaignId, leadId, mailboxId, accountId, `ses-${sendId}`],
       );
       sends.push({ id: sendId, email });
     }
