@@ -49,6 +49,8 @@ class DemoSink {
   port = 0;
 
   async start(): Promise<this> {
+    // smtp-server re-emits every connection's socket error (a reset) on the server: heard here, not thrown.
+    this.server.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(0, '127.0.0.1', () => resolve());

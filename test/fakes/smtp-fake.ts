@@ -76,6 +76,8 @@ export class SmtpFake extends FaultControl {
         stream.on('end', () => void this.onMessage(session, Buffer.concat(chunks).toString('utf8'), callback));
       },
     });
+    // smtp-server re-emits every connection's socket error on the server; unheard, a second one would crash the process.
+    server.on('error', () => undefined);
     const net = (server as unknown as { server: Server }).server;
     net.on('connection', (s: Socket) => {
       const key = s.remotePort ?? 0;

@@ -15,6 +15,8 @@ export interface ReceivedMail {
 export class SmtpSink {
   readonly received: ReceivedMail[] = [];
   readonly logins: { username: string; password: string }[] = [];
+  /** Connection errors (a client killed mid-session resets its socket): kept, never thrown. */
+  readonly errors: Error[] = [];
   private server: SMTPServer;
   port = 0;
 
@@ -43,6 +45,8 @@ export class SmtpSink {
         });
       },
     });
+    // smtp-server re-emits every connection's socket error on the server; unheard, the second one would crash the process.
+    this.server.on('error', (err: Error) => void this.errors.push(err));
   }
 
   async start(): Promise<this> {
