@@ -1,5 +1,5 @@
 import { getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
-import { availableWork, releaseUnsent, remainingWork, spreadUnassigned } from '../db/repositories/lead-work';
+import { availableWork, releaseOutsidePlan, releaseUnsent, remainingWork, spreadUnassigned } from '../db/repositories/lead-work';
 import { pendingLeadIds } from '../db/repositories/leads';
 import { selectCampaignMailboxes } from '../db/repositories/mailboxes';
 import type { ActivityDeps } from './deps';
@@ -18,8 +18,9 @@ export function campaignDataActivities({ pool }: ActivityDeps) {
   return {
     /**
      * The campaign's sending plan: its steps and the mailboxes it may use.
-     * With spreadLeads (a run's start, not a continue-as-new) the leads not
-     * yet given to a mailbox are spread over those mailboxes by their load.
+     * Unsent new leads held by a mailbox outside the plan go back to the
+     * campaign; with spreadLeads (a run's start, not a continue-as-new) the
+     * leads not yet given to a mailbox are spread over the plan's by load.
      */
     async loadCampaignPlan(input: { campaignId: string; spreadLeads?: boolean }): Promise<CampaignPlan> {
       const c = await getCampaignById(pool, input.campaignId);
@@ -27,6 +28,8 @@ export function campaignDataActivities({ pool }: ActivityDeps) {
       const mailboxes = (await selectCampaignMailboxes(pool, c.clientId, c.mailboxSelector))
         .filter((m) => m.status === 'active')
         .map((m) => ({ id: m.id, address: m.address, providers: m.providers }));
+      // Leads held by a mailbox that is no longer in the plan (paused, resting, its domain failing) would have no lane.
+      await releaseOutsidePlan(pool, input.campaignId, mailboxes.map((m) => m.id));
       if (input.spreadLeads) await spreadUnassigned(pool, input.campaignId, mailboxes.map((m) => m.id));
       return { clientId: c.clientId, name: c.name, status: c.status, stepCount: c.steps.length, mailboxes };
     },

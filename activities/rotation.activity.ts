@@ -35,15 +35,24 @@ export function rotationActivities(deps: Deps) {
     /**
      * Provider order and SES configuration sets of each scope, once for its
      * local day, a transaction per scope. Returns the scopes rotated (a scope
-     * another run rotated first is left out).
+     * another run rotated first, or whose rotation failed, is left out; it is
+     * due again at the next hourly run). Fails only when every scope failed.
      */
     async rotateScopes(input: { runId: string; scopes: DueScope[] }): Promise<(DueScope & ScopeRotation)[]> {
       const rotated: (DueScope & ScopeRotation)[] = [];
+      const failed: string[] = [];
       for (const scope of input.scopes) {
-        const done = await rotateScope(deps.pool, input.runId, scope);
-        if (done) rotated.push({ ...scope, ...done });
+        try {
+          const done = await rotateScope(deps.pool, input.runId, scope);
+          if (done) rotated.push({ ...scope, ...done });
+        } catch (err) {
+          // One scope's failure (its transaction rolled back) must not hold up the others; the next hourly run retries it.
+          failed.push(scope.scope);
+          deps.logger.error({ scope: scope.scope, err: (err as Error).message }, 'rotation of a scope failed; retried next hour');
+        }
       }
-      deps.logger.info({ due: input.scopes.length, rotated: rotated.length }, 'rotation scopes rotated');
+      deps.logger.info({ due: input.scopes.length, rotated: rotated.length, failed: failed.length }, 'rotation scopes rotated');
+      if (failed.length > 0 && rotated.length === 0) throw new Error(`rotation failed for every due scope (${failed.length})`);
       return rotated;
     },
 

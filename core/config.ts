@@ -172,7 +172,7 @@ export const configSchema = z.object({
   MAILBOX_COMPLAINT_COOLDOWN_HOURS: wholeNumber(24, 'a whole number of hours'),
   /** Reputation controller and daily rotation (README "Reputation and rotation"). Unset = on, except NODE_ENV=test. */
   SCHEDULES_ENABLED: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  /** The daily rotation runs at ROTATION_HOUR:00 in this zone (the operator's; one schedule for all clients). */
+  /** Each client rotates daily at ROTATION_HOUR in its own zone; the agency's own mailboxes and domains in this one. */
   ROTATION_TIMEZONE: ianaZone.default('UTC'),
   ROTATION_HOUR: z.string().regex(/^\d{1,2}$/, 'must be an hour 0-23').transform(Number).refine((n) => n <= 23, 'must be an hour 0-23').default(3),
   REPUTATION_WINDOW_HOURS: positiveWhole(24, 'a whole number of hours'),

@@ -104,6 +104,8 @@ export const progressQuery = defineQuery<CampaignProgress>('progress');
 
 /** A lane does not hold leads for a slot further away than this (others may have room); it waits empty-handed. */
 const LONG_WAIT_MS = 60_000;
+/** A lane whose mailbox cannot send for longer than this gives its unsent new leads back to the other lanes. */
+const RELEASE_SHARE_AFTER_MS = 15 * 60_000;
 
 type LaneEnd = 'idle' | 'mailbox_stopped' | 'yield' | 'cancelled';
 
@@ -317,8 +319,12 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
         // campaign and other mailboxes with room take it. A long wait is cut
         // into rechecks, so a lane whose work others have finished ends
         // instead of holding the campaign open until its slot.
+        // Only for a long wait (cap reached, window closed, cooling down), not a
+        // mailbox's normal pacing, which would undo the spread at start.
         // (patched: runs started before leads were spread at start did not.)
-        if (patched('release-share-on-wait')) await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
+        if (patched('release-share-on-wait') && r.retryAt - Date.now() > RELEASE_SHARE_AFTER_MS) {
+          await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
+        }
         const until = Math.max(Date.now() + 1000, r.retryAt);
         for (;;) {
           if (await condition(() => cancelled, Math.min(WAIT_RECHECK_MS, until - Date.now()))) return 'cancelled';

@@ -16,6 +16,28 @@ export interface SendSummaryInput {
 }
 
 const MAX_NAME = 60;
+/** Servers cap a summary's serialized payload (400 bytes by default); the codec adds about 170. */
+export const MAX_SUMMARY_BYTES = 200;
+
+function utf8Bytes(cp: number): number {
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/** `text` cut to at most `max` UTF-8 bytes, on a character boundary, with … when cut. */
+export function clampUtf8(text: string, max: number): string {
+  let bytes = 0;
+  for (const ch of text) bytes += utf8Bytes(ch.codePointAt(0)!);
+  if (bytes <= max) return text;
+  let out = '';
+  bytes = 3; // the ellipsis
+  for (const ch of text) {
+    const b = utf8Bytes(ch.codePointAt(0)!);
+    if (bytes + b > max) break;
+    out += ch;
+    bytes += b;
+  }
+  return `${out}…`;
+}
 
 export function sendSummary(s: SendSummaryInput): string {
   const name = s.campaignName.replace(/\s+/g, ' ').trim();
@@ -27,5 +49,5 @@ export function sendSummary(s: SendSummaryInput): string {
         : `steps ${steps.join(',')}/${s.stepCount}`;
   const via = s.providers.length ? ` via ${s.providers.join(' → ')}` : '';
   const what = s.slots === 1 ? 'send' : `${s.slots} sends`;
-  return `${what} · campaign "${shown}" · ${step} · from ${s.mailbox}${via}`;
+  return clampUtf8(`${what} · campaign "${shown}" · ${step} · from ${s.mailbox}${via}`, MAX_SUMMARY_BYTES);
 }

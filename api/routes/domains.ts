@@ -24,13 +24,17 @@ const hostname = z
   .max(253)
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name, e.g. mail.example.com');
 
+/** SES's rule for configuration set names. */
+const configurationSetName = z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name (letters, digits, _ and -, up to 64)');
+
 const createDomainBody = z.strictObject({
   domain: hostname,
   /** The DKIM selector the check reads (<selector>._domainkey.<domain>). */
   dkimSelector: z.string().trim().regex(/^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*$/, 'must be a DNS label, e.g. s1').optional(),
-  configurationSet: z.string().trim().min(1).max(64).optional(),
-  /** SES configuration sets (dedicated IP pools) the daily rotation moves this domain's mail through, in order. */
-  configurationSets: z.array(z.string().trim().min(1).max(64)).max(32)
+  /** Operator only: the SES configuration set (dedicated IP pool) for this domain's mail. */
+  configurationSet: configurationSetName.optional(),
+  /** Operator only: SES configuration sets the daily rotation moves this domain's mail through, in order. */
+  configurationSets: z.array(configurationSetName).max(32)
     .refine((sets) => new Set(sets).size === sets.length, 'must not repeat a configuration set').optional(),
   /** Operator only: the client owning the domain (unset = an agency domain). */
   clientId: z.uuid().optional(),
@@ -72,6 +76,12 @@ export function domainRoutes(app: FastifyInstance, { pool, config }: AppDeps): v
     const clientId = caller ?? req.body.clientId ?? null;
     if (clientId !== null && caller === null && !(await getClient(pool, clientId))) {
       throw badRequest('no such client', [{ path: 'clientId', message: 'no client with this id' }]);
+    }
+    // Configuration sets are the agency's dedicated IP pools (shared SES accounts): a client key may not pick one.
+    for (const field of ['configurationSet', 'configurationSets'] as const) {
+      if (caller !== null && req.body[field] !== undefined) {
+        throw badRequest(`${field} is for the operator key only`, [{ path: field, message: 'configuration sets are set by the operator' }]);
+      }
     }
     const sets = req.body.configurationSets ?? [];
     if (req.body.configurationSet !== undefined && sets.length > 0 && !sets.includes(req.body.configurationSet)) {

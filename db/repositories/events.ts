@@ -22,16 +22,16 @@ export interface EventSend {
  */
 export async function findSendForEvent(db: Db, e: Pick<FeedbackEvent, 'provider' | 'correlationId' | 'providerMessageId'>): Promise<EventSend | null> {
   if (!e.correlationId && !e.providerMessageId) return null;
-  // A provider message id is only unique within that provider (and SMTP
-  // relays' ids not even there): match it among sends that went out through
-  // an account of the event's provider, newest first.
+  // A provider message id is only unique within that provider: match it
+  // among sends that went out through an account of the event's provider (or
+  // an SMTP account, which may be that provider's SMTP relay), newest first.
   const { rows } = await db.query<EventSend>(
     `SELECT s.id, s.client_id AS "clientId", s.campaign_id AS "campaignId", s.lead_id AS "leadId", s.mailbox_id AS "mailboxId",
             s.status, l.email AS "leadEmail", l.status AS "leadStatus"
      FROM sends s JOIN leads l ON l.id = s.lead_id
      WHERE ($1::uuid IS NOT NULL AND s.id = $1::uuid)
         OR ($2::text IS NOT NULL AND s.provider_message_id = $2
-            AND EXISTS (SELECT 1 FROM provider_accounts pa WHERE pa.id = s.provider_account_id AND pa.kind = $3))
+            AND EXISTS (SELECT 1 FROM provider_accounts pa WHERE pa.id = s.provider_account_id AND pa.kind IN ($3, 'smtp')))
      ORDER BY (s.id = $1::uuid) DESC NULLS LAST, s.created_at DESC
      LIMIT 1
      FOR UPDATE OF s, l`,

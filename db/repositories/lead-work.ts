@@ -66,9 +66,12 @@ export async function availableWork(pool: Pool, campaignId: string, mailboxId: s
  */
 export async function spreadUnassigned(pool: Pool, campaignId: string, mailboxIds: string[]): Promise<number[]> {
   if (mailboxIds.length === 0) return [];
+  const lanesIds = [...new Set(mailboxIds)];
   const db = await pool.connect();
   try {
     await db.query('BEGIN');
+    // Another campaign's spread holds the lock for seconds at most; give up (and let the activity retry) rather than queue up.
+    await db.query("SET LOCAL lock_timeout = '20s'");
     await db.query("SELECT pg_advisory_xact_lock(hashtext('outreach:lead-spread'))");
     const { rows: todo } = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM leads WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL AND next_step = 0`,
@@ -87,7 +90,7 @@ export async function spreadUnassigned(pool: Pool, campaignId: string, mailboxId
        LEFT JOIN (SELECT mailbox_id, count(*) AS n FROM sends
                   WHERE mailbox_id = ANY($1::uuid[]) AND sent_at > now() - interval '24 hours' GROUP BY mailbox_id) s ON s.mailbox_id = m.id
        ORDER BY md5(m.id::text || $2), m.ord`,
-      [mailboxIds, campaignId],
+      [lanesIds, campaignId],
     );
     const counts = spreadCounts(lanes.map((l) => l.load), total);
     // Lead r (in id order) goes to the lane whose range [lo, lo + count) holds r:
@@ -106,7 +109,7 @@ export async function spreadUnassigned(pool: Pool, campaignId: string, mailboxId
          SELECT id, row_number() OVER (ORDER BY id) - 1 AS r FROM leads
          WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL AND next_step = 0)
        UPDATE leads l SET mailbox_id = ($2::uuid[])[width_bucket(todo.r, $3::bigint[])]
-       FROM todo WHERE l.id = todo.id AND todo.r < $4`,
+       FROM todo WHERE l.id = todo.id AND todo.r < $4 AND l.mailbox_id IS NULL AND l.status = 'pending'`,
       [campaignId, ids, bounds, total],
     );
     await db.query('COMMIT');
@@ -118,6 +121,16 @@ export async function spreadUnassigned(pool: Pool, campaignId: string, mailboxId
   } finally {
     db.release();
   }
+}
+
+/** Gives the unsent step-0 leads held by mailboxes outside `mailboxIds` back to the campaign. */
+export async function releaseOutsidePlan(pool: Pool, campaignId: string, mailboxIds: string[]): Promise<number> {
+  const { rowCount } = await pool.query(
+    `UPDATE leads SET mailbox_id = NULL
+     WHERE campaign_id = $1 AND status = 'pending' AND next_step = 0 AND mailbox_id IS NOT NULL AND NOT (mailbox_id = ANY($2::uuid[]))`,
+    [campaignId, mailboxIds],
+  );
+  return rowCount ?? 0;
 }
 
 /** Gives a stopped mailbox's unsent step-0 leads back to the campaign's other mailboxes. */

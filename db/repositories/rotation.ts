@@ -18,7 +18,7 @@ export interface RotationScope {
 /** Every rotation scope: the agency's (in `agencyTimezone`) and each client's (in its own zone). */
 export async function rotationScopes(pool: Pool, agencyTimezone: string): Promise<RotationScope[]> {
   const { rows } = await pool.query<{ scope: string; client_id: string | null; timezone: string; last: string | null }>(
-    `WITH last AS (SELECT scope, max(local_date)::text AS last FROM rotation_days GROUP BY scope)
+    `WITH last AS (SELECT scope, to_char(max(local_date), 'YYYY-MM-DD') AS last FROM rotation_days GROUP BY scope)
      SELECT $1::text AS scope, NULL::uuid AS client_id, $2::text AS timezone, (SELECT last FROM last WHERE scope = $1) AS last
      UNION ALL
      SELECT c.id::text, c.id, c.timezone, l.last FROM clients c LEFT JOIN last l ON l.scope = c.id::text

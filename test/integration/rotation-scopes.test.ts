@@ -62,9 +62,10 @@ describe('daily rotation per client time zone: provider order and SES configurat
     const client = await clientIn(timezone);
     const domain = `d${randomUUID().slice(0, 8)}.example.com`;
     for (const [name, records] of passingRecords(domain)) zone.set(name, records);
+    // The operator sets a client's domain's IP pools (the SES configuration sets are the agency's).
     const created = await stack.app.inject({
-      method: 'POST', url: '/v1/domains', headers: bearer(client.apiKey),
-      payload: { domain, dkimSelector: 's1', configurationSets: ['pool-a', 'pool-b', 'pool-c'] },
+      method: 'POST', url: '/v1/domains', headers: bearer(stack.adminKey),
+      payload: { domain, dkimSelector: 's1', configurationSets: ['pool-a', 'pool-b', 'pool-c'], clientId: client.id },
     });
     expect([created.statusCode, json<{ configurationSet: string }>(created).configurationSet]).toEqual([201, 'pool-a']);
     const config = { region: 'us-east-1', accessKeyId: 'AKID', secretAccessKey: 'secret', endpoint: sesUrl };
@@ -114,19 +115,24 @@ describe('daily rotation per client time zone: provider order and SES configurat
     expect(sent.map((m) => m.configurationSet)).toEqual(['pool-b', 'pool-b']);
   });
 
-  it('refuses a current configuration set outside the rotation list, naming the field', async () => {
+  it('refuses bad configuration sets naming the field, and a client key choosing one at all; nothing is written', async () => {
     const client = await clientIn('UTC');
-    const res = await stack.app.inject({
-      method: 'POST', url: '/v1/domains', headers: bearer(client.apiKey),
-      payload: { domain: `x${randomUUID().slice(0, 8)}.example.com`, configurationSet: 'pool-z', configurationSets: ['pool-a', 'pool-b'] },
-    });
-    expect(res.statusCode).toBe(400);
-    expect(JSON.stringify(json(res))).toContain('configurationSet');
-    const dup = await stack.app.inject({
-      method: 'POST', url: '/v1/domains', headers: bearer(client.apiKey),
-      payload: { domain: `y${randomUUID().slice(0, 8)}.example.com`, configurationSets: ['pool-a', 'pool-a'] },
-    });
-    expect(dup.statusCode).toBe(400);
-    expect(JSON.stringify(json(dup))).toContain('configurationSets');
+    const domains = async () => Number((await stack.pool.query('SELECT count(*) AS n FROM sending_domains')).rows[0].n);
+    const before = await domains();
+    const post = (headers: Record<string, string>, payload: Record<string, unknown>) =>
+      stack.app.inject({ method: 'POST', url: '/v1/domains', headers, payload: { domain: `x${randomUUID().slice(0, 8)}.example.com`, ...payload } });
+    const cases: [Record<string, string>, Record<string, unknown>, string][] = [
+      [bearer(stack.adminKey), { configurationSet: 'pool-z', configurationSets: ['pool-a', 'pool-b'] }, 'configurationSet'],
+      [bearer(stack.adminKey), { configurationSets: ['pool-a', 'pool-a'] }, 'configurationSets'],
+      [bearer(stack.adminKey), { configurationSets: ['pool a'] }, 'configurationSets'],
+      [bearer(client.apiKey), { configurationSets: ['pool-a'] }, 'configurationSets'],
+      [bearer(client.apiKey), { configurationSet: 'pool-a' }, 'configurationSet'],
+    ];
+    for (const [headers, payload, field] of cases) {
+      const res = await post(headers, payload);
+      expect({ field, status: res.statusCode }).toEqual({ field, status: 400 });
+      expect(json<{ error: { details?: { path: string }[] } }>(res).error.details!.map((d) => d.path.split('.')[0])).toContain(field);
+    }
+    expect(await domains()).toBe(before);
   });
 });

@@ -1,4 +1,4 @@
-import { sendSummary } from '../../workflows/summaries';
+import { MAX_SUMMARY_BYTES, clampUtf8, sendSummary } from '../../workflows/summaries';
 
 describe('sendSummary (what the Web UI shows for a send activity)', () => {
   const base = { campaignName: 'Q4 founders', steps: [0], stepCount: 3, mailbox: 'anna@mail.acme.example', providers: ['ses-eu', 'sendgrid-b'], slots: 1 };
@@ -18,5 +18,20 @@ describe('sendSummary (what the Web UI shows for a send activity)', () => {
     expect(s).toContain('campaign "Line one line two xxx');
     expect(/campaign "([^"]*)"/.exec(s)![1]).toHaveLength(60);
     expect(s).toContain('…"');
+  });
+
+  it("stays within the server's summary size in UTF-8 bytes, however long the names", () => {
+    const long = sendSummary({ ...base, campaignName: 'Kampagne für Übersee ✉ '.repeat(5), mailbox: `${'a'.repeat(60)}@${'b'.repeat(60)}.example`, providers: ['ses-eu-west-1-dedicated', 'sendgrid-backup-account', 'mailgun-third'] });
+    expect(Buffer.byteLength(long, 'utf8')).toBeLessThanOrEqual(MAX_SUMMARY_BYTES);
+    expect(long.endsWith('…')).toBe(true);
+    expect(long.startsWith('send · campaign "Kampagne für Übersee')).toBe(true);
+  });
+
+  it('clampUtf8 cuts on character boundaries only when needed', () => {
+    expect(clampUtf8('short', 10)).toBe('short');
+    expect(clampUtf8('ééééé', 10)).toBe('ééééé'); // exactly 10 bytes
+    expect(clampUtf8('éééééé', 10)).toBe('ééé…'); // 6 + 3 bytes
+    expect(clampUtf8('✉✉✉✉', 8)).toBe('✉…');
+    expect(Buffer.byteLength(clampUtf8('😀'.repeat(100), 50), 'utf8')).toBeLessThanOrEqual(50);
   });
 });
