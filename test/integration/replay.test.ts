@@ -23,6 +23,16 @@ import { eventually, newClient, startStack, type Stack } from '../helpers/stack'
 import { testEnv } from '../helpers/test-env';
 
 const FIXTURES = path.join(__dirname, '../fixtures/histories');
+
+/** A stage that must finish in `ms`, or the test fails naming it. */
+async function stage<T>(name: string, ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`replay test stage "${name}" did not finish in ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 /** A fixed, test-only payload key: recorded fixtures are encrypted with it, as every history is. */
 const FIXTURE_PAYLOAD_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -115,9 +125,9 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
   }
 
   it('fresh and recorded histories replay on the current code', async () => {
-    const mailboxes = await produceHistories();
-    const campaigns = await campaignHistories();
-    const scheduled = await scheduledHistories();
+    const mailboxes = await stage('mailbox histories', 40_000, produceHistories());
+    const campaigns = await stage('campaign history', 40_000, campaignHistories());
+    const scheduled = await stage('scheduled histories', 20_000, scheduledHistories());
     const fresh = [...mailboxes, ...campaigns, ...scheduled.map(({ workflowId, history }) => ({ workflowId, history }))];
     if (process.env.RECORD_HISTORIES === '1') {
       const named = [
@@ -137,13 +147,16 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
       expect.arrayContaining(['fixture-campaign-run', 'fixture-mailbox-run', 'fixture-reputation-run', 'fixture-rotation-run']),
     );
-    const results = [];
-    for await (const r of Worker.runReplayHistories(
-      { workflowBundle: { codePath: testEnv('workflowBundle') }, ...dataConverterFrom(stack.config) },
-      [...fresh, ...recorded],
-    )) {
-      results.push(r);
-    }
+    const results = await stage('replay', 30_000, (async () => {
+      const out = [];
+      for await (const r of Worker.runReplayHistories(
+        { workflowBundle: { codePath: testEnv('workflowBundle') }, ...dataConverterFrom(stack.config) },
+        [...fresh, ...recorded],
+      )) {
+        out.push(r);
+      }
+      return out;
+    })());
     expect(results).toHaveLength(fresh.length + recorded.length);
     for (const r of results) expect({ workflowId: r.workflowId, error: r.error ?? null }).toEqual({ workflowId: r.workflowId, error: null });
   });
