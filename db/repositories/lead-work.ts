@@ -109,7 +109,7 @@ export async function spreadUnassigned(pool: Pool, campaignId: string, mailboxId
          SELECT id, row_number() OVER (ORDER BY id) - 1 AS r FROM leads
          WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL AND next_step = 0)
        UPDATE leads l SET mailbox_id = ($2::uuid[])[width_bucket(todo.r, $3::bigint[])]
-       FROM todo WHERE l.id = todo.id AND todo.r < $4 AND l.mailbox_id IS NULL AND l.status = 'pending'`,
+       FROM todo WHERE l.id = todo.id AND todo.r < $4`,
       [campaignId, ids, bounds, total],
     );
     await db.query('COMMIT');
