@@ -64,6 +64,12 @@ export interface ReserveRequest {
    */
   count?: number;
   withinMs?: number;
+  /**
+   * Grant no slot further away than this (under the mailbox's own horizon):
+   * a later slot is answered "try again at" that slot minus this, so a lane
+   * never holds, and gives back, a slot it would sleep hours for.
+   */
+  horizonMs?: number;
 }
 
 /** One granted slot of a batch; its request id is what outcomes and releases name. */
@@ -74,7 +80,8 @@ export interface GrantedSlot {
 
 export type ReserveAnswer =
   | { granted: true; at: number; requestId: string; slots?: GrantedSlot[] }
-  | { granted: false; retryAt: number | null; reason: BlockReason | 'campaign_has_slot' | 'beyond_horizon' };
+  /** blockedBy: with 'beyond_horizon', the rule that keeps the mailbox from sending now (a cap, the window, a cooldown). */
+  | { granted: false; retryAt: number | null; reason: BlockReason | 'campaign_has_slot' | 'beyond_horizon'; blockedBy?: BlockReason };
 
 export interface OutcomeReport {
   requestId: string;
@@ -202,7 +209,10 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       if (slot.at === null) {
         return { granted: false, retryAt: null, reason: slot.reason === 'ok' ? 'outside_window' : slot.reason };
       }
-      if (slot.at > t + horizon) return { granted: false, retryAt: slot.at - horizon, reason: 'beyond_horizon' };
+      const reach = req.horizonMs !== undefined ? Math.min(horizon, Math.max(0, req.horizonMs)) : horizon;
+      if (slot.at > t + reach) {
+        return { granted: false, retryAt: slot.at - reach, reason: 'beyond_horizon', ...(slot.reason !== 'ok' ? { blockedBy: slot.reason } : {}) };
+      }
       const first = slot.at;
       const count = Math.max(1, Math.min(req.count ?? 1, MAX_BATCH));
       const slots: GrantedSlot[] = [];
@@ -212,7 +222,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
         outstanding.set(requestId, { requestId, campaignId: req.campaignId, at, batchId: req.requestId });
         slots.push({ requestId, at });
         const next = earliestSlot(settings, state, t).at;
-        at = next !== null && next <= first + (req.withinMs ?? 0) && next <= t + horizon ? next : null;
+        at = next !== null && next <= first + (req.withinMs ?? 0) && next <= t + reach ? next : null;
       }
       grantsByCampaign[req.campaignId] = (grantsByCampaign[req.campaignId] ?? 0) + slots.length;
       return { granted: true, at: first, requestId: req.requestId, slots };

@@ -12,7 +12,8 @@ import {
   resumeCampaignUpdate,
   type CampaignProgress,
 } from '../../workflows/campaign.workflow';
-import { campaignWorkflowId } from '../../workflows/ids';
+import { campaignGroupWorkflowId, campaignWorkflowId } from '../../workflows/ids';
+import { groupProgressQuery, type GroupProgress, type LaneView, type NextSend, type WaitReason } from '../../workflows/messages/campaign';
 import { SA_CAMPAIGN, SA_CLIENT, SA_STATUS } from '../../workflows/search-attributes';
 
 /**
@@ -101,21 +102,67 @@ export async function steerCampaign(
   return t.to;
 }
 
-/**
- * The running workflow's own view (sent and failed by this campaign's
- * workflow, sends in flight, running/paused), or null when there is no open
- * workflow or it does not answer within timeoutMs. The database counts stay
- * the record; this adds what only the workflow knows (in flight).
- */
-export async function campaignProgress(temporal: Client, campaignId: string, timeoutMs = 2000): Promise<CampaignProgress | null> {
+/** The campaign's live view: the workflow's status, what its groups sent, and when the next send is due and why. */
+export interface CampaignLiveProgress extends CampaignProgress {
+  nextSend: NextSend | null;
+}
+
+/** Resolves to null when `work` does not settle within ms. */
+async function within<T>(ms: number, work: Promise<T>): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), timeoutMs);
+    timer = setTimeout(() => resolve(null), ms);
   });
   try {
-    const query = temporal.workflow.getHandle(campaignWorkflowId(campaignId)).query(progressQuery).catch(() => null);
-    return await Promise.race([query, timeout]);
+    return await Promise.race([work.catch(() => null), timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The earliest wait among lanes (a lane at work means a send is under way now). */
+export function nextSendOf(lanes: LaneView[], nowMs: number): NextSend | null {
+  let best: NextSend | null = null;
+  let bestAt = Infinity;
+  for (const l of lanes) {
+    if (l.state === 'ended') continue;
+    const at = l.state === 'waiting' || l.state === 'idle' ? (l.until ?? nowMs) : nowMs;
+    const reason = (l.state === 'waiting' || l.state === 'idle') && l.reason ? l.reason : 'pacing';
+    if (at < bestAt) {
+      bestAt = at;
+      best = { at: new Date(Math.max(at, nowMs)).toISOString(), reason: reason as WaitReason };
+    }
+  }
+  return best;
+}
+
+/**
+ * The running workflow's own view (sent and failed by this campaign's
+ * workflow and its groups, sends in flight, running/paused/stalled, the next
+ * send), or null when there is no open workflow or it does not answer within
+ * timeoutMs. The database counts stay the record; this adds what only the
+ * workflows know.
+ */
+export async function campaignProgress(temporal: Client, campaignId: string, timeoutMs = 2000): Promise<CampaignLiveProgress | null> {
+  const parent = await within(timeoutMs, temporal.workflow.getHandle(campaignWorkflowId(campaignId)).query(progressQuery));
+  if (!parent) return null;
+  const groupCount = parent.groups ?? 0;
+  const groups = await Promise.all(
+    Array.from({ length: groupCount }, (_, k) =>
+      within(timeoutMs, temporal.workflow.getHandle(campaignGroupWorkflowId(campaignId, parent.round ?? 0, k)).query(groupProgressQuery)),
+    ),
+  );
+  const live = groups.filter((g): g is GroupProgress => g !== null);
+  const lanes = live.flatMap((g) => g.lanes);
+  const nextSend: NextSend | null =
+    parent.status === 'paused' ? { at: null, reason: 'paused' }
+    : parent.status === 'stalled' ? { at: null, reason: 'mailboxes_stopped' }
+    : nextSendOf(lanes, Date.now());
+  return {
+    ...parent,
+    sent: parent.sent + live.reduce((n, g) => n + g.sent, 0),
+    failed: parent.failed + live.reduce((n, g) => n + g.failed, 0),
+    inFlight: parent.inFlight + live.reduce((n, g) => n + g.inFlight, 0),
+    nextSend,
+  };
 }

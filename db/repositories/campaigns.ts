@@ -75,3 +75,15 @@ export async function campaignCounts(pool: Pool, campaignId: string): Promise<Re
   );
   return Object.fromEntries(rows.map((r) => [r.k, Number(r.n)]));
 }
+
+/** Running campaigns whose mailbox selector takes this mailbox (its pool, or its id), of its client or any client for an agency mailbox. */
+export async function runningCampaignsUsingMailbox(pool: Pool, mailboxId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT c.id FROM campaigns c JOIN mailboxes m ON m.id = $1
+     WHERE c.status = 'running' AND (m.client_id IS NULL OR c.client_id = m.client_id)
+       AND (c.mailbox_selector->>'pool' IS NULL OR c.mailbox_selector->>'pool' = m.pool)
+       AND (c.mailbox_selector->'ids' IS NULL OR c.mailbox_selector->'ids' ? m.id::text)`,
+    [mailboxId],
+  );
+  return rows.map((r) => r.id);
+}
