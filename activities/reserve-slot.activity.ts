@@ -19,6 +19,8 @@ export interface ReserveBatchInput {
   withinMs: number;
   /** A first slot further away than this is given back (no lead waits on a full mailbox). */
   maxWaitMs: number;
+  /** The lane's workflow run: a slot the campaign still holds for another (a run that is gone) is dropped. */
+  holder?: string;
 }
 
 export type ReserveBatchResult =
@@ -72,6 +74,7 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
         count: want,
         withinMs: input.withinMs,
         horizonMs: input.maxWaitMs,
+        ...(input.holder !== undefined ? { holder: input.holder } : {}),
       });
       if (!answer.granted) return { kind: 'wait', retryAt: answer.retryAt, reason: answer.reason, ...(answer.blockedBy ? { blockedBy: answer.blockedBy } : {}) };
       const slots = (answer.slots ?? [{ requestId: answer.requestId, at: answer.at }]).map((s) => s.at);

@@ -316,6 +316,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
           lanes: input.lanes,
           withinMs: BATCH_WITHIN_MS,
           maxWaitMs: HOLD_SLOT_MAX_MS,
+          holder: workflowInfo().runId,
         });
       } catch (err) {
         throw new LaneFailed(

@@ -38,6 +38,7 @@ export interface OutstandingGrant {
   at: number;
   /** The reservation that granted it, when it came in a batch. */
   batchId?: string;
+  holder?: string;
 }
 
 export interface MailboxWorkflowInput {
@@ -70,6 +71,12 @@ export interface ReserveRequest {
    * never holds, and gives back, a slot it would sleep hours for.
    */
   horizonMs?: number;
+  /**
+   * The requesting lane (its workflow run). A campaign has one lane per
+   * mailbox at a time, so a slot the campaign holds for another holder was
+   * left by a run that is gone (terminated, failed): it is dropped, not waited out.
+   */
+  holder?: string;
 }
 
 /** One granted slot of a batch; its request id is what outcomes and releases name. */
@@ -203,6 +210,14 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
         return { granted: true, at: existing.at, requestId: existing.requestId, slots };
       }
       expireOutstanding(t);
+      if (req.holder !== undefined) {
+        // Slots of this campaign held for a lane that is gone: a past one stays counted (it may have been used), a future one is freed.
+        for (const [id, g] of outstanding) {
+          if (g.campaignId !== req.campaignId || g.holder === req.holder) continue;
+          outstanding.delete(id);
+          if (g.at > t) state = releaseGrant(state, g.at);
+        }
+      }
       const held = [...outstanding.values()].find((g) => g.campaignId === req.campaignId);
       if (held) return { granted: false, retryAt: held.at, reason: 'campaign_has_slot' };
       const slot = earliestSlot(settings, state, t);
@@ -219,7 +234,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       for (let at: number | null = first; at !== null && slots.length < count; ) {
         const requestId = batchSlotId(req.requestId, slots.length);
         state = recordGrant(settings, state, at, Math.random()); // the SDK's seeded, replay-safe PRNG
-        outstanding.set(requestId, { requestId, campaignId: req.campaignId, at, batchId: req.requestId });
+        outstanding.set(requestId, { requestId, campaignId: req.campaignId, at, batchId: req.requestId, ...(req.holder !== undefined ? { holder: req.holder } : {}) });
         slots.push({ requestId, at });
         const next = earliestSlot(settings, state, t).at;
         at = next !== null && next <= first + (req.withinMs ?? 0) && next <= t + reach ? next : null;

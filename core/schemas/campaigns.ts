@@ -25,5 +25,43 @@ export const leadInput = z.strictObject({
 export const jsonLeadsBody = z.strictObject({ leads: z.array(leadInput).min(1).max(100_000) });
 export const leadEmail = email;
 
-export const CAMPAIGN_STATUSES = ['draft', 'running', 'paused', 'completed', 'cancelled'] as const;
+/**
+ * draft → running ⇄ paused → completed | cancelled. failed: the campaign's
+ * workflow closed unexpectedly (terminated, failed, timed out, cancelled
+ * outside the API, or gone); failureReason says how, and resume restarts it.
+ */
+export const CAMPAIGN_STATUSES = ['draft', 'running', 'paused', 'completed', 'cancelled', 'failed'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+export const campaignStatus = z.enum(CAMPAIGN_STATUSES);
+
+/** A campaign as the API shows it. */
+export const campaignView = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: campaignStatus,
+  /** Why the campaign failed (status 'failed'), e.g. "workflow terminated: <reason>"; null otherwise. */
+  failureReason: z.string().nullable(),
+  failedAt: z.string().nullable(),
+  steps: z.array(z.object({ templateId: z.string(), delayDays: z.number() })),
+  mailboxes: z.object({ pool: z.string().optional(), ids: z.array(z.string()).optional() }),
+  window: z.object({ days: z.array(z.string()), start: z.string(), end: z.string() }).nullable(),
+  timezone: z.string().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+
+const count = z.number().int();
+/** GET /v1/campaigns/:id: the row, the counts, and the open workflow's own progress (null when none answers). */
+export const campaignDetail = campaignView.extend({
+  counts: z.object({
+    pending: count, scheduled: count, sent: count, failed: count, unknown: count, bounced: count,
+    complained: count, unsubscribed: count, replied: count, suppressed: count,
+  }),
+  progress: z
+    .object({ status: z.string(), sent: count, failed: count, inFlight: count })
+    .nullable(),
+});
+
+/** What start, pause, resume and cancel answer. */
+export const campaignStatusAnswer = z.object({ status: campaignStatus });
