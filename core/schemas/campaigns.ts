@@ -7,14 +7,24 @@ export const campaignStep = z.strictObject({
   delayDays: z.number().min(0).max(365),
 });
 
+export const campaignLimits = z.strictObject({
+  /** At most this many leads get their first step per local day of the campaign (its timezone, UTC when none). */
+  newLeadsPerDay: z.number().int().min(1).max(1_000_000).optional(),
+});
+export type CampaignLimits = z.infer<typeof campaignLimits>;
+
 export const createCampaignBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   steps: z.array(campaignStep).min(1).max(10),
   mailboxes: z
     .strictObject({ pool: pool.optional(), ids: z.array(z.uuid()).min(1).max(10_000).optional() })
     .refine((m) => m.pool !== undefined || m.ids !== undefined, { message: 'give a pool or mailbox ids' }),
+  /** Days and hours in `timezone` (UTC when none); a send also has to fall in its mailbox's own window. */
   window: sendingWindow.optional(),
   timezone: timezone.optional(),
+  /** No send before this instant; ISO 8601 with an offset or Z, not in the past (checked by the route). */
+  startAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-03-09T09:00:00+01:00' }).optional(),
+  limits: campaignLimits.optional(),
 });
 export type CreateCampaignBody = z.infer<typeof createCampaignBody>;
 

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import type { CampaignStatus, CreateCampaignBody } from '../../core/schemas/campaigns';
+import type { CampaignLimits, CampaignStatus, CreateCampaignBody } from '../../core/schemas/campaigns';
 
 export interface CampaignRecord {
   id: string;
@@ -11,21 +11,36 @@ export interface CampaignRecord {
   mailboxSelector: { pool?: string; ids?: string[] };
   window: { days: string[]; start: string; end: string } | null;
   timezone: string | null;
+  /** No send before this instant; null: as soon as started. */
+  startAt: Date | null;
+  /** null: no limits. */
+  limits: CampaignLimits | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
 }
 
 const SELECT = `SELECT id, client_id AS "clientId", name, status, steps, mailbox_selector AS "mailboxSelector",
-  send_window AS "window", timezone, created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"
+  send_window AS "window", timezone, start_at AS "startAt", limits, created_at AS "createdAt",
+  started_at AS "startedAt", finished_at AS "finishedAt"
   FROM campaigns`;
 
 export async function createCampaign(pool: Pool, clientId: string, c: CreateCampaignBody): Promise<CampaignRecord> {
   const id = uuidv7();
   await pool.query(
-    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [id, clientId, c.name, JSON.stringify(c.steps), JSON.stringify(c.mailboxes), c.window ? JSON.stringify(c.window) : null, c.timezone ?? null],
+    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      id,
+      clientId,
+      c.name,
+      JSON.stringify(c.steps),
+      JSON.stringify(c.mailboxes),
+      c.window ? JSON.stringify(c.window) : null,
+      c.timezone ?? null,
+      c.startAt ?? null,
+      c.limits ? JSON.stringify(c.limits) : null,
+    ],
   );
   return (await getCampaign(pool, clientId, id))!;
 }
