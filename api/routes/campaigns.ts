@@ -11,6 +11,7 @@ import { listSends } from '../../db/repositories/sends';
 import { countOwnedTemplates } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
 import { campaignProgress, startCampaign, steerCampaign } from '../lifecycle/campaign';
+import { campaignScheduleProblems } from '../lifecycle/campaign-schedule';
 import { clientIdOf } from '../plugins/auth';
 
 const view = (c: CampaignRecord, counts?: Record<string, number>) => ({
@@ -21,6 +22,8 @@ const view = (c: CampaignRecord, counts?: Record<string, number>) => ({
   mailboxes: c.mailboxSelector,
   window: c.window,
   timezone: c.timezone,
+  startAt: c.startAt?.toISOString() ?? null,
+  limits: c.limits,
   createdAt: c.createdAt.toISOString(),
   startedAt: c.startedAt?.toISOString() ?? null,
   finishedAt: c.finishedAt?.toISOString() ?? null,
@@ -53,6 +56,8 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
     if (missing.length) {
       throw badRequest('unknown template', missing.map(({ i }) => ({ path: `steps.${i}.templateId`, message: 'no such template' })));
     }
+    const schedule = await campaignScheduleProblems(pool, clientId, req.body, Date.now());
+    if (schedule.length) throw badRequest('invalid schedule', schedule);
     const c = await createCampaign(pool, clientId, req.body);
     return reply.status(201).send(view(c));
   });
