@@ -6,12 +6,9 @@
  */
 import type { Pool } from 'pg';
 import type { ErrorDetail } from '../../core/errors';
-import type { CreateCampaignBody } from '../../core/schemas/campaigns';
+import { DEFAULT_CAMPAIGN_TIMEZONE, type CreateCampaignBody } from '../../core/schemas/campaigns';
 import { selectCampaignMailboxes, type MailboxRecord } from '../../db/repositories/mailboxes';
 import { windowsCanOverlap, type WindowConstraint } from '../../workflows/policy';
-
-/** The zone a campaign's window is read in when it names none. */
-export const DEFAULT_CAMPAIGN_TIMEZONE = 'UTC';
 
 /** Field-named problems; empty when the schedule is fine. */
 export async function campaignScheduleProblems(

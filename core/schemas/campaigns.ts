@@ -7,6 +7,9 @@ export const campaignStep = z.strictObject({
   delayDays: z.number().min(0).max(365),
 });
 
+/** The zone a campaign's window and its new-leads day are read in when it names none. */
+export const DEFAULT_CAMPAIGN_TIMEZONE = 'UTC';
+
 export const campaignLimits = z.strictObject({
   /** At most this many leads get their first step per local day of the campaign (its timezone, UTC when none). */
   newLeadsPerDay: z.number().int().min(1).max(1_000_000).optional(),

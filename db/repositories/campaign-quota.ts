@@ -21,6 +21,7 @@
  * or lock the campaign row in the transaction they pass in.
  */
 import type { Pool, PoolClient } from 'pg';
+import { DEFAULT_CAMPAIGN_TIMEZONE } from '../../core/schemas/campaigns';
 import { localDayBounds } from '../../workflows/policy/time-zone';
 
 export interface NewLeadQuota {
@@ -50,7 +51,7 @@ export async function newLeadQuota(db: Pool | PoolClient, campaignId: string, no
   );
   const c = rows[0];
   if (!c || c.limit === null) return null;
-  const timezone = c.timezone ?? 'UTC';
+  const timezone = c.timezone ?? DEFAULT_CAMPAIGN_TIMEZONE;
   const { start, end } = localDayBounds(nowMs, timezone);
   const counted = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM sends

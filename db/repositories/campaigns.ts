@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import type { CampaignLimits, CampaignStatus, CreateCampaignBody } from '../../core/schemas/campaigns';
+import { DEFAULT_CAMPAIGN_TIMEZONE, type CampaignLimits, type CampaignStatus, type CreateCampaignBody } from '../../core/schemas/campaigns';
+import type { WEEKDAYS } from '../../core/schemas/mailboxes';
 
 export interface CampaignRecord {
   id: string;
@@ -18,6 +19,19 @@ export interface CampaignRecord {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+}
+
+/**
+ * The campaign's window as the extra window of a slot search (the mailbox
+ * workflow's ReserveRequest.window, the policy's WindowConstraint): read in
+ * the campaign's timezone, UTC when none; null when it has no window.
+ */
+export function campaignWindowConstraint(
+  c: Pick<CampaignRecord, 'window' | 'timezone'>,
+): { window: { days: (typeof WEEKDAYS)[number][]; start: string; end: string }; timezone: string } | null {
+  if (!c.window) return null;
+  const { days, start, end } = c.window;
+  return { window: { days: days as (typeof WEEKDAYS)[number][], start, end }, timezone: c.timezone ?? DEFAULT_CAMPAIGN_TIMEZONE };
 }
 
 const SELECT = `SELECT id, client_id AS "clientId", name, status, steps, mailbox_selector AS "mailboxSelector",

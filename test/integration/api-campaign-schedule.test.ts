@@ -4,6 +4,9 @@
  * mailboxes (each in its own zone). Every 400 names its field and writes nothing.
  */
 import { randomUUID } from 'node:crypto';
+import { campaignWindowConstraint, getCampaign } from '../../db/repositories/campaigns';
+import type { ReserveRequest } from '../../workflows/mailbox.workflow';
+import type { WindowConstraint } from '../../workflows/policy';
 import { bearer, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri'];
@@ -93,6 +96,13 @@ describe('POST /v1/campaigns: startAt, limits and window against the mailboxes',
     expect(json(got)).toMatchObject({ startAt: wantStart, limits: { newLeadsPerDay: 250 } });
     const row = (await stack.pool.query('SELECT start_at, limits FROM campaigns WHERE id = $1', [created.id])).rows[0];
     expect(row).toEqual({ start_at: new Date(wantStart), limits: { newLeadsPerDay: 250 } });
+    // What the campaign workflow hands the mailbox: the stored window in the campaign's zone.
+    const record = (await getCampaign(stack.pool, client.id, created.id as string))!;
+    const constraint: WindowConstraint | null = campaignWindowConstraint(record);
+    const forRequest: ReserveRequest['window'] = constraint ?? undefined;
+    expect(forRequest).toEqual({ window: { days: WEEKDAYS, start: '10:00', end: '16:00' }, timezone: 'Europe/Berlin' });
+    expect(campaignWindowConstraint({ window: record.window, timezone: null })?.timezone).toBe('UTC');
+    expect(campaignWindowConstraint({ window: null, timezone: 'Europe/Berlin' })).toBeNull();
   });
 
   it('answers startAt and limits as null when not given', async () => {
