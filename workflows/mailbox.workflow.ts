@@ -23,11 +23,14 @@ import {
   recordGrant,
   releaseGrant,
   resume,
+  validateTimezone,
   warmupDay,
+  windowErrors,
   type BlockReason,
   type MailboxPolicySettings,
   type Outcome,
   type PolicyState,
+  type WindowConstraint,
 } from './policy';
 import { SA_STATUS } from './search-attributes';
 
@@ -77,6 +80,14 @@ export interface ReserveRequest {
    * left by a run that is gone (terminated, failed): it is dropped, not waited out.
    */
   holder?: string;
+  /**
+   * An extra window this request's slots must also fall in, read in its own
+   * zone (a campaign's window): every slot of the answer is inside both it
+   * and the mailbox's window. When the two can never share an instant the
+   * answer is { granted: false, retryAt: null, reason: 'campaign_window' }.
+   * An invalid window or zone is rejected by the Update's validator.
+   */
+  window?: WindowConstraint;
 }
 
 /** One granted slot of a batch; its request id is what outcomes and releases name. */
@@ -220,9 +231,10 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       }
       const held = [...outstanding.values()].find((g) => g.campaignId === req.campaignId);
       if (held) return { granted: false, retryAt: held.at, reason: 'campaign_has_slot' };
-      const slot = earliestSlot(settings, state, t);
+      const extra = req.window;
+      const slot = earliestSlot(settings, state, t, extra);
       if (slot.at === null) {
-        return { granted: false, retryAt: null, reason: slot.reason === 'ok' ? 'outside_window' : slot.reason };
+        return { granted: false, retryAt: slot.retryAt ?? null, reason: slot.reason === 'ok' ? 'outside_window' : slot.reason };
       }
       const reach = req.horizonMs !== undefined ? Math.min(horizon, Math.max(0, req.horizonMs)) : horizon;
       if (slot.at > t + reach) {
@@ -233,10 +245,10 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       const slots: GrantedSlot[] = [];
       for (let at: number | null = first; at !== null && slots.length < count; ) {
         const requestId = batchSlotId(req.requestId, slots.length);
-        state = recordGrant(settings, state, at, Math.random()); // the SDK's seeded, replay-safe PRNG
+        state = recordGrant(settings, state, at, Math.random(), extra); // the SDK's seeded, replay-safe PRNG
         outstanding.set(requestId, { requestId, campaignId: req.campaignId, at, batchId: req.requestId, ...(req.holder !== undefined ? { holder: req.holder } : {}) });
         slots.push({ requestId, at });
-        const next = earliestSlot(settings, state, t).at;
+        const next = earliestSlot(settings, state, t, extra).at;
         at = next !== null && next <= first + (req.withinMs ?? 0) && next <= t + reach ? next : null;
       }
       grantsByCampaign[req.campaignId] = (grantsByCampaign[req.campaignId] ?? 0) + slots.length;
@@ -246,6 +258,13 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       validator: (req) => {
         if (!req || typeof req.requestId !== 'string' || req.requestId === '' || typeof req.campaignId !== 'string') {
           throw new Error('reserveSlot needs requestId and campaignId');
+        }
+        if (req.window !== undefined) {
+          // Rejected here, before anything is written: an invalid window would make the handler throw.
+          const w = req.window;
+          const errors = w && typeof w === 'object' && w.window && typeof w.window === 'object' ? windowErrors(w.window) : ['window: must be {window, timezone}'];
+          if (w && !validateTimezone(w.timezone)) errors.push(`window.timezone: unknown time zone '${String(w.timezone)}'`);
+          if (errors.length > 0) throw new Error(`reserveSlot: invalid window: ${errors.join('; ')}`);
         }
       },
     },

@@ -13,6 +13,7 @@ import type { AppDeps } from '../deps';
 import { checkCampaign } from '../../services/campaign-health';
 import type { CampaignProgress } from '../../workflows/campaign.workflow';
 import { campaignProgress, resumeCampaign, startCampaign, steerCampaign } from '../lifecycle/campaign';
+import { campaignScheduleProblems } from '../lifecycle/campaign-schedule';
 import { clientIdOf } from '../plugins/auth';
 
 const view = (c: CampaignRecord) => ({
@@ -25,6 +26,8 @@ const view = (c: CampaignRecord) => ({
   mailboxes: c.mailboxSelector,
   window: c.window,
   timezone: c.timezone,
+  startAt: c.startAt?.toISOString() ?? null,
+  limits: c.limits,
   createdAt: c.createdAt.toISOString(),
   startedAt: c.startedAt?.toISOString() ?? null,
   finishedAt: c.finishedAt?.toISOString() ?? null,
@@ -56,6 +59,8 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
     if (missing.length) {
       throw badRequest('unknown template', missing.map(({ i }) => ({ path: `steps.${i}.templateId`, message: 'no such template' })));
     }
+    const schedule = await campaignScheduleProblems(pool, clientId, req.body, Date.now());
+    if (schedule.length) throw badRequest('invalid schedule', schedule);
     const c = await createCampaign(pool, clientId, req.body);
     return reply.status(201).send(view(c));
   });

@@ -7,14 +7,27 @@ export const campaignStep = z.strictObject({
   delayDays: z.number().min(0).max(365),
 });
 
+/** The zone a campaign's window and its new-leads day are read in when it names none. */
+export const DEFAULT_CAMPAIGN_TIMEZONE = 'UTC';
+
+export const campaignLimits = z.strictObject({
+  /** At most this many leads get their first step per local day of the campaign (its timezone, UTC when none). */
+  newLeadsPerDay: z.number().int().min(1).max(1_000_000).optional(),
+});
+export type CampaignLimits = z.infer<typeof campaignLimits>;
+
 export const createCampaignBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   steps: z.array(campaignStep).min(1).max(10),
   mailboxes: z
     .strictObject({ pool: pool.optional(), ids: z.array(z.uuid()).min(1).max(10_000).optional() })
     .refine((m) => m.pool !== undefined || m.ids !== undefined, { message: 'give a pool or mailbox ids' }),
+  /** Days and hours in `timezone` (UTC when none); a send also has to fall in its mailbox's own window. */
   window: sendingWindow.optional(),
   timezone: timezone.optional(),
+  /** No send before this instant; ISO 8601 with an offset or Z, not in the past (checked by the route). */
+  startAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-03-09T09:00:00+01:00' }).optional(),
+  limits: campaignLimits.optional(),
 });
 export type CreateCampaignBody = z.infer<typeof createCampaignBody>;
 
@@ -59,7 +72,16 @@ export const campaignDetail = campaignView.extend({
     complained: count, unsubscribed: count, replied: count, suppressed: count,
   }),
   progress: z
-    .object({ status: z.string(), sent: count, failed: count, inFlight: count })
+    .object({
+      status: z.string(),
+      sent: count,
+      failed: count,
+      inFlight: count,
+      round: count.optional(),
+      groups: count.optional(),
+      /** When the next send is due (null: nothing scheduled) and why the campaign waits until then. */
+      nextSend: z.object({ at: z.string().nullable(), reason: z.string() }).nullable().optional(),
+    })
     .nullable(),
 });
 

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import type { CampaignStatus, CreateCampaignBody } from '../../core/schemas/campaigns';
+import { DEFAULT_CAMPAIGN_TIMEZONE, type CampaignLimits, type CampaignStatus, type CreateCampaignBody } from '../../core/schemas/campaigns';
+import type { WEEKDAYS } from '../../core/schemas/mailboxes';
 
 export interface CampaignRecord {
   id: string;
@@ -11,6 +12,10 @@ export interface CampaignRecord {
   mailboxSelector: { pool?: string; ids?: string[] };
   window: { days: string[]; start: string; end: string } | null;
   timezone: string | null;
+  /** No send before this instant; null: as soon as started. */
+  startAt: Date | null;
+  /** null: no limits. */
+  limits: CampaignLimits | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -21,17 +26,41 @@ export interface CampaignRecord {
   statusChangedAt: Date | null;
 }
 
+/**
+ * The campaign's window as the extra window of a slot search (the mailbox
+ * workflow's ReserveRequest.window, the policy's WindowConstraint): read in
+ * the campaign's timezone, UTC when none; null when it has no window.
+ */
+export function campaignWindowConstraint(
+  c: Pick<CampaignRecord, 'window' | 'timezone'>,
+): { window: { days: (typeof WEEKDAYS)[number][]; start: string; end: string }; timezone: string } | null {
+  if (!c.window) return null;
+  const { days, start, end } = c.window;
+  return { window: { days: days as (typeof WEEKDAYS)[number][], start, end }, timezone: c.timezone ?? DEFAULT_CAMPAIGN_TIMEZONE };
+}
+
 const SELECT = `SELECT id, client_id AS "clientId", name, status, steps, mailbox_selector AS "mailboxSelector",
-  send_window AS "window", timezone, created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt",
+  send_window AS "window", timezone, start_at AS "startAt", limits, created_at AS "createdAt",
+  started_at AS "startedAt", finished_at AS "finishedAt",
   failure_reason AS "failureReason", failed_at AS "failedAt", status_changed_at AS "statusChangedAt"
   FROM campaigns`;
 
 export async function createCampaign(pool: Pool, clientId: string, c: CreateCampaignBody): Promise<CampaignRecord> {
   const id = uuidv7();
   await pool.query(
-    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [id, clientId, c.name, JSON.stringify(c.steps), JSON.stringify(c.mailboxes), c.window ? JSON.stringify(c.window) : null, c.timezone ?? null],
+    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      id,
+      clientId,
+      c.name,
+      JSON.stringify(c.steps),
+      JSON.stringify(c.mailboxes),
+      c.window ? JSON.stringify(c.window) : null,
+      c.timezone ?? null,
+      c.startAt ?? null,
+      c.limits ? JSON.stringify(c.limits) : null,
+    ],
   );
   return (await getCampaign(pool, clientId, id))!;
 }
