@@ -1,4 +1,5 @@
-import { getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
+import { campaignWindowConstraint, getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
+import type { WindowConstraint } from '../workflows/policy';
 import { availableWork, releaseAllOfMailbox, releaseOutsidePlan, releaseUnsent, remainingWork, spreadUnassigned } from '../db/repositories/lead-work';
 import { pendingLeadIds } from '../db/repositories/leads';
 import { selectCampaignMailboxes } from '../db/repositories/mailboxes';
@@ -13,6 +14,10 @@ export interface CampaignPlan {
   stepCount: number;
   /** providers: the mailbox's provider accounts by name, in failover order. */
   mailboxes: { id: string; address: string; providers: string[] }[];
+  /** The campaign's own sending window in its zone, intersected with each mailbox's by the mailbox. */
+  window?: WindowConstraint | null;
+  /** epoch ms before which nothing is sent (startAt), if set. */
+  startAt?: number | null;
 }
 
 export function campaignDataActivities(deps: ActivityDeps & ScheduledActivityDeps) {
@@ -33,7 +38,15 @@ export function campaignDataActivities(deps: ActivityDeps & ScheduledActivityDep
       // Leads held by a mailbox that is no longer in the plan (paused, resting, its domain failing) would have no lane.
       await releaseOutsidePlan(pool, input.campaignId, mailboxes.map((m) => m.id));
       if (input.spreadLeads) await spreadUnassigned(pool, input.campaignId, mailboxes.map((m) => m.id));
-      return { clientId: c.clientId, name: c.name, status: c.status, stepCount: c.steps.length, mailboxes };
+      return {
+        clientId: c.clientId,
+        name: c.name,
+        status: c.status,
+        stepCount: c.steps.length,
+        mailboxes,
+        window: campaignWindowConstraint(c),
+        startAt: c.startAt ? c.startAt.getTime() : null,
+      };
     },
 
     /** One page of leads still waiting for their first step; keeps workflow inputs small. */

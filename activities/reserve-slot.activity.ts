@@ -4,7 +4,7 @@ import { availableWork } from '../db/repositories/lead-work';
 import { mailboxWorkflowId } from '../workflows/ids';
 import { reportOutcomesSignal, reserveSlotUpdate, type ReserveAnswer, type ReserveRequest } from '../workflows/mailbox.workflow';
 import type { ActivityDeps } from './deps';
-import type { BlockReason } from '../workflows/policy';
+import type { BlockReason, WindowConstraint } from '../workflows/policy';
 
 export interface ReserveBatchInput {
   address: string;
@@ -21,6 +21,8 @@ export interface ReserveBatchInput {
   maxWaitMs: number;
   /** The lane's workflow run: a slot the campaign still holds for another (a run that is gone) is dropped. */
   holder?: string;
+  /** The campaign's window: slots fall inside it and the mailbox's. */
+  window?: WindowConstraint | null;
 }
 
 export type ReserveBatchResult =
@@ -75,6 +77,7 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
         withinMs: input.withinMs,
         horizonMs: input.maxWaitMs,
         ...(input.holder !== undefined ? { holder: input.holder } : {}),
+        ...(input.window ? { window: input.window } : {}),
       });
       if (!answer.granted) return { kind: 'wait', retryAt: answer.retryAt, reason: answer.reason, ...(answer.blockedBy ? { blockedBy: answer.blockedBy } : {}) };
       const slots = (answer.slots ?? [{ requestId: answer.requestId, at: answer.at }]).map((s) => s.at);

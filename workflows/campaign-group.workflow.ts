@@ -317,6 +317,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
           withinMs: BATCH_WITHIN_MS,
           maxWaitMs: HOLD_SLOT_MAX_MS,
           holder: workflowInfo().runId,
+          ...(input.window ? { window: input.window } : {}),
         });
       } catch (err) {
         throw new LaneFailed(

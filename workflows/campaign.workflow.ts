@@ -87,9 +87,18 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   let stalled = false;
   let round = input.round ?? 0;
   let groups: ChildWorkflowHandle<typeof campaignGroupWorkflow>[] = [];
+  let startsAt: number | null = null;
 
   const status = (): CampaignRunStatus => (cancelled ? 'cancelled' : paused ? 'paused' : stalled ? 'stalled' : 'running');
-  const progress = (): CampaignProgress => ({ status: status(), sent, failed, inFlight: 0, round, groups: groups.length });
+  const progress = (): CampaignProgress => ({
+    status: status(),
+    sent,
+    failed,
+    inFlight: 0,
+    round,
+    groups: groups.length,
+    ...(startsAt !== null ? { startsAt: new Date(startsAt).toISOString() } : {}),
+  });
   const setStatus = (s: CampaignRunStatus) => upsertSearchAttributes([{ key: SA_STATUS, value: s }]);
 
   /** Tells every running group; a group that has already finished cannot hear it and need not. */
@@ -125,6 +134,14 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     if (cancelled) break;
     woken = false;
     const plan = await data.loadCampaignPlan({ campaignId: input.campaignId, spreadLeads: true });
+    if (plan.startAt && plan.startAt > Date.now()) {
+      // Scheduled (startAt): one timer until then; pause and resume are heard meanwhile, cancel ends it.
+      startsAt = plan.startAt;
+      await condition(() => cancelled, plan.startAt - Date.now());
+      startsAt = null;
+      if (cancelled) break;
+      continue; // load the plan again: mailboxes may have changed meanwhile
+    }
     const mailboxes: LaneMailbox[] = plan.mailboxes;
     let results: CampaignGroupResult[] = [];
     if (mailboxes.length > 0) {
@@ -141,6 +158,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
               mailboxes: part,
               lanes: mailboxes.length,
               paused,
+              window: plan.window ?? null,
             }],
             parentClosePolicy: ParentClosePolicy.TERMINATE,
             typedSearchAttributes: [

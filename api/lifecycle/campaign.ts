@@ -195,7 +195,8 @@ export async function campaignProgress(temporal: Client, campaignId: string, tim
   const live = groups.filter((g): g is GroupProgress => g !== null);
   const lanes = live.flatMap((g) => g.lanes);
   const nextSend: NextSend | null =
-    parent.status === 'paused' ? { at: null, reason: 'paused' }
+    parent.startsAt ? { at: parent.startsAt, reason: 'start_time' }
+    : parent.status === 'paused' ? { at: null, reason: 'paused' }
     : parent.status === 'stalled' ? { at: null, reason: 'mailboxes_stopped' }
     : nextSendOf(lanes, Date.now());
   return {

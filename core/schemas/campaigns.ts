@@ -78,6 +78,7 @@ export const campaignDetail = campaignView.extend({
       failed: count,
       inFlight: count,
       round: count.optional(),
+      startsAt: z.string().nullable().optional(),
       groups: count.optional(),
       /** When the next send is due (null: nothing scheduled) and why the campaign waits until then. */
       nextSend: z.object({ at: z.string().nullable(), reason: z.string() }).nullable().optional(),

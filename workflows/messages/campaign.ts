@@ -4,6 +4,7 @@
  * activities never load a workflow body.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { WindowConstraint } from '../policy';
 
 export interface CampaignWorkflowInput {
   campaignId: string;
@@ -46,6 +47,8 @@ export interface NextSend {
 
 export interface CampaignProgress {
   status: CampaignRunStatus;
+  /** ISO 8601: the campaign waits for its startAt until then. */
+  startsAt?: string | null;
   /** Sent and failed by finished groups of this campaign's workflow (the database counts are the record). */
   sent: number;
   failed: number;
@@ -78,6 +81,8 @@ export interface CampaignGroupInput {
   mailboxes: LaneMailbox[];
   /** Lanes of the whole campaign: a lane takes at most its fair share of the unassigned leads. */
   lanes: number;
+  /** The campaign's own window (in its zone): every reservation carries it. */
+  window?: WindowConstraint | null;
   paused: boolean;
   /** Carried across continue-as-new. */
   sent?: number;
