@@ -59,6 +59,9 @@ export const campaignView = z.object({
   mailboxes: z.object({ pool: z.string().optional(), ids: z.array(z.string()).optional() }),
   window: z.object({ days: z.array(z.string()), start: z.string(), end: z.string() }).nullable(),
   timezone: z.string().nullable(),
+  /** Nothing is sent before this (ISO 8601); null: from the start call. */
+  startAt: z.string().nullable(),
+  limits: z.object({ newLeadsPerDay: z.number().int().optional() }).nullable(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
