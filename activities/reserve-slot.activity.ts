@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { availableWork } from '../db/repositories/lead-work';
+import { availableWork, nextFollowUpDue } from '../db/repositories/lead-work';
+import { newLeadQuota } from '../db/repositories/campaign-quota';
 import { mailboxWorkflowId } from '../workflows/ids';
 import { reportOutcomesSignal, reserveSlotUpdate, type ReserveAnswer, type ReserveRequest } from '../workflows/mailbox.workflow';
 import type { ActivityDeps } from './deps';
@@ -31,7 +32,7 @@ export type ReserveBatchResult =
   /** Nothing to send now (no lead left or due); nextDueAt: when a follow-up falls due for this lane, if one will. */
   | { kind: 'idle'; nextDueAt?: number | null }
   /** No slot yet: ask again at retryAt; null means the mailbox is paused or will never open. */
-  | { kind: 'wait'; retryAt: number | null; reason: Extract<ReserveAnswer, { granted: false }>['reason']; blockedBy?: BlockReason };
+  | { kind: 'wait'; retryAt: number | null; reason: Extract<ReserveAnswer, { granted: false }>['reason'] | 'new_leads_per_day' | 'follow_up_delay'; blockedBy?: BlockReason };
 
 export function reserveSlotActivities({ client, pool }: ActivityDeps) {
   async function reserve(address: string, request: ReserveRequest): Promise<ReserveAnswer> {
@@ -68,7 +69,20 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
       const lanes = Math.max(1, input.lanes);
       const work = await availableWork(pool, input.campaignId, input.mailboxId, input.max * lanes);
       const share = work.unassigned > 0 ? Math.max(1, Math.floor(work.unassigned / lanes)) : 0;
-      const want = Math.min(input.max, work.own + share);
+      // Follow-ups due (its own, and its share of any a failed mailbox gave back), then new leads (its own and its share).
+      const sharedFollowUps = Math.min(share, work.unassigned - work.unassignedNew);
+      const followUps = work.own - work.ownNew + sharedFollowUps;
+      const newWork = work.ownNew + (share - sharedFollowUps);
+      // limits.newLeadsPerDay: first steps beyond the day's allowance wait for the campaign's next local day; follow-ups do not count.
+      const quota = newWork > 0 ? await newLeadQuota(pool, input.campaignId, Date.now()) : null;
+      const want = Math.min(input.max, followUps + (quota ? Math.min(newWork, quota.remaining) : newWork));
+      if (want === 0 && quota) {
+        // Until the next local day, or a follow-up falling due before it (those do not count toward the limit).
+        const due = await nextFollowUpDue(pool, input.campaignId, input.mailboxId);
+        return due !== null && due < quota.dayEnd
+          ? { kind: 'wait', retryAt: due, reason: 'follow_up_delay' }
+          : { kind: 'wait', retryAt: quota.dayEnd, reason: 'new_leads_per_day' };
+      }
       if (want === 0) return { kind: 'idle', nextDueAt: work.nextDueAt };
       const answer = await reserve(input.address, {
         requestId: input.requestId,

@@ -13,6 +13,7 @@ import { SEND_FAILURE_TYPES } from '../workflows/send-failures';
 import type { ActivityDeps } from './deps';
 import { FailoverSender } from './providers/failover';
 import { configurationSetFor } from '../db/repositories/domains';
+import { claimFirstStepWithinQuota, newLeadQuota } from '../db/repositories/campaign-quota';
 import { ProviderSendError, type OutgoingMessage } from './providers/types';
 
 export interface SendStepInput {
@@ -30,7 +31,9 @@ export type SendStepResult =
   /** The provider asked us to slow down: nothing was sent; report it to the mailbox and ask for a new slot. */
   | { status: 'throttled'; sendId: string; reason: string; retryAfterMs: number | null }
   /** The campaign is not running (paused or cancelled): nothing was claimed or sent; the lead stays queued. */
-  | { status: 'paused'; sendId: string | null; reason: string };
+  | { status: 'paused'; sendId: string | null; reason: string }
+  /** limits.newLeadsPerDay is used up for today: nothing was claimed or sent; the lead stays queued until retryAt. */
+  | { status: 'deferred'; sendId: null; reason: string; retryAt: number };
 
 export interface SendBatchInput {
   campaignId: string;
@@ -100,7 +103,12 @@ export function sendStepActivities(deps: ActivityDeps) {
     const advance = () => advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
 
     // Intent first: the unique (lead, step) row is written before any provider is called.
-    const { claimed, row } = await claimSend(pool, { clientId: lead.clientId, ...input }, { reclaimInterrupted: atLeastOnce });
+    const key = { clientId: lead.clientId, ...input };
+    const claim = input.step === 0 && campaign.limits?.newLeadsPerDay !== undefined
+      ? await claimFirstStepWithinQuota(pool, key, { reclaimInterrupted: atLeastOnce }, Date.now())
+      : await claimSend(pool, key, { reclaimInterrupted: atLeastOnce });
+    if ('deferred' in claim) return { status: 'deferred', sendId: null, reason: 'new leads per day reached', retryAt: claim.retryAt };
+    const { claimed, row } = claim;
     if (!claimed) {
       if (row === null || row.status === 'pending' || (atLeastOnce && row.status === 'sending')) {
         // Claimable but not claimed: the campaign is paused or cancelled.
@@ -236,7 +244,8 @@ export function sendStepActivities(deps: ActivityDeps) {
    * safe: it claims again, and sent leads are no longer pending.
    */
   async function sendBatch(input: SendBatchInput): Promise<SendBatchOutput> {
-    const work = await claimWork(pool, input.campaignId, input.mailboxId, input.slots.length);
+    const quota = await newLeadQuota(pool, input.campaignId, Date.now());
+    const work = await claimWork(pool, input.campaignId, input.mailboxId, input.slots.length, quota ? quota.remaining : null);
     const ctx = await loadContext(input.campaignId, input.mailboxId, work.map((w) => w.leadId));
     const out: SendBatchOutput = { results: [] };
     const activity = Context.current();
@@ -258,7 +267,7 @@ export function sendStepActivities(deps: ActivityDeps) {
         if (result.retryAfterMs !== null) out.retryAfterMs = { ...out.retryAfterMs, [i]: result.retryAfterMs };
         break;
       }
-      if (result.status === 'paused') break;
+      if (result.status === 'paused' || result.status === 'deferred') break;
     }
     const tally: Record<string, number> = {};
     for (const r of out.results) tally[r] = (tally[r] ?? 0) + 1;

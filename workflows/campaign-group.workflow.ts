@@ -176,7 +176,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
 
   function count(status: SendStepResult['status']): void {
     if (status === 'sent') sent++;
-    else if (status !== 'skipped' && status !== 'paused' && status !== 'throttled') failed++;
+    else if (status !== 'skipped' && status !== 'paused' && status !== 'throttled' && status !== 'deferred') failed++;
   }
 
   function outcomeOf(status: SendStepResult['status']): OutcomeReport['outcome'] {
@@ -189,7 +189,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
       case 'failed':
         return 'failed';
       default:
-        return 'skipped'; // skipped lead, paused campaign: the slot was not used
+        return 'skipped'; // skipped lead, paused campaign, new-leads limit reached: the slot was not used
     }
   }
 

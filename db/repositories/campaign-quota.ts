@@ -22,6 +22,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { DEFAULT_CAMPAIGN_TIMEZONE } from '../../core/schemas/campaigns';
+import { claimSend } from './sends';
 import { localDayBounds } from '../../workflows/policy/time-zone';
 
 export interface NewLeadQuota {
@@ -60,4 +61,39 @@ export async function newLeadQuota(db: Pool | PoolClient, campaignId: string, no
   );
   const used = counted.rows[0]?.n ?? 0;
   return { limit: c.limit, used, remaining: Math.max(0, c.limit - used), dayStart: start, dayEnd: end, timezone };
+}
+
+/**
+ * claimSend for a first step under limits.newLeadsPerDay, atomically: claims
+ * run one at a time per campaign (a transaction-level advisory lock), and a
+ * fresh claim that would pass the day's limit is rolled back (the intent row
+ * is not written) and answered with when the next local day starts. A claim
+ * that is not fresh (a retry of a send already claimed) is never refused.
+ */
+export async function claimFirstStepWithinQuota(
+  pool: Pool,
+  key: Parameters<typeof claimSend>[1],
+  opts: Parameters<typeof claimSend>[2],
+  nowMs: number,
+): Promise<Awaited<ReturnType<typeof claimSend>> | { deferred: true; retryAt: number }> {
+  const db = await pool.connect();
+  try {
+    await db.query('BEGIN');
+    await db.query("SELECT pg_advisory_xact_lock(hashtext('outreach:new-leads:' || $1::text))", [key.campaignId]);
+    const claim = await claimSend(db, key, opts);
+    if (claim.claimed && claim.row.attempts === 1) {
+      const quota = await newLeadQuota(db, key.campaignId, nowMs);
+      if (quota && quota.used > quota.limit) {
+        await db.query('ROLLBACK');
+        return { deferred: true, retryAt: quota.dayEnd };
+      }
+    }
+    await db.query('COMMIT');
+    return claim;
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
 }

@@ -10,29 +10,35 @@ export interface WorkItem {
 /**
  * Hands a campaign lane (one mailbox) up to `limit` leads: first its own work
  * (step 0 it already claimed, or a follow-up that is due: follow-ups stay on
- * the mailbox that sent step 0), then unassigned pending leads, which it
- * claims. SKIP LOCKED keeps concurrent lanes from taking the same lead.
+ * the mailbox that sent step 0), then unassigned work (new leads, and due
+ * follow-ups a failed mailbox gave back), which it claims. At most `maxNew`
+ * of them are first steps (limits.newLeadsPerDay; null: no limit). SKIP
+ * LOCKED keeps concurrent lanes from taking the same lead.
  */
-export async function claimWork(pool: Pool, campaignId: string, mailboxId: string, limit = 1): Promise<WorkItem[]> {
+export async function claimWork(pool: Pool, campaignId: string, mailboxId: string, limit = 1, maxNew: number | null = null): Promise<WorkItem[]> {
+  const newCap = maxNew === null ? limit : Math.max(0, Math.min(limit, maxNew));
+  // Its own first steps (at most newCap), then its own due follow-ups.
   const own = await pool.query<{ id: string; next_step: number }>(
-    `SELECT id, next_step FROM leads
-     WHERE campaign_id = $1 AND mailbox_id = $2
-       AND (status = 'pending' OR (status = 'active' AND next_due_at <= now()))
-     ORDER BY status DESC, next_due_at NULLS FIRST, id LIMIT $3`,
-    [campaignId, mailboxId, limit],
+    `(SELECT id, next_step FROM leads WHERE campaign_id = $1 AND mailbox_id = $2 AND status = 'pending' ORDER BY id LIMIT $4)
+     UNION ALL
+     (SELECT id, next_step FROM leads WHERE campaign_id = $1 AND mailbox_id = $2 AND status = 'active' AND next_due_at <= now()
+      ORDER BY next_due_at, id LIMIT $3)`,
+    [campaignId, mailboxId, limit, newCap],
   );
-  const items = own.rows.map((r) => ({ leadId: r.id, step: r.next_step }));
+  const items: WorkItem[] = own.rows.slice(0, limit).map((r) => ({ leadId: r.id, step: r.next_step }));
+  const news = Math.min(newCap, own.rows.filter((r) => r.next_step === 0).length);
   if (items.length >= limit) return items;
-  // Unassigned work: new leads, and due follow-ups a failed mailbox gave back.
   const fresh = await pool.query<{ id: string; next_step: number }>(
-    `UPDATE leads SET mailbox_id = $2 WHERE id IN (
-       SELECT id FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL
-         AND (status = 'pending' OR (status = 'active' AND next_due_at <= now()))
-       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+    `WITH f AS (SELECT id FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL AND status = 'active' AND next_due_at <= now()
+                ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED),
+          p AS (SELECT id FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL AND status = 'pending'
+                ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+     UPDATE leads SET mailbox_id = $2 WHERE id IN (SELECT id FROM f UNION ALL SELECT id FROM p)
      RETURNING id, next_step`,
-    [campaignId, mailboxId, limit - items.length],
+    [campaignId, mailboxId, limit - items.length, Math.max(0, Math.min(limit - items.length, newCap - news))],
   );
-  return items.concat(fresh.rows.sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => ({ leadId: r.id, step: r.next_step })));
+  const taken = fresh.rows.sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, limit - items.length);
+  return items.concat(taken.map((r) => ({ leadId: r.id, step: r.next_step })));
 }
 
 /**
@@ -47,32 +53,45 @@ export async function availableWork(
   campaignId: string,
   mailboxId: string,
   cap: number,
-): Promise<{ own: number; unassigned: number; steps: number[]; nextDueAt: number | null }> {
-  const { rows } = await pool.query<{ own: number; unassigned: number; own_steps: number[] | null; unassigned_steps: number[] | null }>(
-    `WITH o AS (SELECT next_step FROM leads WHERE campaign_id = $1 AND mailbox_id = $2
+): Promise<{ own: number; ownNew: number; unassigned: number; unassignedNew: number; steps: number[]; nextDueAt: number | null }> {
+  const { rows } = await pool.query<{ own: number; own_new: number; unassigned: number; unassigned_new: number; own_steps: number[] | null; unassigned_steps: number[] | null }>(
+    `WITH o AS (SELECT next_step, status FROM leads WHERE campaign_id = $1 AND mailbox_id = $2
                   AND (status = 'pending' OR (status = 'active' AND next_due_at <= now())) LIMIT $3),
-          u AS (SELECT next_step FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL
+          u AS (SELECT next_step, status FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL
                   AND (status = 'pending' OR (status = 'active' AND next_due_at <= now())) LIMIT $3)
      SELECT (SELECT count(*) FROM o)::int AS own,
+            (SELECT count(*) FILTER (WHERE status = 'pending') FROM o)::int AS own_new,
             (SELECT array_agg(DISTINCT next_step ORDER BY next_step) FROM o) AS own_steps,
             (SELECT count(*) FROM u)::int AS unassigned,
+            (SELECT count(*) FILTER (WHERE status = 'pending') FROM u)::int AS unassigned_new,
             (SELECT array_agg(DISTINCT next_step ORDER BY next_step) FROM u) AS unassigned_steps`,
     [campaignId, mailboxId, cap],
   );
-  const r = rows[0] ?? { own: 0, unassigned: 0, own_steps: null, unassigned_steps: null };
+  const r = rows[0] ?? { own: 0, own_new: 0, unassigned: 0, unassigned_new: 0, own_steps: null, unassigned_steps: null };
   const steps = new Set([...(r.own_steps ?? []), ...(r.unassigned_steps ?? [])]);
   let nextDueAt: number | null = null;
   if (r.own + r.unassigned === 0) {
-    // Idle: when does a follow-up fall due for it (leads_lane_active_idx)?
-    const due = await pool.query<{ at: Date | null }>(
-      `SELECT least(
-         (SELECT min(next_due_at) FROM leads WHERE campaign_id = $1 AND mailbox_id = $2 AND status = 'active'),
-         (SELECT min(next_due_at) FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL AND status = 'active')) AS at`,
-      [campaignId, mailboxId],
-    );
-    nextDueAt = due.rows[0]?.at ? due.rows[0].at.getTime() : null;
+    nextDueAt = await nextFollowUpDue(pool, campaignId, mailboxId);
   }
-  return { own: r.own, unassigned: r.unassigned, steps: [...steps].sort((a, b) => a - b), nextDueAt };
+  return {
+    own: r.own,
+    ownNew: r.own_new,
+    unassigned: r.unassigned,
+    unassignedNew: r.unassigned_new,
+    steps: [...steps].sort((a, b) => a - b),
+    nextDueAt,
+  };
+}
+
+/** When the next follow-up falls due for a lane: its own, or one a failed mailbox gave back (leads_lane_active_idx). */
+export async function nextFollowUpDue(pool: Pool, campaignId: string, mailboxId: string): Promise<number | null> {
+  const due = await pool.query<{ at: Date | null }>(
+    `SELECT least(
+       (SELECT min(next_due_at) FROM leads WHERE campaign_id = $1 AND mailbox_id = $2 AND status = 'active'),
+       (SELECT min(next_due_at) FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL AND status = 'active')) AS at`,
+    [campaignId, mailboxId],
+  );
+  return due.rows[0]?.at ? due.rows[0].at.getTime() : null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
 
 export type SendStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'bounced' | 'complained' | 'delivered';
@@ -22,7 +22,7 @@ const RETURNING = `id, status, attempts, provider_message_id AS "providerMessage
  * running (paused or cancelled: nothing is written).
  */
 export async function claimSend(
-  pool: Pool,
+  pool: Pool | PoolClient,
   key: { clientId: string; campaignId: string; leadId: string; step: number; mailboxId: string },
   opts: { reclaimInterrupted?: boolean } = {},
 ): Promise<{ claimed: true; row: SendRow } | { claimed: false; row: SendRow | null }> {

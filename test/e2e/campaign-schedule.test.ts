@@ -66,4 +66,38 @@ describe('campaign scheduling: startAt and the campaign window', () => {
       expect(r.sent_at.getTime()).toBeGreaterThanOrEqual(opens.getTime());
     }
   }, 200_000);
+
+  it('limits.newLeadsPerDay: exactly that many leads get their first step today, their follow-ups are not held back, the rest wait for tomorrow', async () => {
+    const c = await scheduled({ limits: { newLeadsPerDay: 3 } });
+    // The same two mailboxes, a second step with no delay: follow-ups are due at once.
+    const auth = c.auth;
+    const row = json<{ steps: { templateId: string }[]; mailboxes: unknown }>(await stack.app.inject({ method: 'GET', url: `/v1/campaigns/${c.id}`, headers: auth }));
+    const two = json<{ id: string }>(await stack.app.inject({
+      method: 'POST', url: '/v1/campaigns', headers: auth,
+      payload: { name: `n-${c.id.slice(-6)}`, steps: [{ templateId: row.steps[0]!.templateId, delayDays: 0 }, { templateId: row.steps[0]!.templateId, delayDays: 0 }], mailboxes: row.mailboxes, limits: { newLeadsPerDay: 3 } },
+    }));
+    const emails = Array.from({ length: 8 }, (_, i) => `n${i}-${c.id.slice(-8)}@leads.example.org`);
+    await stack.app.inject({ method: 'POST', url: `/v1/campaigns/${two.id}/leads`, headers: auth, payload: { leads: emails.map((email) => ({ email })) } });
+    expect((await stack.app.inject({ method: 'POST', url: `/v1/campaigns/${two.id}/start`, headers: auth })).statusCode).toBe(202);
+    const get = async () => json<{ status: string; counts: { pending: number }; progress: { nextSend: { at: string | null; reason: string } | null } | null }>(
+      await stack.app.inject({ method: 'GET', url: `/v1/campaigns/${two.id}`, headers: auth }));
+    const steps = async () => (await stack.pool.query<{ step: number; n: number }>(
+      `SELECT step, count(*)::int AS n FROM sends WHERE campaign_id = $1 AND status = 'sent' GROUP BY step ORDER BY step`, [two.id])).rows;
+    // Three first steps and their three follow-ups go out; then the campaign waits for the next UTC day.
+    const waiting = await eventually(async () => {
+      const v = await get();
+      const s = await steps();
+      return v.progress?.nextSend?.reason === 'new_leads_per_day' && s.length === 2 && s[1]!.n === 3 ? v : null;
+    }, 60_000, 250);
+    expect(await steps()).toEqual([{ step: 0, n: 3 }, { step: 1, n: 3 }]);
+    expect(waiting.status).toBe('running');
+    expect(waiting.counts.pending).toBe(5);
+    const tomorrow = new Date();
+    tomorrow.setUTCHours(24, 0, 0, 0);
+    expect(Date.parse(waiting.progress!.nextSend!.at!)).toBeGreaterThanOrEqual(tomorrow.getTime() - 5 * 60_000);
+    // Still three a few seconds later: no lane takes a fourth.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await steps()).toEqual([{ step: 0, n: 3 }, { step: 1, n: 3 }]);
+    expect((await stack.pool.query('SELECT 1 FROM sends WHERE campaign_id = $1 AND step = 0', [two.id])).rowCount).toBe(3);
+  }, 90_000);
 });

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import { newLeadQuota } from '../../db/repositories/campaign-quota';
+import { claimFirstStepWithinQuota, newLeadQuota } from '../../db/repositories/campaign-quota';
 import { createCampaign, transitionCampaign } from '../../db/repositories/campaigns';
 import { createClient } from '../../db/repositories/clients';
 import { insertMailboxes } from '../../db/repositories/mailboxes';
@@ -130,5 +130,36 @@ describe('newLeadQuota (campaign-quota repository)', () => {
       await tx.query('ROLLBACK');
       tx.release();
     }
+  });
+
+  it('claimFirstStepWithinQuota: 20 lanes claiming at once start exactly the limit; the rest are deferred to the next local day, with no intent row', async () => {
+    const id = await campaign({ limits: { newLeadsPerDay: 5 } });
+    await transitionCampaign(pool, clientId, id, ['draft'], 'running');
+    const mailboxId = uuidv7();
+    await pool.query(
+      `INSERT INTO mailboxes (id, client_id, address, provider_ids, send_window, limits) VALUES ($1, $2, $3, '{}', '{}', '{}')`,
+      [mailboxId, clientId, `q-${randomUUID().slice(0, 8)}@send.example.com`],
+    );
+    const leads: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const leadId = uuidv7();
+      await pool.query('INSERT INTO leads (id, client_id, campaign_id, email) VALUES ($1, $2, $3, $4)', [leadId, clientId, id, `c${i}-${randomUUID()}@leads.example.org`]);
+      leads.push(leadId);
+    }
+    const now = Date.now();
+    const results = await Promise.all(leads.map((leadId) =>
+      claimFirstStepWithinQuota(pool, { clientId, campaignId: id, leadId, step: 0, mailboxId }, {}, now)));
+    const claimed = results.filter((r) => 'claimed' in r && r.claimed);
+    const deferred = results.filter((r): r is { deferred: true; retryAt: number } => 'deferred' in r);
+    expect(claimed).toHaveLength(5);
+    expect(deferred).toHaveLength(15);
+    const tomorrow = new Date(now);
+    tomorrow.setUTCHours(24, 0, 0, 0);
+    for (const d of deferred) expect(d.retryAt).toBe(tomorrow.getTime());
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM sends WHERE campaign_id = $1', [id]);
+    expect(rows[0]!.n).toBe(5); // a deferred claim leaves no intent row behind
+    // A retry of a claimed send is not refused (nor counted again).
+    const again = await claimFirstStepWithinQuota(pool, { clientId, campaignId: id, leadId: leads[results.indexOf(claimed[0]!)]!, step: 0, mailboxId }, {}, now);
+    expect('deferred' in again).toBe(false);
   });
 });
