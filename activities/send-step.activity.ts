@@ -167,7 +167,8 @@ export function sendStepActivities(deps: ActivityDeps) {
     }
     let result: Awaited<ReturnType<FailoverSender['send']>>;
     try {
-      result = await sender.send(mailbox.providerIds, message, `${row.id}:${row.attempts}`);
+      // A failover within the attempt makes two provider calls: heartbeat between them (a batch's timeout is per item).
+      result = await sender.send(mailbox.providerIds, message, `${row.id}:${row.attempts}`, () => Context.current().heartbeat());
     } catch (err) {
       if (!(err instanceof ProviderSendError)) {
         await markSendStatus(pool, row.id, 'pending', String((err as Error).message));

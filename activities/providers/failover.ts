@@ -45,7 +45,8 @@ export class FailoverSender {
     this.probeLeaseMs = settings.probeLeaseMs ?? DEFAULT_PROBE_LEASE_MS;
   }
 
-  async send(accountIds: string[], message: OutgoingMessage, attemptId: string): Promise<Delivered> {
+  /** `beforeNextProvider`: called before a failed-over send tries the next provider (the activity heartbeats there). */
+  async send(accountIds: string[], message: OutgoingMessage, attemptId: string, beforeNextProvider?: () => void): Promise<Delivered> {
     const rows = await breakerRows(this.pool, accountIds);
     let lastError: ProviderSendError | null = null;
     for (const [i, accountId] of accountIds.entries()) {
@@ -78,6 +79,7 @@ export class FailoverSender {
         if (!failsOverAtOnce(err.errorClass)) throw err;
         if (i < accountIds.length - 1) {
           this.logger.warn({ providerId: accountId, errorClass: err.errorClass, probe: wasProbe }, 'failing over to the next provider');
+          beforeNextProvider?.();
         }
       }
     }

@@ -90,8 +90,10 @@ describe('failover across providers with a shared circuit breaker (real SDK clie
     for (let i = 0; i < 19; i++) await sender.send([sgId, sesId], message(100 + i), `r${i}`);
     const sesBefore = ses.accepted;
     sendgrid.fail(500, 1);
-    const first = await sender.send([sgId, sesId], message(200), 'r-fail-1'); // 1 of 20: 5%, not above
+    let beforeNext = 0;
+    const first = await sender.send([sgId, sesId], message(200), 'r-fail-1', () => beforeNext++); // 1 of 20: 5%, not above
     expect(first.accountId).toBe(sesId); // same call, next provider
+    expect(beforeNext).toBe(1); // the activity heartbeats between the two calls
     expect(ses.accepted - sesBefore).toBe(1);
     expect(await attempts(sgId)).toEqual({ attempts: 20, failures: 1 });
     expect((await switches(sgId)).length).toBe(0);
