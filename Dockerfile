@@ -9,6 +9,7 @@ RUN npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit 
 COPY tsconfig.json ./
 COPY api ./api
 COPY activities ./activities
+COPY services ./services
 COPY core ./core
 COPY db ./db
 COPY workflows ./workflows

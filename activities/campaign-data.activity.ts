@@ -1,8 +1,10 @@
-import { getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
-import { availableWork, releaseOutsidePlan, releaseUnsent, remainingWork, spreadUnassigned } from '../db/repositories/lead-work';
+import { campaignWindowConstraint, getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
+import type { WindowConstraint } from '../workflows/policy';
+import { availableWork, releaseAllOfMailbox, releaseOutsidePlan, releaseUnsent, remainingWork, spreadUnassigned } from '../db/repositories/lead-work';
 import { pendingLeadIds } from '../db/repositories/leads';
 import { selectCampaignMailboxes } from '../db/repositories/mailboxes';
 import type { ActivityDeps } from './deps';
+import { raiseAlert, type ScheduledActivityDeps } from './reputation.activity';
 
 export interface CampaignPlan {
   clientId: string;
@@ -12,9 +14,14 @@ export interface CampaignPlan {
   stepCount: number;
   /** providers: the mailbox's provider accounts by name, in failover order. */
   mailboxes: { id: string; address: string; providers: string[] }[];
+  /** The campaign's own sending window in its zone, intersected with each mailbox's by the mailbox. */
+  window?: WindowConstraint | null;
+  /** epoch ms before which nothing is sent (startAt), if set. */
+  startAt?: number | null;
 }
 
-export function campaignDataActivities({ pool }: ActivityDeps) {
+export function campaignDataActivities(deps: ActivityDeps & ScheduledActivityDeps) {
+  const { pool, logger } = deps;
   return {
     /**
      * The campaign's sending plan: its steps and the mailboxes it may use.
@@ -31,7 +38,15 @@ export function campaignDataActivities({ pool }: ActivityDeps) {
       // Leads held by a mailbox that is no longer in the plan (paused, resting, its domain failing) would have no lane.
       await releaseOutsidePlan(pool, input.campaignId, mailboxes.map((m) => m.id));
       if (input.spreadLeads) await spreadUnassigned(pool, input.campaignId, mailboxes.map((m) => m.id));
-      return { clientId: c.clientId, name: c.name, status: c.status, stepCount: c.steps.length, mailboxes };
+      return {
+        clientId: c.clientId,
+        name: c.name,
+        status: c.status,
+        stepCount: c.steps.length,
+        mailboxes,
+        window: campaignWindowConstraint(c),
+        startAt: c.startAt ? c.startAt.getTime() : null,
+      };
     },
 
     /** One page of leads still waiting for their first step; keeps workflow inputs small. */
@@ -44,10 +59,29 @@ export function campaignDataActivities({ pool }: ActivityDeps) {
       await transitionCampaign(pool, input.clientId, input.campaignId, ['running', 'paused'], 'completed');
     },
 
-    /** Whether a lane has anything to send now: its own due work or an unassigned lead. */
+    /** Whether a lane has anything to send now (used by campaign runs recorded before child groups, which polled it). */
     async laneHasWork(input: { campaignId: string; mailboxId: string }): Promise<boolean> {
       const w = await availableWork(pool, input.campaignId, input.mailboxId, 1);
       return w.own + w.unassigned > 0;
+    },
+
+    /**
+     * A mailbox's part of a campaign failed (its workflow is missing or was
+     * terminated, its reservations or reports keep failing): everything it
+     * held goes back to the campaign's other mailboxes, and an alert names
+     * the mailbox and the reason. The campaign goes on.
+     */
+    async mailboxLaneFailed(input: { campaignId: string; clientId: string; mailboxId: string; reason: string }): Promise<number> {
+      const released = await releaseAllOfMailbox(pool, input.campaignId, input.mailboxId);
+      logger.warn({ campaignId: input.campaignId, mailboxId: input.mailboxId, released, reason: input.reason }, 'mailbox left the campaign');
+      await raiseAlert(deps, {
+        clientId: input.clientId,
+        kind: 'campaign_mailbox_failed',
+        subjectType: 'mailbox',
+        subjectId: input.mailboxId,
+        message: `mailbox ${input.mailboxId} left campaign ${input.campaignId}: ${input.reason.slice(0, 300)}; ${released} leads went to its other mailboxes`,
+      });
+      return released;
     },
 
     async releaseUnsent(input: { campaignId: string; mailboxId: string }): Promise<number> {

@@ -1,4 +1,5 @@
 import { campaignDataActivities } from './campaign-data.activity';
+import { campaignHealthActivities } from './campaign-health.activity';
 import type { ActivityDeps } from './deps';
 import { domainActivities } from './domains.activity';
 import { mailboxActivities } from './mailbox.activity';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps & ScheduledActivityDeps) {
     ...reserveSlotActivities(deps),
     ...sendStepActivities(deps),
     ...reputationActivities(deps),
+    ...campaignHealthActivities(deps),
     ...rotationActivities(deps),
     ...domainActivities(deps),
   };

@@ -23,6 +23,7 @@ import {
 } from '../workflows/policy/reputation';
 import type { ActivityDeps } from './deps';
 import { DEFAULT_BREAKER } from './providers/breaker-policy';
+import { wakeCampaignsUsingMailbox } from './campaign-wake';
 
 /** What the scheduled workflows' activities take beyond ActivityDeps (worker/main.ts fills it from config). */
 export interface ScheduledActivityDeps {
@@ -74,6 +75,7 @@ export async function setMailboxPaused(deps: Deps, mailboxId: string, paused: bo
     deps.logger.warn({ mailboxId }, 'mailbox has no running workflow; status changed in the database only');
   }
   await setMailboxStatus(deps.pool, mailboxId, paused ? 'paused' : 'active');
+  if (!paused) await wakeCampaignsUsingMailbox(deps.pool, deps.client, mailboxId, deps.logger);
   return true;
 }
 

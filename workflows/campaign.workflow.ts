@@ -1,375 +1,207 @@
 import {
-  ApplicationFailure,
-  type ActivityOptions,
+  allHandlersFinished,
+  type ChildWorkflowHandle,
   condition,
   continueAsNew,
-  defineQuery,
-  defineUpdate,
-  getExternalWorkflowHandle,
   log,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { SendBatchOutput, SendStepResult } from '../activities/send-step.activity';
-import { mailboxWorkflowId } from './ids';
-import { batchSlotId, reportOutcomesSignal, type BatchOutcomes, type OutcomeReport } from './mailbox.workflow';
-import { SA_STATUS } from './search-attributes';
-import { SEND_FAILURE_TYPES } from './send-failures';
-import { sendSummary } from './summaries';
+import { legacyCampaignRun } from './campaign-legacy';
+import { campaignGroupWorkflow } from './campaign-group.workflow';
+import { campaignGroupWorkflowId } from './ids';
+import {
+  cancelCampaignUpdate,
+  groupControlSignal,
+  pauseCampaignUpdate,
+  progressQuery,
+  resumeCampaignUpdate,
+  wakeCampaignSignal,
+  type CampaignGroupResult,
+  type CampaignProgress,
+  type CampaignRunStatus,
+  type CampaignWorkflowInput,
+  type GroupControl,
+  type LaneMailbox,
+} from './messages/campaign';
+import { SA_CAMPAIGN, SA_CLIENT, SA_STATUS } from './search-attributes';
+
+export {
+  cancelCampaignUpdate,
+  pauseCampaignUpdate,
+  progressQuery,
+  resumeCampaignUpdate,
+  wakeCampaignSignal,
+  type CampaignProgress,
+  type CampaignRunStatus,
+  type CampaignWorkflowInput,
+} from './messages/campaign';
 
 const data = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 10, initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-const slots = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20, nonRetryableErrorTypes: ['MailboxNotRunning'] },
-});
+/** Mailboxes (lanes) per child group: a group's run stays far under Temporal's per-workflow limits, and 10,000 mailboxes make 400 children. */
+export const GROUP_SIZE = 25;
+/** The patch that moved campaign runs from one workflow with a lane per mailbox to child groups. */
+export const CAMPAIGN_GROUPS_PATCH = 'campaign-groups';
 
-const SEND_RETRY_INITIAL_MS = 5_000;
-
-const SEND_OPTIONS: ActivityOptions = {
-  // Above the adapters' own 30 s request timeout; short enough that a crashed worker's sends are retried soon.
-  startToCloseTimeout: '45 seconds',
-  retry: {
-    initialInterval: SEND_RETRY_INITIAL_MS,
-    backoffCoefficient: 2,
-    maximumInterval: '10 minutes',
-    maximumAttempts: 8, // capped: a send never retries forever
-    nonRetryableErrorTypes: ['SenderMisconfigured', 'NotFound'],
-  },
-};
-const sends = proxyActivities<Activities>(SEND_OPTIONS);
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 /**
- * A batch of sends: each item is handled within the adapters' 30 s timeout
- * and heartbeats, so a crashed worker's batch is retried after 45 s (sent
- * items replay, an interrupted one is marked unknown). Failures that are not
- * a provider's answer (the database) retry a few times, then each item is
- * sent alone under the send policy above.
- */
-const BATCH_OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '45 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-};
-const batches = proxyActivities<Activities>(BATCH_OPTIONS);
-
-/** A lane waiting for its mailbox checks this often whether any work is left for it. */
-const WAIT_RECHECK_MS = 30_000;
-/** After a batch failed for a reason no provider gave (the database), its lane waits this long. */
-const BATCH_FAILURE_PAUSE_MS = 30_000;
-/** Most slots a lane reserves (and leads it claims) at once. */
-const BATCH_MAX = 50;
-/** Slots after the first join a batch only if they fall this close to it (a paced mailbox grants one). */
-const BATCH_WITHIN_MS = 5_000;
-
-/** providers: absent in plans recorded before activity summaries. */
-type LaneMailbox = { id: string; address: string; providers?: string[] };
-type MailboxHandle = ReturnType<typeof getExternalWorkflowHandle>;
-
-function failureType(err: unknown): string | undefined {
-  return err instanceof ApplicationFailure ? err.type ?? undefined : (err as { cause?: ApplicationFailure }).cause?.type ?? undefined;
-}
-
-export interface CampaignWorkflowInput {
-  campaignId: string;
-  clientId: string;
-  /** Carried across continue-as-new. */
-  sent?: number;
-  failed?: number;
-  paused?: boolean;
-  /** Set on continue-as-new: the leads were spread over the mailboxes when the campaign started. */
-  continued?: boolean;
-}
-
-export type CampaignRunStatus = 'running' | 'paused' | 'cancelled' | 'completed' | 'stalled';
-
-export interface CampaignProgress {
-  status: CampaignRunStatus;
-  sent: number;
-  failed: number;
-  inFlight: number;
-}
-
-export const pauseCampaignUpdate = defineUpdate<CampaignProgress, []>('pause');
-export const resumeCampaignUpdate = defineUpdate<CampaignProgress, []>('resume');
-export const cancelCampaignUpdate = defineUpdate<CampaignProgress, []>('cancel');
-export const progressQuery = defineQuery<CampaignProgress>('progress');
-
-/** A lane does not hold leads for a slot further away than this (others may have room); it waits empty-handed. */
-const LONG_WAIT_MS = 60_000;
-/** A lane whose mailbox cannot send for longer than this gives its unsent new leads back to the other lanes. */
-const RELEASE_SHARE_AFTER_MS = 15 * 60_000;
-
-type LaneEnd = 'idle' | 'mailbox_stopped' | 'yield' | 'cancelled';
-
-/**
- * Sends every step of a campaign's sequence. One lane per mailbox: a lane
- * takes its next lead from Postgres (a new lead, or a follow-up that is due:
- * follow-ups stay on the mailbox that sent step 0, in the same thread), asks
- * its mailbox for a slot (warm-up, caps, interval, window and cooldown live
- * there), sleeps until the slot, sends, and reports the outcome. Pause stops
- * any send from starting once acknowledged; cancel ends the lanes and the
- * workflow. The workflow holds no lead list: history stays bounded and it
- * continues as new when Temporal suggests it.
+ * Sends every step of a campaign's sequence, in rounds. A round loads the
+ * plan (the pool's usable mailboxes; unassigned new leads spread over them by
+ * load) and runs it as child groups of GROUP_SIZE lanes
+ * (campaignGroupWorkflow), one lane per mailbox. A round ends when every
+ * lane has ended: no work left for it, its mailbox stopped or failed. Then:
+ * nothing left, the campaign completes; work left that another round can take
+ * (a mailbox failed and gave its leads back, leads were added), another
+ * round; otherwise it is stalled and waits for a wake (leads uploaded, a
+ * mailbox resumed) with no timer.
+ *
+ * Pause, resume and cancel are Updates here and reach every group by signal;
+ * the database row is what stops a send from being claimed (see
+ * api/lifecycle/campaign.ts). History: a round costs a few events per group,
+ * and the run continues as new between rounds when Temporal suggests it.
  */
 export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignProgress> {
-  const plan = await data.loadCampaignPlan({ campaignId: input.campaignId, spreadLeads: !input.continued });
+  // Runs recorded before child groups replay (and finish) on their own code.
+  if (!patched(CAMPAIGN_GROUPS_PATCH)) return legacyCampaignRun(input);
+
   let sent = input.sent ?? 0;
   let failed = input.failed ?? 0;
   let paused = input.paused ?? false;
   let cancelled = false;
-  let yielding = false;
-  let inFlight = 0;
+  let woken = false;
+  let stalled = false;
+  let round = input.round ?? 0;
+  let groups: ChildWorkflowHandle<typeof campaignGroupWorkflow>[] = [];
+  let startsAt: number | null = null;
 
+  const status = (): CampaignRunStatus => (cancelled ? 'cancelled' : paused ? 'paused' : stalled ? 'stalled' : 'running');
   const progress = (): CampaignProgress => ({
-    status: cancelled ? 'cancelled' : paused ? 'paused' : 'running',
+    status: status(),
     sent,
     failed,
-    inFlight,
+    inFlight: 0,
+    round,
+    groups: groups.length,
+    ...(startsAt !== null ? { startsAt: new Date(startsAt).toISOString() } : {}),
   });
   const setStatus = (s: CampaignRunStatus) => upsertSearchAttributes([{ key: SA_STATUS, value: s }]);
 
-  setHandler(pauseCampaignUpdate, () => {
+  /** Tells every running group; a group that has already finished cannot hear it and need not. */
+  async function tellGroups(control: GroupControl): Promise<void> {
+    await Promise.all(groups.map((g) => g.signal(groupControlSignal, control).catch(() => undefined)));
+  }
+
+  setHandler(pauseCampaignUpdate, async () => {
     paused = true;
     setStatus('paused');
+    await tellGroups('pause');
     return progress();
   });
-  setHandler(resumeCampaignUpdate, () => {
+  setHandler(resumeCampaignUpdate, async () => {
     paused = false;
-    setStatus('running');
+    setStatus(stalled ? 'stalled' : 'running');
+    await tellGroups('resume');
     return progress();
   });
-  setHandler(cancelCampaignUpdate, () => {
+  setHandler(cancelCampaignUpdate, async () => {
     cancelled = true; // lanes wake from any wait at once and stop; a send already running finishes
+    await tellGroups('cancel');
     return progress();
+  });
+  setHandler(wakeCampaignSignal, async () => {
+    woken = true;
+    await tellGroups('wake');
   });
   setHandler(progressQuery, progress);
 
-  setStatus(paused ? 'paused' : 'running');
-  if (plan.mailboxes.length === 0) {
-    log.warn('campaign has no usable mailbox', { campaignId: input.campaignId });
-    setStatus('stalled');
-    return { ...progress(), status: 'stalled' };
-  }
-
-  /** Waits out a pause; false when the campaign was cancelled meanwhile. */
-  async function whilePaused(): Promise<boolean> {
-    if (paused) await condition(() => !paused || cancelled);
-    return !cancelled;
-  }
-
-  /** Tells the mailbox what became of a batch's slots, in one signal. */
-  async function report(handle: MailboxHandle, batchId: string, outcomes: BatchOutcomes['outcomes'], from = 0): Promise<void> {
-    if (outcomes.length) await handle.signal(reportOutcomesSignal, { batchId, from, outcomes });
-  }
-
-  function count(status: SendStepResult['status']): void {
-    if (status === 'sent') sent++;
-    else if (status !== 'skipped' && status !== 'paused' && status !== 'throttled') failed++;
-  }
-
-  function outcomeOf(status: SendStepResult['status']): OutcomeReport['outcome'] {
-    switch (status) {
-      case 'sent':
-      case 'unknown': // it may have gone out: count the slot as used
-        return 'sent';
-      case 'throttled':
-        return 'throttled';
-      case 'failed':
-        return 'failed';
-      default:
-        return 'skipped'; // skipped lead, paused campaign: the slot was not used
+  setStatus(status());
+  for (; ; round++) {
+    if (cancelled) break;
+    woken = false;
+    const plan = await data.loadCampaignPlan({ campaignId: input.campaignId, spreadLeads: true });
+    if (plan.startAt && plan.startAt > Date.now()) {
+      // Scheduled (startAt): one timer until then; pause and resume are heard meanwhile, cancel ends it.
+      startsAt = plan.startAt;
+      await condition(() => cancelled, plan.startAt - Date.now());
+      startsAt = null;
+      if (cancelled) break;
+      continue; // load the plan again: mailboxes may have changed meanwhile
     }
-  }
-
-  /** What the Web UI shows for a send activity: campaign, step, mailbox, providers; never the recipient. */
-  function summary(mailbox: LaneMailbox, steps: number[] | undefined, slotCount: number): string {
-    // Histories recorded before summaries carry plans and reservations without these fields: replay must not throw.
-    return sendSummary({
-      campaignName: plan.name ?? '',
-      steps: steps ?? [],
-      stepCount: plan.stepCount,
-      mailbox: mailbox.address,
-      providers: mailbox.providers ?? [],
-      slots: slotCount,
-    });
-  }
-
-  /** One send on its own, under the full send retry policy (after a batch stopped on it). */
-  async function sendAlone(
-    mailbox: LaneMailbox,
-    handle: MailboxHandle,
-    slot: { requestId: string; at: number },
-    work: { leadId: string; step: number },
-  ): Promise<LaneEnd | null> {
-    let result: SendStepResult;
-    inFlight++;
-    try {
-      result = await sends.sendStep.executeWithOptions(
-        { ...SEND_OPTIONS, summary: summary(mailbox, [work.step], 1) },
-        [{ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id, slotAt: slot.at }],
+    const mailboxes: LaneMailbox[] = plan.mailboxes;
+    let results: CampaignGroupResult[] = [];
+    if (mailboxes.length > 0) {
+      const parts = chunk(mailboxes, GROUP_SIZE);
+      groups = await Promise.all(
+        parts.map((part, k) =>
+          startChild(campaignGroupWorkflow, {
+            workflowId: campaignGroupWorkflowId(input.campaignId, round, k),
+            args: [{
+              campaignId: input.campaignId,
+              clientId: input.clientId,
+              name: plan.name,
+              stepCount: plan.stepCount,
+              mailboxes: part,
+              lanes: mailboxes.length,
+              paused,
+              window: plan.window ?? null,
+            }],
+            parentClosePolicy: ParentClosePolicy.TERMINATE,
+            typedSearchAttributes: [
+              { key: SA_CLIENT, value: input.clientId },
+              { key: SA_CAMPAIGN, value: input.campaignId },
+            ],
+            staticSummary: `Campaign "${plan.name}" · round ${round + 1} · group ${k + 1}/${parts.length} · ${part.length} mailboxes`,
+          }),
+        ),
       );
-    } catch (err) {
-      if (failureType(err) === SEND_FAILURE_TYPES.senderMisconfigured) {
-        await report(handle, slot.requestId, [{ outcome: 'sender_misconfigured' }]);
-        await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
-        return 'mailbox_stopped';
+      if (cancelled) await tellGroups('cancel'); // cancelled while the groups were starting
+      results = await Promise.all(groups.map((g) => g.result()));
+      groups = [];
+      for (const r of results) {
+        sent += r.sent;
+        failed += r.failed;
       }
-      await report(handle, slot.requestId, [{ outcome: 'failed' }]);
-      failed++;
-      return null;
-    } finally {
-      inFlight--;
     }
-    await report(handle, slot.requestId, [
-      { outcome: outcomeOf(result.status), retryAfterMs: result.status === 'throttled' ? (result.retryAfterMs ?? undefined) : undefined },
-    ]);
-    count(result.status);
-    return null;
-  }
+    if (cancelled) break;
 
-  /** Sends a granted batch; returns how the lane ends, or null to go on. */
-  async function runBatch(mailbox: LaneMailbox, handle: MailboxHandle, batchId: string, slots: number[], steps: number[] | undefined): Promise<LaneEnd | null> {
-    let out: SendBatchOutput;
-    inFlight += slots.length;
-    try {
-      out = await batches.sendBatch.executeWithOptions(
-        { ...BATCH_OPTIONS, summary: summary(mailbox, steps, slots.length) },
-        [{ campaignId: input.campaignId, mailboxId: mailbox.id, requestId: batchId, slots }],
-      );
-    } catch {
-      // It kept failing outside any provider answer (e.g. the database). Its
-      // leads stay queued on this mailbox. Some slots may have been used, so
-      // they are reported failed (counted unless still ahead); retry later.
-      await report(handle, batchId, slots.map(() => ({ outcome: 'failed' as const })));
-      return (await condition(() => cancelled, BATCH_FAILURE_PAUSE_MS)) ? 'cancelled' : null;
-    } finally {
-      inFlight -= slots.length;
-    }
-    const outcomes: BatchOutcomes['outcomes'] = out.results.map((status, i) => ({
-      outcome: outcomeOf(status),
-      retryAfterMs: out.retryAfterMs?.[i],
-    }));
-    out.results.forEach(count);
-    const stopped = out.stopped;
-    let retryAlone = false;
-    let end: LaneEnd | null = null;
-    if (stopped) {
-      if (stopped.type === SEND_FAILURE_TYPES.senderMisconfigured) {
-        outcomes.push({ outcome: 'sender_misconfigured' });
-        end = 'mailbox_stopped';
-      } else if (stopped.type === SEND_FAILURE_TYPES.transient || stopped.type === SEND_FAILURE_TYPES.providerDown) {
-        retryAlone = true; // its slot is reported by sendAlone
-      } else {
-        outcomes.push({ outcome: 'failed' });
-        failed++;
-      }
-    }
-    // Slots after the stop (or with no lead to send) were not used.
-    const used = outcomes.length + (retryAlone ? 1 : 0);
-    const unused = slots.slice(used).map(() => ({ outcome: 'skipped' as const }));
-    if (retryAlone) {
-      await report(handle, batchId, outcomes);
-      await report(handle, batchId, unused, used); // the slots after the retried one
-    } else {
-      await report(handle, batchId, outcomes.concat(unused));
-    }
-    if (end === 'mailbox_stopped') {
-      await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
-      return end;
-    }
-    if (retryAlone && stopped) {
-      // As the send activity's own retry policy would: a pause first, then Temporal retries with backoff.
-      if (await condition(() => cancelled, SEND_RETRY_INITIAL_MS)) return 'cancelled';
-      const slot = { requestId: batchSlotId(batchId, stopped.index), at: slots[stopped.index]! };
-      return sendAlone(mailbox, handle, slot, stopped);
-    }
-    return null;
-  }
-
-  async function lane(mailbox: LaneMailbox): Promise<LaneEnd> {
-    const handle = getExternalWorkflowHandle(mailboxWorkflowId(mailbox.address));
-    for (let seq = 0; ; seq++) {
-      if (!(await whilePaused())) return 'cancelled';
-      if (yielding) return 'yield';
-      const r = await slots.reserveBatch({
-        address: mailbox.address,
-        mailboxId: mailbox.id,
-        campaignId: input.campaignId,
-        requestId: `${input.campaignId}:${workflowInfo().runId}:${mailbox.id}:${seq}`,
-        max: BATCH_MAX,
-        lanes: plan.mailboxes.length,
-        withinMs: BATCH_WITHIN_MS,
-        maxWaitMs: LONG_WAIT_MS,
-      });
-      if (r.kind === 'idle') return 'idle';
-      if (r.kind === 'wait') {
-        if (r.retryAt === null) {
-          await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
-          return 'mailbox_stopped';
-        }
-        // No new lead is held meanwhile: this mailbox's share goes back to the
-        // campaign and other mailboxes with room take it. A long wait is cut
-        // into rechecks, so a lane whose work others have finished ends
-        // instead of holding the campaign open until its slot.
-        // Only for a long wait (cap reached, window closed, cooling down), not a
-        // mailbox's normal pacing, which would undo the spread at start.
-        // (patched: runs started before leads were spread at start did not.)
-        if (patched('release-share-on-wait') && r.retryAt - Date.now() > RELEASE_SHARE_AFTER_MS) {
-          await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
-        }
-        const until = Math.max(Date.now() + 1000, r.retryAt);
-        for (;;) {
-          if (await condition(() => cancelled, Math.min(WAIT_RECHECK_MS, until - Date.now()))) return 'cancelled';
-          if (Date.now() >= until) break;
-          if (!(await data.laneHasWork({ campaignId: input.campaignId, mailboxId: mailbox.id }))) return 'idle';
-        }
-        continue;
-      }
-      const first = r.slots[0]!;
-      if (first > Date.now()) await condition(() => cancelled || paused, first - Date.now());
-      if (paused || cancelled) {
-        // Pause acknowledged: no send starts. Give the slots back; the leads stay queued.
-        await report(handle, r.requestId, r.slots.map(() => ({ outcome: 'skipped' as const })));
-        continue;
-      }
-      const end = await runBatch(mailbox, handle, r.requestId, r.slots, r.steps);
-      if (end) return end;
-      if (workflowInfo().continueAsNewSuggested) yielding = true;
-    }
-  }
-
-  for (;;) {
-    const ends = await Promise.all(plan.mailboxes.map(lane));
-    if (cancelled || ends.includes('cancelled')) {
-      setStatus('cancelled');
-      return { ...progress(), status: 'cancelled' };
-    }
-    if (ends.includes('yield')) {
-      await continueAsNew<typeof campaignWorkflow>({ ...input, sent, failed, paused, continued: true });
-    }
     const left = await data.remainingWork({ campaignId: input.campaignId });
-    if (left.pending === 0 && left.waiting === 0) break;
-    if (ends.every((e) => e === 'mailbox_stopped')) {
-      log.warn('all mailboxes of the campaign stopped', { campaignId: input.campaignId });
-      setStatus('stalled');
-      // Try again later: a paused mailbox may be resumed.
-      await condition(() => cancelled, '1 hour');
-      continue;
+    if (left.pending === 0 && left.waiting === 0) {
+      await data.completeCampaign({ campaignId: input.campaignId, clientId: input.clientId });
+      setStatus('completed');
+      return { ...progress(), status: 'completed' };
     }
-    // Nothing due now: sleep until the next follow-up (or a new lead upload is noticed within a minute).
-    const wait = left.pending > 0 ? 60_000 : Math.max(1000, (left.nextDueAt ?? Date.now() + 60_000) - Date.now());
-    await condition(() => cancelled, wait);
+    // Leads given back (a mailbox stopped or failed) are work another round's lanes can take.
+    const changed = results.some((r) => (r.released ?? 0) > 0);
+    const worked = results.some((r) => r.activity > 0);
+    if (!woken && !changed && !worked) {
+      // Nothing any mailbox of the plan can take: every one is paused, resting or gone. Wait for a wake, no timer.
+      log.warn('campaign stalled: no mailbox can take its remaining work', { campaignId: input.campaignId, ...left });
+      stalled = true;
+      setStatus('stalled');
+      await condition(() => woken || cancelled);
+      stalled = false;
+      setStatus(status());
+    }
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof campaignWorkflow>({ ...input, sent, failed, paused, continued: true, round: round + 1 });
+    }
   }
-
-  await data.completeCampaign({ campaignId: input.campaignId, clientId: input.clientId });
-  setStatus('completed');
-  return { ...progress(), status: 'completed' };
+  setStatus('cancelled');
+  return { ...progress(), status: 'cancelled' };
 }

@@ -23,11 +23,14 @@ import {
   recordGrant,
   releaseGrant,
   resume,
+  validateTimezone,
   warmupDay,
+  windowErrors,
   type BlockReason,
   type MailboxPolicySettings,
   type Outcome,
   type PolicyState,
+  type WindowConstraint,
 } from './policy';
 import { SA_STATUS } from './search-attributes';
 
@@ -38,6 +41,7 @@ export interface OutstandingGrant {
   at: number;
   /** The reservation that granted it, when it came in a batch. */
   batchId?: string;
+  holder?: string;
 }
 
 export interface MailboxWorkflowInput {
@@ -64,6 +68,26 @@ export interface ReserveRequest {
    */
   count?: number;
   withinMs?: number;
+  /**
+   * Grant no slot further away than this (under the mailbox's own horizon):
+   * a later slot is answered "try again at" that slot minus this, so a lane
+   * never holds, and gives back, a slot it would sleep hours for.
+   */
+  horizonMs?: number;
+  /**
+   * The requesting lane (its workflow run). A campaign has one lane per
+   * mailbox at a time, so a slot the campaign holds for another holder was
+   * left by a run that is gone (terminated, failed): it is dropped, not waited out.
+   */
+  holder?: string;
+  /**
+   * An extra window this request's slots must also fall in, read in its own
+   * zone (a campaign's window): every slot of the answer is inside both it
+   * and the mailbox's window. When the two can never share an instant the
+   * answer is { granted: false, retryAt: null, reason: 'campaign_window' }.
+   * An invalid window or zone is rejected by the Update's validator.
+   */
+  window?: WindowConstraint;
 }
 
 /** One granted slot of a batch; its request id is what outcomes and releases name. */
@@ -74,7 +98,8 @@ export interface GrantedSlot {
 
 export type ReserveAnswer =
   | { granted: true; at: number; requestId: string; slots?: GrantedSlot[] }
-  | { granted: false; retryAt: number | null; reason: BlockReason | 'campaign_has_slot' | 'beyond_horizon' };
+  /** blockedBy: with 'beyond_horizon', the rule that keeps the mailbox from sending now (a cap, the window, a cooldown). */
+  | { granted: false; retryAt: number | null; reason: BlockReason | 'campaign_has_slot' | 'beyond_horizon'; blockedBy?: BlockReason };
 
 export interface OutcomeReport {
   requestId: string;
@@ -196,23 +221,35 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
         return { granted: true, at: existing.at, requestId: existing.requestId, slots };
       }
       expireOutstanding(t);
+      if (req.holder !== undefined) {
+        // Slots of this campaign held for a lane that is gone: a past one stays counted (it may have been used), a future one is freed.
+        for (const [id, g] of outstanding) {
+          if (g.campaignId !== req.campaignId || g.holder === req.holder) continue;
+          outstanding.delete(id);
+          if (g.at > t) state = releaseGrant(state, g.at);
+        }
+      }
       const held = [...outstanding.values()].find((g) => g.campaignId === req.campaignId);
       if (held) return { granted: false, retryAt: held.at, reason: 'campaign_has_slot' };
-      const slot = earliestSlot(settings, state, t);
+      const extra = req.window;
+      const slot = earliestSlot(settings, state, t, extra);
       if (slot.at === null) {
-        return { granted: false, retryAt: null, reason: slot.reason === 'ok' ? 'outside_window' : slot.reason };
+        return { granted: false, retryAt: slot.retryAt ?? null, reason: slot.reason === 'ok' ? 'outside_window' : slot.reason };
       }
-      if (slot.at > t + horizon) return { granted: false, retryAt: slot.at - horizon, reason: 'beyond_horizon' };
+      const reach = req.horizonMs !== undefined ? Math.min(horizon, Math.max(0, req.horizonMs)) : horizon;
+      if (slot.at > t + reach) {
+        return { granted: false, retryAt: slot.at - reach, reason: 'beyond_horizon', ...(slot.reason !== 'ok' ? { blockedBy: slot.reason } : {}) };
+      }
       const first = slot.at;
       const count = Math.max(1, Math.min(req.count ?? 1, MAX_BATCH));
       const slots: GrantedSlot[] = [];
       for (let at: number | null = first; at !== null && slots.length < count; ) {
         const requestId = batchSlotId(req.requestId, slots.length);
-        state = recordGrant(settings, state, at, Math.random()); // the SDK's seeded, replay-safe PRNG
-        outstanding.set(requestId, { requestId, campaignId: req.campaignId, at, batchId: req.requestId });
+        state = recordGrant(settings, state, at, Math.random(), extra); // the SDK's seeded, replay-safe PRNG
+        outstanding.set(requestId, { requestId, campaignId: req.campaignId, at, batchId: req.requestId, ...(req.holder !== undefined ? { holder: req.holder } : {}) });
         slots.push({ requestId, at });
-        const next = earliestSlot(settings, state, t).at;
-        at = next !== null && next <= first + (req.withinMs ?? 0) && next <= t + horizon ? next : null;
+        const next = earliestSlot(settings, state, t, extra).at;
+        at = next !== null && next <= first + (req.withinMs ?? 0) && next <= t + reach ? next : null;
       }
       grantsByCampaign[req.campaignId] = (grantsByCampaign[req.campaignId] ?? 0) + slots.length;
       return { granted: true, at: first, requestId: req.requestId, slots };
@@ -221,6 +258,13 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       validator: (req) => {
         if (!req || typeof req.requestId !== 'string' || req.requestId === '' || typeof req.campaignId !== 'string') {
           throw new Error('reserveSlot needs requestId and campaignId');
+        }
+        if (req.window !== undefined) {
+          // Rejected here, before anything is written: an invalid window would make the handler throw.
+          const w = req.window;
+          const errors = w && typeof w === 'object' && w.window && typeof w.window === 'object' ? windowErrors(w.window) : ['window: must be {window, timezone}'];
+          if (w && !validateTimezone(w.timezone)) errors.push(`window.timezone: unknown time zone '${String(w.timezone)}'`);
+          if (errors.length > 0) throw new Error(`reserveSlot: invalid window: ${errors.join('; ')}`);
         }
       },
     },

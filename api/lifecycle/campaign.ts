@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { conflict, notFound } from '../../core/errors';
-import { getCampaign, transitionCampaign } from '../../db/repositories/campaigns';
+import { getCampaign, restoreCampaignFailed, transitionCampaign, type CampaignRecord } from '../../db/repositories/campaigns';
 import { waitForClaimedSends } from '../../db/repositories/sends';
 import type { CampaignStatus } from '../../core/schemas/campaigns';
 import {
@@ -12,8 +12,24 @@ import {
   resumeCampaignUpdate,
   type CampaignProgress,
 } from '../../workflows/campaign.workflow';
-import { campaignWorkflowId } from '../../workflows/ids';
+import { campaignGroupWorkflowId, campaignWorkflowId } from '../../workflows/ids';
+import { groupProgressQuery, type GroupProgress, type LaneView, type NextSend, type WaitReason } from '../../workflows/messages/campaign';
 import { SA_CAMPAIGN, SA_CLIENT, SA_STATUS } from '../../workflows/search-attributes';
+
+/** Starts campaign-<id> (a closed run's id is reused: Temporal's default id reuse policy allows it). */
+async function startCampaignWorkflow(temporal: Client, taskQueue: string, campaign: CampaignRecord): Promise<void> {
+  await temporal.workflow.start(campaignWorkflow, {
+    taskQueue,
+    workflowId: campaignWorkflowId(campaign.id),
+    args: [{ campaignId: campaign.id, clientId: campaign.clientId }],
+    typedSearchAttributes: [
+      { key: SA_CLIENT, value: campaign.clientId },
+      { key: SA_CAMPAIGN, value: campaign.id },
+      { key: SA_STATUS, value: 'running' },
+    ],
+    staticSummary: `Campaign "${campaign.name}"`,
+  });
+}
 
 /**
  * draft → running, then starts campaign-<id>. Starting a running campaign is
@@ -32,17 +48,7 @@ export async function startCampaign(
     throw conflict(`campaign is ${campaign.status}; only a draft campaign can start`);
   }
   try {
-    await temporal.workflow.start(campaignWorkflow, {
-      taskQueue,
-      workflowId: campaignWorkflowId(campaignId),
-      args: [{ campaignId, clientId }],
-      typedSearchAttributes: [
-        { key: SA_CLIENT, value: clientId },
-        { key: SA_CAMPAIGN, value: campaignId },
-        { key: SA_STATUS, value: 'running' },
-      ],
-      staticSummary: `Campaign "${campaign.name}"`,
-    });
+    await startCampaignWorkflow(temporal, taskQueue, campaign);
   } catch (err) {
     await transitionCampaign(pool, clientId, campaignId, ['running'], 'draft');
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('campaign workflow already exists');
@@ -55,7 +61,7 @@ type Transition = { from: CampaignStatus[]; to: CampaignStatus; update: typeof p
 const TRANSITIONS: Record<'pause' | 'resume' | 'cancel', Transition> = {
   pause: { from: ['running'], to: 'paused', update: pauseCampaignUpdate },
   resume: { from: ['paused'], to: 'running', update: resumeCampaignUpdate },
-  cancel: { from: ['draft', 'running', 'paused'], to: 'cancelled', update: cancelCampaignUpdate },
+  cancel: { from: ['draft', 'running', 'paused', 'failed'], to: 'cancelled', update: cancelCampaignUpdate },
 };
 
 /** How long a pause or cancel waits for sends already past their claim to finish. */
@@ -85,7 +91,8 @@ export async function steerCampaign(
   if (!(await transitionCampaign(pool, clientId, campaignId, t.from, t.to))) {
     throw conflict('the campaign changed meanwhile; try again');
   }
-  if (campaign.status !== 'draft') {
+  // A draft has no workflow yet; a failed campaign's has closed.
+  if (campaign.status !== 'draft' && campaign.status !== 'failed') {
     try {
       await temporal.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(t.update, { args: [] });
     } catch (err) {
@@ -102,20 +109,101 @@ export async function steerCampaign(
 }
 
 /**
- * The running workflow's own view (sent and failed by this campaign's
- * workflow, sends in flight, running/paused), or null when there is no open
- * workflow or it does not answer within timeoutMs. The database counts stay
- * the record; this adds what only the workflow knows (in flight).
+ * Resume: a paused campaign through its workflow (steerCampaign); a failed
+ * one (its workflow closed unexpectedly) by starting its workflow again, same
+ * id and input. failed → running first, so sends can be claimed; then the
+ * new run starts and takes every lead not yet sent (a mailbox drops a slot
+ * the dead run still held as soon as the new run's lane asks: ReserveRequest.holder). Leads already sent are not sent again: the
+ * (lead, step) intent row is unique and a claimed one is never re-sent
+ * (activities/send-step.activity.ts). If the start fails the row is failed
+ * again, with its reason. Any other status is a 409.
  */
-export async function campaignProgress(temporal: Client, campaignId: string, timeoutMs = 2000): Promise<CampaignProgress | null> {
+export async function resumeCampaign(
+  pool: Pool,
+  temporal: Client,
+  taskQueue: string,
+  clientId: string,
+  campaignId: string,
+): Promise<CampaignStatus> {
+  const campaign = await getCampaign(pool, clientId, campaignId);
+  if (!campaign) throw notFound('campaign');
+  if (campaign.status !== 'failed') return steerCampaign(pool, temporal, clientId, campaignId, 'resume');
+  if (!(await transitionCampaign(pool, clientId, campaignId, ['failed'], 'running'))) {
+    throw conflict('the campaign changed meanwhile; try again');
+  }
+  try {
+    await startCampaignWorkflow(temporal, taskQueue, campaign);
+  } catch (err) {
+    // Already started: a run is open, which is what the row now says.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'running';
+    await restoreCampaignFailed(pool, clientId, campaignId, campaign.failureReason, campaign.failedAt);
+    throw err;
+  }
+  return 'running';
+}
+
+/** The campaign's live view: the workflow's status, what its groups sent, and when the next send is due and why. */
+export interface CampaignLiveProgress extends CampaignProgress {
+  nextSend: NextSend | null;
+}
+
+/** Resolves to null when `work` does not settle within ms. */
+async function within<T>(ms: number, work: Promise<T>): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), timeoutMs);
+    timer = setTimeout(() => resolve(null), ms);
   });
   try {
-    const query = temporal.workflow.getHandle(campaignWorkflowId(campaignId)).query(progressQuery).catch(() => null);
-    return await Promise.race([query, timeout]);
+    return await Promise.race([work.catch(() => null), timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The earliest wait among lanes (a lane at work means a send is under way now). */
+export function nextSendOf(lanes: LaneView[], nowMs: number): NextSend | null {
+  let best: NextSend | null = null;
+  let bestAt = Infinity;
+  for (const l of lanes) {
+    if (l.state === 'ended') continue;
+    const at = l.state === 'waiting' || l.state === 'idle' ? (l.until ?? nowMs) : nowMs;
+    const reason = (l.state === 'waiting' || l.state === 'idle') && l.reason ? l.reason : 'pacing';
+    if (at < bestAt) {
+      bestAt = at;
+      best = { at: new Date(Math.max(at, nowMs)).toISOString(), reason: reason as WaitReason };
+    }
+  }
+  return best;
+}
+
+/**
+ * The running workflow's own view (sent and failed by this campaign's
+ * workflow and its groups, sends in flight, running/paused/stalled, the next
+ * send), or null when there is no open workflow or it does not answer within
+ * timeoutMs. The database counts stay the record; this adds what only the
+ * workflows know.
+ */
+export async function campaignProgress(temporal: Client, campaignId: string, timeoutMs = 2000): Promise<CampaignLiveProgress | null> {
+  const parent = await within(timeoutMs, temporal.workflow.getHandle(campaignWorkflowId(campaignId)).query(progressQuery));
+  if (!parent) return null;
+  const groupCount = parent.groups ?? 0;
+  const groups = await Promise.all(
+    Array.from({ length: groupCount }, (_, k) =>
+      within(timeoutMs, temporal.workflow.getHandle(campaignGroupWorkflowId(campaignId, parent.round ?? 0, k)).query(groupProgressQuery)),
+    ),
+  );
+  const live = groups.filter((g): g is GroupProgress => g !== null);
+  const lanes = live.flatMap((g) => g.lanes);
+  const nextSend: NextSend | null =
+    parent.startsAt ? { at: parent.startsAt, reason: 'start_time' }
+    : parent.status === 'paused' ? { at: null, reason: 'paused' }
+    : parent.status === 'stalled' ? { at: null, reason: 'mailboxes_stopped' }
+    : nextSendOf(lanes, Date.now());
+  return {
+    ...parent,
+    sent: parent.sent + live.reduce((n, g) => n + g.sent, 0),
+    failed: parent.failed + live.reduce((n, g) => n + g.failed, 0),
+    inFlight: parent.inFlight + live.reduce((n, g) => n + g.inFlight, 0),
+    nextSend,
+  };
 }

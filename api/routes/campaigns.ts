@@ -3,49 +3,55 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../core/errors';
 import { decodeCursor, encodeCursor } from '../../core/ids';
-import { createCampaignBody, leadEmail } from '../../core/schemas/campaigns';
+import { campaignDetail, campaignStatusAnswer, campaignView, createCampaignBody, leadEmail } from '../../core/schemas/campaigns';
 import { markReplied } from '../../db/repositories/lead-work';
-import { idParams } from '../../core/schemas/common';
+import { errorResponse, idParams } from '../../core/schemas/common';
 import { campaignCounts, createCampaign, getCampaign, type CampaignRecord } from '../../db/repositories/campaigns';
 import { listSends } from '../../db/repositories/sends';
 import { countOwnedTemplates } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
-import { campaignProgress, startCampaign, steerCampaign } from '../lifecycle/campaign';
+import { checkCampaign } from '../../services/campaign-health';
+import type { CampaignProgress } from '../../workflows/campaign.workflow';
+import { campaignProgress, resumeCampaign, startCampaign, steerCampaign } from '../lifecycle/campaign';
+import { campaignScheduleProblems } from '../lifecycle/campaign-schedule';
 import { clientIdOf } from '../plugins/auth';
 
-const view = (c: CampaignRecord, counts?: Record<string, number>) => ({
+const view = (c: CampaignRecord) => ({
   id: c.id,
   name: c.name,
   status: c.status,
+  failureReason: c.status === 'failed' ? c.failureReason : null,
+  failedAt: c.status === 'failed' ? (c.failedAt?.toISOString() ?? null) : null,
   steps: c.steps,
   mailboxes: c.mailboxSelector,
   window: c.window,
   timezone: c.timezone,
+  startAt: c.startAt?.toISOString() ?? null,
+  limits: c.limits,
   createdAt: c.createdAt.toISOString(),
   startedAt: c.startedAt?.toISOString() ?? null,
   finishedAt: c.finishedAt?.toISOString() ?? null,
-  ...(counts
-    ? {
-        counts: {
-          pending: counts.lead_pending ?? 0,
-          scheduled: (counts.send_sending ?? 0) + (counts.lead_active ?? 0),
-          sent: (counts.send_sent ?? 0) + (counts.send_delivered ?? 0),
-          failed: counts.send_failed ?? 0,
-          unknown: counts.send_unknown ?? 0,
-          bounced: counts.lead_bounced ?? 0,
-          complained: counts.lead_complained ?? 0,
-          unsubscribed: counts.lead_unsubscribed ?? 0,
-          replied: counts.lead_replied ?? 0,
-          suppressed: counts.lead_suppressed ?? 0,
-        },
-      }
-    : {}),
+});
+
+const countsView = (counts: Record<string, number>) => ({
+  pending: counts.lead_pending ?? 0,
+  scheduled: (counts.send_sending ?? 0) + (counts.lead_active ?? 0),
+  sent: (counts.send_sent ?? 0) + (counts.send_delivered ?? 0),
+  failed: counts.send_failed ?? 0,
+  unknown: counts.send_unknown ?? 0,
+  bounced: counts.lead_bounced ?? 0,
+  complained: counts.lead_complained ?? 0,
+  unsubscribed: counts.lead_unsubscribed ?? 0,
+  replied: counts.lead_replied ?? 0,
+  suppressed: counts.lead_suppressed ?? 0,
 });
 
 export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }: AppDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post('/v1/campaigns', { schema: { tags: ['campaigns'], body: createCampaignBody } }, async (req, reply) => {
+  r.post('/v1/campaigns', {
+    schema: { tags: ['campaigns'], body: createCampaignBody, response: { 201: campaignView, 400: errorResponse } },
+  }, async (req, reply) => {
     const clientId = clientIdOf(req);
     const templateIds = req.body.steps.map((s) => s.templateId);
     const owned = await countOwnedTemplates(pool, clientId, templateIds);
@@ -53,29 +59,63 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
     if (missing.length) {
       throw badRequest('unknown template', missing.map(({ i }) => ({ path: `steps.${i}.templateId`, message: 'no such template' })));
     }
+    const schedule = await campaignScheduleProblems(pool, clientId, req.body, Date.now());
+    if (schedule.length) throw badRequest('invalid schedule', schedule);
     const c = await createCampaign(pool, clientId, req.body);
     return reply.status(201).send(view(c));
   });
 
-  r.get('/v1/campaigns/:id', { schema: { tags: ['campaigns'], params: idParams } }, async (req) => {
-    const c = await getCampaign(pool, clientIdOf(req), req.params.id);
+  r.get('/v1/campaigns/:id', {
+    schema: {
+      tags: ['campaigns'],
+      params: idParams,
+      description:
+        "status 'failed': the campaign's workflow closed unexpectedly (terminated, failed, timed out, cancelled outside this API, or gone); " +
+        'failureReason says how, and POST /v1/campaigns/:id/resume restarts it. A running or paused campaign is checked against its workflow on every read.',
+      response: { 200: campaignDetail, 404: errorResponse },
+    },
+  }, async (req) => {
+    const clientId = clientIdOf(req);
+    const c = await getCampaign(pool, clientId, req.params.id);
     if (!c) throw notFound('campaign');
-    const live = c.status === 'running' || c.status === 'paused';
-    const [counts, progress] = await Promise.all([campaignCounts(pool, c.id), live ? campaignProgress(temporal, c.id) : null]);
-    return { ...view(c, counts), progress };
+    /** The row follows the workflow: one closed unexpectedly makes it failed now (once, with its alert). */
+    const followWorkflow = async (): Promise<{ c: CampaignRecord; progress: CampaignProgress | null }> => {
+      if (c.status !== 'running' && c.status !== 'paused') return { c, progress: null };
+      const health = { pool, temporal, log: req.log, alertWebhookUrl: config.ALERT_WEBHOOK_URL };
+      const live = { id: c.id, clientId, status: c.status, statusChangedAt: c.statusChangedAt ?? c.startedAt ?? c.createdAt };
+      const { workflow, failure } = await checkCampaign(health, live);
+      if (failure) return { c: (await getCampaign(pool, clientId, c.id)) ?? c, progress: null };
+      return { c, progress: workflow.kind === 'open' ? await campaignProgress(temporal, c.id) : null };
+    };
+    const [counts, now] = await Promise.all([campaignCounts(pool, c.id), followWorkflow()]);
+    return { ...view(now.c), counts: countsView(counts), progress: now.progress };
   });
 
-  r.post('/v1/campaigns/:id/start', { schema: { tags: ['campaigns'], params: idParams } }, async (req, reply) => {
+  const steerResponses = { 200: campaignStatusAnswer, 404: errorResponse, 409: errorResponse };
+  r.post('/v1/campaigns/:id/start', {
+    schema: { tags: ['campaigns'], params: idParams, response: { 202: campaignStatusAnswer, 404: errorResponse, 409: errorResponse } },
+  }, async (req, reply) => {
     await startCampaign(pool, temporal, config.TEMPORAL_TASK_QUEUE, clientIdOf(req), req.params.id);
     return reply.status(202).send({ status: 'running' });
   });
 
-  for (const action of ['pause', 'resume', 'cancel'] as const) {
-    r.post(`/v1/campaigns/:id/${action}`, { schema: { tags: ['campaigns'], params: idParams } }, async (req) => {
+  for (const action of ['pause', 'cancel'] as const) {
+    r.post(`/v1/campaigns/:id/${action}`, { schema: { tags: ['campaigns'], params: idParams, response: steerResponses } }, async (req) => {
       const status = await steerCampaign(pool, temporal, clientIdOf(req), req.params.id, action);
       return { status };
     });
   }
+  r.post('/v1/campaigns/:id/resume', {
+    schema: {
+      tags: ['campaigns'],
+      params: idParams,
+      description: "A paused campaign goes on; a failed one's workflow is started again (no lead gets a step twice). Anything else is a 409.",
+      response: steerResponses,
+    },
+  }, async (req) => {
+    const status = await resumeCampaign(pool, temporal, config.TEMPORAL_TASK_QUEUE, clientIdOf(req), req.params.id);
+    return { status };
+  });
 
   r.post('/v1/leads/reply', {
     schema: { tags: ['campaigns'], body: z.strictObject({ email: leadEmail, campaignId: z.uuid().optional() }) },

@@ -15,6 +15,7 @@ import {
 } from '../../db/repositories/mailboxes';
 import { mailboxWorkflowId } from '../../workflows/ids';
 import { pauseUpdate, resumeUpdate } from '../../workflows/mailbox.workflow';
+import { wakeCampaignsUsingMailbox } from '../../activities/campaign-wake';
 import { mailboxLiveState, startMailboxWorkflows } from '../lifecycle/mailbox';
 import type { AppDeps } from '../deps';
 import { importMailboxes } from '../lifecycle/mailbox-import';
@@ -105,6 +106,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     if (!m) throw notFound('mailbox');
     const live = await temporal.workflow.getHandle(mailboxWorkflowId(m.address)).executeUpdate(resumeUpdate, { args: [] });
     await setMailboxStatus(pool, m.id, 'active');
+    await wakeCampaignsUsingMailbox(pool, temporal, m.id, req.log); // a campaign stalled on it takes it back at once
     return { ...mailboxView({ ...m, status: 'active' }), live };
   });
 }

@@ -7,14 +7,27 @@ export const campaignStep = z.strictObject({
   delayDays: z.number().min(0).max(365),
 });
 
+/** The zone a campaign's window and its new-leads day are read in when it names none. */
+export const DEFAULT_CAMPAIGN_TIMEZONE = 'UTC';
+
+export const campaignLimits = z.strictObject({
+  /** At most this many leads get their first step per local day of the campaign (its timezone, UTC when none). */
+  newLeadsPerDay: z.number().int().min(1).max(1_000_000).optional(),
+});
+export type CampaignLimits = z.infer<typeof campaignLimits>;
+
 export const createCampaignBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   steps: z.array(campaignStep).min(1).max(10),
   mailboxes: z
     .strictObject({ pool: pool.optional(), ids: z.array(z.uuid()).min(1).max(10_000).optional() })
     .refine((m) => m.pool !== undefined || m.ids !== undefined, { message: 'give a pool or mailbox ids' }),
+  /** Days and hours in `timezone` (UTC when none); a send also has to fall in its mailbox's own window. */
   window: sendingWindow.optional(),
   timezone: timezone.optional(),
+  /** No send before this instant; ISO 8601 with an offset or Z, not in the past (checked by the route). */
+  startAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-03-09T09:00:00+01:00' }).optional(),
+  limits: campaignLimits.optional(),
 });
 export type CreateCampaignBody = z.infer<typeof createCampaignBody>;
 
@@ -25,5 +38,56 @@ export const leadInput = z.strictObject({
 export const jsonLeadsBody = z.strictObject({ leads: z.array(leadInput).min(1).max(100_000) });
 export const leadEmail = email;
 
-export const CAMPAIGN_STATUSES = ['draft', 'running', 'paused', 'completed', 'cancelled'] as const;
+/**
+ * draft → running ⇄ paused → completed | cancelled. failed: the campaign's
+ * workflow closed unexpectedly (terminated, failed, timed out, cancelled
+ * outside the API, or gone); failureReason says how, and resume restarts it.
+ */
+export const CAMPAIGN_STATUSES = ['draft', 'running', 'paused', 'completed', 'cancelled', 'failed'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+export const campaignStatus = z.enum(CAMPAIGN_STATUSES);
+
+/** A campaign as the API shows it. */
+export const campaignView = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: campaignStatus,
+  /** Why the campaign failed (status 'failed'), e.g. "workflow terminated: <reason>"; null otherwise. */
+  failureReason: z.string().nullable(),
+  failedAt: z.string().nullable(),
+  steps: z.array(z.object({ templateId: z.string(), delayDays: z.number() })),
+  mailboxes: z.object({ pool: z.string().optional(), ids: z.array(z.string()).optional() }),
+  window: z.object({ days: z.array(z.string()), start: z.string(), end: z.string() }).nullable(),
+  timezone: z.string().nullable(),
+  /** Nothing is sent before this (ISO 8601); null: from the start call. */
+  startAt: z.string().nullable(),
+  limits: z.object({ newLeadsPerDay: z.number().int().optional() }).nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+
+const count = z.number().int();
+/** GET /v1/campaigns/:id: the row, the counts, and the open workflow's own progress (null when none answers). */
+export const campaignDetail = campaignView.extend({
+  counts: z.object({
+    pending: count, scheduled: count, sent: count, failed: count, unknown: count, bounced: count,
+    complained: count, unsubscribed: count, replied: count, suppressed: count,
+  }),
+  progress: z
+    .object({
+      status: z.string(),
+      sent: count,
+      failed: count,
+      inFlight: count,
+      round: count.optional(),
+      startsAt: z.string().nullable().optional(),
+      groups: count.optional(),
+      /** When the next send is due (null: nothing scheduled) and why the campaign waits until then. */
+      nextSend: z.object({ at: z.string().nullable(), reason: z.string() }).nullable().optional(),
+    })
+    .nullable(),
+});
+
+/** What start, pause, resume and cancel answer. */
+export const campaignStatusAnswer = z.object({ status: campaignStatus });

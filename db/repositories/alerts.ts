@@ -6,7 +6,7 @@ type Db = Pool | PoolClient;
 export interface NewAlert {
   clientId: string | null;
   kind: string;
-  subjectType: 'mailbox' | 'domain' | 'provider';
+  subjectType: 'mailbox' | 'domain' | 'provider' | 'campaign';
   subjectId: string;
   message: string;
 }

@@ -23,9 +23,11 @@ export async function claimWork(pool: Pool, campaignId: string, mailboxId: strin
   );
   const items = own.rows.map((r) => ({ leadId: r.id, step: r.next_step }));
   if (items.length >= limit) return items;
+  // Unassigned work: new leads, and due follow-ups a failed mailbox gave back.
   const fresh = await pool.query<{ id: string; next_step: number }>(
     `UPDATE leads SET mailbox_id = $2 WHERE id IN (
-       SELECT id FROM leads WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL
+       SELECT id FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL
+         AND (status = 'pending' OR (status = 'active' AND next_due_at <= now()))
        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING id, next_step`,
     [campaignId, mailboxId, limit - items.length],
@@ -35,23 +37,42 @@ export async function claimWork(pool: Pool, campaignId: string, mailboxId: strin
 
 /**
  * What a lane could take now: its own due work and the campaign's unassigned
- * leads, each counted only up to `cap` (cheap at any campaign size), and the
- * sequence steps (0-based) that work is at.
+ * work (new leads, and due follow-ups a failed mailbox gave back), each
+ * counted only up to `cap` (cheap at any campaign size); the sequence steps
+ * (0-based) that work is at; and when the lane's next follow-up (its own or
+ * an unassigned one) falls due, so an idle lane sleeps until then.
  */
-export async function availableWork(pool: Pool, campaignId: string, mailboxId: string, cap: number): Promise<{ own: number; unassigned: number; steps: number[] }> {
-  const { rows } = await pool.query<{ own: number; unassigned: number; own_steps: number[] | null }>(
+export async function availableWork(
+  pool: Pool,
+  campaignId: string,
+  mailboxId: string,
+  cap: number,
+): Promise<{ own: number; unassigned: number; steps: number[]; nextDueAt: number | null }> {
+  const { rows } = await pool.query<{ own: number; unassigned: number; own_steps: number[] | null; unassigned_steps: number[] | null }>(
     `WITH o AS (SELECT next_step FROM leads WHERE campaign_id = $1 AND mailbox_id = $2
+                  AND (status = 'pending' OR (status = 'active' AND next_due_at <= now())) LIMIT $3),
+          u AS (SELECT next_step FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL
                   AND (status = 'pending' OR (status = 'active' AND next_due_at <= now())) LIMIT $3)
      SELECT (SELECT count(*) FROM o)::int AS own,
             (SELECT array_agg(DISTINCT next_step ORDER BY next_step) FROM o) AS own_steps,
-            (SELECT count(*) FROM (SELECT 1 FROM leads WHERE campaign_id = $1 AND status = 'pending' AND mailbox_id IS NULL
-               LIMIT $3) u)::int AS unassigned`,
+            (SELECT count(*) FROM u)::int AS unassigned,
+            (SELECT array_agg(DISTINCT next_step ORDER BY next_step) FROM u) AS unassigned_steps`,
     [campaignId, mailboxId, cap],
   );
-  const r = rows[0] ?? { own: 0, unassigned: 0, own_steps: null };
-  const steps = new Set(r.own_steps ?? []);
-  if (r.unassigned > 0) steps.add(0);
-  return { own: r.own, unassigned: r.unassigned, steps: [...steps].sort((a, b) => a - b) };
+  const r = rows[0] ?? { own: 0, unassigned: 0, own_steps: null, unassigned_steps: null };
+  const steps = new Set([...(r.own_steps ?? []), ...(r.unassigned_steps ?? [])]);
+  let nextDueAt: number | null = null;
+  if (r.own + r.unassigned === 0) {
+    // Idle: when does a follow-up fall due for it (leads_lane_active_idx)?
+    const due = await pool.query<{ at: Date | null }>(
+      `SELECT least(
+         (SELECT min(next_due_at) FROM leads WHERE campaign_id = $1 AND mailbox_id = $2 AND status = 'active'),
+         (SELECT min(next_due_at) FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL AND status = 'active')) AS at`,
+      [campaignId, mailboxId],
+    );
+    nextDueAt = due.rows[0]?.at ? due.rows[0].at.getTime() : null;
+  }
+  return { own: r.own, unassigned: r.unassigned, steps: [...steps].sort((a, b) => a - b), nextDueAt };
 }
 
 /**
@@ -137,6 +158,19 @@ export async function releaseOutsidePlan(pool: Pool, campaignId: string, mailbox
 export async function releaseUnsent(pool: Pool, campaignId: string, mailboxId: string): Promise<number> {
   const { rowCount } = await pool.query(
     `UPDATE leads SET mailbox_id = NULL WHERE campaign_id = $1 AND mailbox_id = $2 AND status = 'pending' AND next_step = 0`,
+    [campaignId, mailboxId],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * Gives everything a failed mailbox still holds in a campaign back to the
+ * campaign: its unsent new leads and its waiting follow-ups (another
+ * mailbox sends those, in the same thread by References).
+ */
+export async function releaseAllOfMailbox(pool: Pool, campaignId: string, mailboxId: string): Promise<number> {
+  const { rowCount } = await pool.query(
+    `UPDATE leads SET mailbox_id = NULL WHERE campaign_id = $1 AND mailbox_id = $2 AND status IN ('pending', 'active')`,
     [campaignId, mailboxId],
   );
   return rowCount ?? 0;

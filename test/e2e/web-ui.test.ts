@@ -96,12 +96,14 @@ describe('Temporal Web UI', () => {
       expect(await page.getByRole('link', { name: /^mailbox-/ }).count()).toBe(0);
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui.png'), fullPage: true });
 
-      // 2. Its history: every send of the campaign and its mailbox, and no recipient address in clear.
-      await row.click();
-      await page.waitForURL(/\/workflows\/campaign-[^/]+\/[^/]+\/history/);
+      // 2. The history of its group (the child that runs the mailbox lanes): every send, and no recipient address in clear.
+      const group = page.getByRole('link', { name: `campaign-${ours.campaignId}-r0-g0`, exact: true });
+      await group.waitFor();
+      await group.click();
+      await page.waitForURL(/\/workflows\/campaign-[^/]+-r0-g0\/[^/]+\/history/);
       await page.getByText('Workflow Execution Completed', { exact: false }).first().waitFor();
       const history = await page.locator('body').innerText();
-      expect(history).toContain(`campaign-${ours.campaignId}`);
+      expect(history).toContain(`campaign-${ours.campaignId}-r0-g0`);
       // The Compact view groups each activity into one row; expanding a send shows its input and result.
       await page.getByText('Compact', { exact: true }).first().click();
       // A summary row per send activity (an expanded row adds its events below it, which are not summaries).
@@ -156,7 +158,7 @@ describe('Temporal Web UI', () => {
 
     const page = await openPage({ signIn: false });
     try {
-      await page.goto(`${server.uiUrl}/namespaces/default/workflows/campaign-${c.campaignId}`);
+      await page.goto(`${server.uiUrl}/namespaces/default/workflows/campaign-${c.campaignId}-r0-g0`);
       await page.getByText('Compact', { exact: true }).first().click();
       const sendRow = page.locator('tbody tr', { hasText: /send(Step|Batch)/, hasNotText: 'Activity Task Scheduled' }).first();
       await sendRow.click();

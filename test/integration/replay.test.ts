@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dataConverterFrom } from '../../core/codec';
-import { campaignWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
+import { campaignGroupWorkflowId, campaignWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
 import {
   mailboxWorkflow,
   pauseUpdate,
@@ -69,15 +69,21 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     return out;
   }
 
-  /** A two-step campaign on two mailboxes: batched reservations, sends, outcomes, a follow-up wait. */
-  async function campaignHistories(): Promise<{ workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
+  /** A two-step campaign on two mailboxes: the campaign run, and its group's batched reservations, sends, outcomes and follow-up wait. */
+  async function campaignHistories(): Promise<{ name: string; workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
     const provider = await newProvider(stack, 'smtp', { host: '127.0.0.1', port: sink.port });
     const client = await newClient(stack);
     const c = await campaignWithLeads(stack, client, { providers: [provider.name], mailboxes: 2, leads: 6, steps: [0, 0] });
     await c.start();
     await c.waitDone(60_000);
-    const history = await stack.temporal.workflow.getHandle(campaignWorkflowId(c.campaignId)).fetchHistory();
-    return [{ workflowId: campaignWorkflowId(c.campaignId), history }];
+    const out = [];
+    for (const [name, workflowId] of [
+      ['campaign-groups-run', campaignWorkflowId(c.campaignId)],
+      ['campaign-group-run', campaignGroupWorkflowId(c.campaignId, 0, 0)],
+    ] as const) {
+      out.push({ name, workflowId, history: await stack.temporal.workflow.getHandle(workflowId).fetchHistory() });
+    }
+    return out;
   }
 
   async function produceHistories(): Promise<{ workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
@@ -128,11 +134,11 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     const mailboxes = await stage('mailbox histories', 40_000, produceHistories());
     const campaigns = await stage('campaign history', 40_000, campaignHistories());
     const scheduled = await stage('scheduled histories', 20_000, scheduledHistories());
-    const fresh = [...mailboxes, ...campaigns, ...scheduled.map(({ workflowId, history }) => ({ workflowId, history }))];
+    const fresh = [...mailboxes, ...campaigns.map(({ workflowId, history }) => ({ workflowId, history })), ...scheduled.map(({ workflowId, history }) => ({ workflowId, history }))];
     if (process.env.RECORD_HISTORIES === '1') {
       const named = [
         ...mailboxes.map((h, i) => [`mailbox-run${i + 1}`, h.history] as const),
-        ...campaigns.map((h, i) => [`campaign-run${i + 1}`, h.history] as const),
+        ...campaigns.map((h) => [`${h.name}1`, h.history] as const),
         ...scheduled.map((h) => [`${h.name}-run1`, h.history] as const),
       ];
       for (const [name, history] of named) {
@@ -145,7 +151,7 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
-      expect.arrayContaining(['fixture-campaign-run', 'fixture-mailbox-run', 'fixture-reputation-run', 'fixture-rotation-run']),
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-mailbox-run', 'fixture-reputation-run', 'fixture-rotation-run']),
     );
     const results = await stage('replay', 30_000, (async () => {
       const out = [];

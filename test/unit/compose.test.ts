@@ -228,7 +228,7 @@ describe('docker-compose.yml', () => {
 
   it('the Dockerfile copies every folder the entry points import, and .dockerignore keeps local state out', () => {
     const dockerfile = read('Dockerfile');
-    for (const dir of ['api', 'activities', 'core', 'db', 'workflows', 'worker']) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'));
+    for (const dir of ['api', 'activities', 'services', 'core', 'db', 'workflows', 'worker']) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'));
     expect(dockerfile).toMatch(/^USER node$/m);
     const ignore = read('.dockerignore').split('\n');
     for (const entry of ['node_modules', '.data', '.env']) expect(ignore).toContain(entry);

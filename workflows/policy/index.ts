@@ -8,6 +8,9 @@
  *   `recordGrant(settings, state, at, random())` with that `at` (it throws if
  *   `at` is not allowed on this state). `at` may be in the future: a
  *   reservation. at === null means paused, or settings that can never send.
+ *   A request bound by another window too (a campaign's, in its own zone)
+ *   passes it as the last argument of both (`WindowConstraint`);
+ *   `windowsCanOverlap` says whether two windows ever share an instant.
  * - A reservation that will not be used: `releaseGrant(state, at)`.
  * - Every send result: `applyOutcome(settings, state, outcome, now)`; it also
  *   prunes old grants. Call `pruneGrants(settings, state, now)` before
@@ -28,7 +31,8 @@ export {
   type LocalDate,
   type LocalDateTime,
 } from './time-zone';
-export { isInsideWindow, nextWindowOpening, parseClock } from './window';
+export { isInsideWindow, nextWindowOpening, parseClock, windowErrors } from './window';
+export { firstCommonInstant, OVERLAP_SPAN_MS, windowsCanOverlap } from './window-overlap';
 export { dailyCap, warmupCap, warmupDay } from './warmup';
 export { countSentThisHour, countSentToday, pruneGrants } from './grants';
 export { checkSlot } from './slot-check';

@@ -5,7 +5,8 @@
 import { insertSorted, lowerBound, sortedGrants } from './grants';
 import { evaluateSlot, slotContext } from './slot-check';
 import { DAY_MS } from './time-zone';
-import type { BlockReason, MailboxPolicySettings, PolicyState, SlotDecision } from './types';
+import { firstCommonInstant } from './window-overlap';
+import type { BlockReason, MailboxPolicySettings, PolicyState, SlotDecision, WindowConstraint } from './types';
 
 /** How far past the last known blocker (now, cooldown end, next earliest) earliestSlot looks. */
 export const SLOT_LOOKAHEAD_MS = 14 * DAY_MS;
@@ -21,10 +22,24 @@ export const SLOT_MAX_STEPS = 1000;
  * at is null when paused, and also when nothing is allowed within 14 days of
  * the latest of nowMs, cooldownUntil and nextEarliestAt (a window without
  * days, a zero cap): then reason says why ('outside_window' for an empty window).
+ *
+ * `extra` (e.g. a campaign's window, read in its own zone) narrows the search
+ * to instants inside both windows; outside it only, the reason is
+ * 'campaign_window' (checked right after the mailbox's own window). When at
+ * is null and the two windows never share an instant within a year of nowMs
+ * (windowsCanOverlap), the reason is 'campaign_window' whatever blocked at
+ * nowMs; when they first share one beyond the look-ahead, the reason is
+ * 'campaign_window' too and retryAt is that instant. Without `extra` the
+ * result is what it always was.
  */
-export function earliestSlot(settings: MailboxPolicySettings, state: PolicyState, nowMs: number): SlotDecision {
+export function earliestSlot(
+  settings: MailboxPolicySettings,
+  state: PolicyState,
+  nowMs: number,
+  extra?: WindowConstraint | null,
+): SlotDecision {
   if (state.paused) return { at: null, reason: 'paused' };
-  const ctx = slotContext(settings, state);
+  const ctx = slotContext(settings, state, extra);
   const horizon = Math.max(nowMs, state.cooldownUntil ?? nowMs, state.nextEarliestAt ?? nowMs) + SLOT_LOOKAHEAD_MS;
   let first: BlockReason | null = null;
   let t = nowMs;
@@ -35,13 +50,18 @@ export function earliestSlot(settings: MailboxPolicySettings, state: PolicyState
     if (verdict.next === null || verdict.next > horizon) break;
     t = verdict.next > t ? verdict.next : t + 1; // every step moves forward
   }
+  if (extra) {
+    const common = firstCommonInstant({ window: settings.window, timezone: settings.timezone }, extra, nowMs);
+    if (common === null) return { at: null, reason: 'campaign_window' };
+    if (common > horizon) return { at: null, reason: 'campaign_window', retryAt: common };
+  }
   return { at: null, reason: first ?? 'outside_window' };
 }
 
 /**
  * Records a grant at `at`, which must be allowed now (it came from
- * earliestSlot on this same state); throws otherwise, because granting it
- * would break a cap.
+ * earliestSlot on this same state, with the same `extra` window); throws
+ * otherwise, because granting it would break a cap or a window.
  *
  * nextEarliestAt = at + minInterval * (1 + jitterRatio * random01), rounded up
  * to whole ms: minIntervalSeconds is a hard floor and jitter only adds to it.
@@ -52,10 +72,16 @@ export function earliestSlot(settings: MailboxPolicySettings, state: PolicyState
  * for today's slots once that reservation is released. Pruning happens in
  * pruneGrants(settings, state, nowMs), which applyOutcome calls.
  */
-export function recordGrant(settings: MailboxPolicySettings, state: PolicyState, at: number, random01: number): PolicyState {
+export function recordGrant(
+  settings: MailboxPolicySettings,
+  state: PolicyState,
+  at: number,
+  random01: number,
+  extra?: WindowConstraint | null,
+): PolicyState {
   if (!(random01 >= 0 && random01 < 1)) throw new RangeError(`recordGrant: random01 must be in [0, 1), got ${random01}`);
   if (!Number.isFinite(at)) throw new RangeError(`recordGrant: at must be a finite epoch ms, got ${at}`);
-  const verdict = evaluateSlot(slotContext(settings, state), at);
+  const verdict = evaluateSlot(slotContext(settings, state, extra), at);
   if (verdict.reason !== 'ok') {
     throw new Error(`recordGrant: a send at ${new Date(at).toISOString()} is not allowed (${verdict.reason})`);
   }

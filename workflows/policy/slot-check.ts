@@ -5,7 +5,8 @@
  * Grants are a set: every rule counts grants on both sides of t, so future
  * reservations and released gaps are handled the same way as past sends.
  * Rules are checked in the order of BlockReason: paused, cooldown,
- * outside_window, warmup_cap / daily_cap, hourly_cap, min_interval.
+ * outside_window, campaign_window (only with an extra window), warmup_cap /
+ * daily_cap, hourly_cap, min_interval.
  *
  * Every `next` is a safe jump: no instant in [t, next) can be allowed,
  * so a search that follows them never skips a slot.
@@ -14,12 +15,14 @@ import { capOfDate } from './warmup';
 import { sortedGrants, lowerBound, upperBound, countInRange } from './grants';
 import { HOUR_MS, localDateTime, localMidnight, nextDate } from './time-zone';
 import { compileWindow, insideCompiled, nextOpeningCompiled, type CompiledWindow } from './window';
-import type { BlockReason, MailboxPolicySettings, PolicyState } from './types';
+import type { BlockReason, MailboxPolicySettings, PolicyState, WindowConstraint } from './types';
 
 export interface SlotContext {
   settings: MailboxPolicySettings;
   state: PolicyState;
   window: CompiledWindow;
+  /** The extra window (e.g. a campaign's) compiled, with its own zone; null when none was given. */
+  extra: { window: CompiledWindow; timezone: string } | null;
   grants: readonly number[];
   intervalMs: number;
   hourlyMax: number;
@@ -27,11 +30,13 @@ export interface SlotContext {
 
 export type Verdict = { reason: 'ok' } | { reason: BlockReason; next: number | null };
 
-export function slotContext(settings: MailboxPolicySettings, state: PolicyState): SlotContext {
+/** Throws a RangeError when the mailbox's window or the extra window is invalid. */
+export function slotContext(settings: MailboxPolicySettings, state: PolicyState, extra?: WindowConstraint | null): SlotContext {
   return {
     settings,
     state,
     window: compileWindow(settings.window),
+    extra: extra ? { window: compileWindow(extra.window), timezone: extra.timezone } : null,
     grants: sortedGrants(state),
     intervalMs: Math.max(0, settings.limits.minIntervalSeconds) * 1000,
     hourlyMax: Math.floor(settings.limits.hourlyMax),
@@ -63,6 +68,9 @@ export function evaluateSlot(ctx: SlotContext, t: number): Verdict {
   if (!insideCompiled(ctx.window, local)) {
     return { reason: 'outside_window', next: nextOpeningCompiled(ctx.window, settings.timezone, t) };
   }
+  if (ctx.extra !== null && !insideCompiled(ctx.extra.window, localDateTime(t, ctx.extra.timezone))) {
+    return { reason: 'campaign_window', next: nextOpeningCompiled(ctx.extra.window, ctx.extra.timezone, t) };
+  }
 
   const dayStart = localMidnight(settings.timezone, local);
   const dayEnd = localMidnight(settings.timezone, nextDate(local));
@@ -86,7 +94,12 @@ export function evaluateSlot(ctx: SlotContext, t: number): Verdict {
   return { reason: 'ok' };
 }
 
-/** 'ok' when one more send at t is allowed, else the first rule that blocks it. */
-export function checkSlot(settings: MailboxPolicySettings, state: PolicyState, t: number): 'ok' | BlockReason {
-  return evaluateSlot(slotContext(settings, state), t).reason;
+/** 'ok' when one more send at t is allowed (inside `extra` too, when given), else the first rule that blocks it. */
+export function checkSlot(
+  settings: MailboxPolicySettings,
+  state: PolicyState,
+  t: number,
+  extra?: WindowConstraint | null,
+): 'ok' | BlockReason {
+  return evaluateSlot(slotContext(settings, state, extra), t).reason;
 }

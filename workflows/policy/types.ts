@@ -79,10 +79,22 @@ export type BlockReason =
   | 'paused'
   | 'cooldown'
   | 'outside_window'
+  /** Outside the extra window a request brought (a campaign's), while inside the mailbox's own. */
+  | 'campaign_window'
   | 'warmup_cap'
   | 'daily_cap'
   | 'hourly_cap'
   | 'min_interval';
+
+/**
+ * A window read in its own time zone, e.g. a campaign's: a slot search given
+ * one grants only instants inside both it and the mailbox's own window.
+ */
+export interface WindowConstraint {
+  window: SendingWindow;
+  /** IANA time zone the window's days and hours are read in. */
+  timezone: string;
+}
 
 export type RecentOutcome = 'ok' | 'bounced' | 'complained';
 
@@ -107,6 +119,12 @@ export interface SlotDecision {
   at: number | null;
   /** 'ok' when at === now, else the first constraint that blocked at now. */
   reason: 'ok' | BlockReason;
+  /**
+   * Only with an extra window, when at is null because the two windows first
+   * share an instant beyond the look-ahead (their zones' DST changes bring
+   * them together later): that instant, to ask again at.
+   */
+  retryAt?: number;
 }
 
 export interface OutcomeResult {

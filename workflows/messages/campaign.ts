@@ -1,0 +1,127 @@
+/**
+ * Messages of the campaign workflow (campaign-<id>) and of its groups
+ * (campaign-<id>-r<round>-g<k>): definitions and types only, so the API and
+ * activities never load a workflow body.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { WindowConstraint } from '../policy';
+
+export interface CampaignWorkflowInput {
+  campaignId: string;
+  clientId: string;
+  /** Carried across continue-as-new. */
+  sent?: number;
+  failed?: number;
+  paused?: boolean;
+  /** Set on continue-as-new. */
+  continued?: boolean;
+  /** The next round to run (continue-as-new between rounds). */
+  round?: number;
+}
+
+export type CampaignRunStatus = 'running' | 'paused' | 'cancelled' | 'completed' | 'stalled';
+
+/** Why a campaign (or one of its mailbox lanes) is not sending right now. */
+export type WaitReason =
+  | 'pacing'
+  | 'outside_window'
+  | 'campaign_window'
+  | 'daily_cap'
+  | 'warmup_cap'
+  | 'hourly_cap'
+  | 'min_interval'
+  | 'cooldown'
+  | 'beyond_horizon'
+  | 'campaign_has_slot'
+  | 'follow_up_delay'
+  | 'new_leads_per_day'
+  | 'start_time'
+  | 'paused'
+  | 'mailboxes_stopped';
+
+export interface NextSend {
+  /** ISO 8601; null when nothing is scheduled (paused, stalled). */
+  at: string | null;
+  reason: WaitReason;
+}
+
+export interface CampaignProgress {
+  status: CampaignRunStatus;
+  /** ISO 8601: the campaign waits for its startAt until then. */
+  startsAt?: string | null;
+  /** Sent and failed by finished groups of this campaign's workflow (the database counts are the record). */
+  sent: number;
+  failed: number;
+  inFlight: number;
+  round?: number;
+  groups?: number;
+}
+
+export const pauseCampaignUpdate = defineUpdate<CampaignProgress, []>('pause');
+export const resumeCampaignUpdate = defineUpdate<CampaignProgress, []>('resume');
+export const cancelCampaignUpdate = defineUpdate<CampaignProgress, []>('cancel');
+export const progressQuery = defineQuery<CampaignProgress>('progress');
+/** New work may be there (leads uploaded, a mailbox resumed): idle lanes look again. */
+export const wakeCampaignSignal = defineSignal<[]>('wake');
+
+/** A sender mailbox as a lane sees it. providers: absent in plans recorded before activity summaries. */
+export interface LaneMailbox {
+  id: string;
+  address: string;
+  providers?: string[];
+}
+
+export interface CampaignGroupInput {
+  campaignId: string;
+  clientId: string;
+  /** For activity summaries. */
+  name: string;
+  stepCount: number;
+  /** This group's mailboxes, one lane each. */
+  mailboxes: LaneMailbox[];
+  /** Lanes of the whole campaign: a lane takes at most its fair share of the unassigned leads. */
+  lanes: number;
+  /** The campaign's own window (in its zone): every reservation carries it. */
+  window?: WindowConstraint | null;
+  paused: boolean;
+  /** Carried across continue-as-new. */
+  sent?: number;
+  failed?: number;
+  activity?: number;
+  released?: number;
+  /** Mailboxes whose lane stopped or failed in an earlier run of this group (not restarted). */
+  ended?: Record<string, LaneEnd>;
+}
+
+/** How a lane ended: no work left for it, its mailbox stopped (paused, resting) or failed, cancelled, or yielding to continue-as-new. */
+export type LaneEnd = 'done' | 'stopped' | 'failed' | 'cancelled' | 'yield';
+
+export interface CampaignGroupResult {
+  sent: number;
+  failed: number;
+  /** Batches and sends this group ran (0: it found nothing to do). */
+  activity: number;
+  /** Leads its lanes gave back to the campaign (a mailbox stopped, failed or faced a long wait). */
+  released?: number;
+  ends: Record<string, LaneEnd>;
+}
+
+export interface LaneView {
+  mailboxId: string;
+  state: 'reserving' | 'sending' | 'waiting' | 'idle' | 'ended';
+  /** epoch ms the lane sleeps until, when waiting or idle with a follow-up due. */
+  until: number | null;
+  reason: WaitReason | LaneEnd | null;
+}
+
+/** A group's own view: what its lanes sent and failed (across its runs), sends in flight, and each lane's state. */
+export interface GroupProgress {
+  sent: number;
+  failed: number;
+  inFlight: number;
+  lanes: LaneView[];
+}
+
+export type GroupControl = 'pause' | 'resume' | 'cancel' | 'wake';
+export const groupControlSignal = defineSignal<[GroupControl]>('control');
+export const groupProgressQuery = defineQuery<GroupProgress>('groupProgress');
