@@ -50,7 +50,7 @@ export interface SendBatchOutput {
   /** retryAfterMs of a throttled result, by slot index. */
   retryAfterMs?: Record<number, number>;
   /** The slot the batch stopped on with a failure: the workflow retries that lead alone or acts on the type. */
-  stopped?: { index: number; leadId: string; step: number; type: string; message: string };
+  stopped?: { index: number; leadId: string; step: number; type: string; message: string; retryAfterMs?: number };
 }
 
 /** What every send of one batch shares, loaded once. */
@@ -175,7 +175,8 @@ export function sendStepActivities(deps: ActivityDeps) {
     }
     let result: Awaited<ReturnType<FailoverSender['send']>>;
     try {
-      result = await sender.send(mailbox.providerIds, message, `${row.id}:${row.attempts}`);
+      // A failover within the attempt makes two provider calls: heartbeat between them (a batch's timeout is per item).
+      result = await sender.send(mailbox.providerIds, message, `${row.id}:${row.attempts}`, () => Context.current().heartbeat());
     } catch (err) {
       if (!(err instanceof ProviderSendError)) {
         await markSendStatus(pool, row.id, 'pending', String((err as Error).message));
@@ -260,6 +261,8 @@ export function sendStepActivities(deps: ActivityDeps) {
       } catch (err) {
         if (!(err instanceof ApplicationFailure)) throw err;
         out.stopped = { index: i, leadId: w.leadId, step: w.step, type: err.type ?? 'Error', message: err.message };
+        // The provider's (or the breakers') hint for when to try again; the workflow may wait this instead of its fixed pause.
+        if (typeof err.nextRetryDelay === 'number') out.stopped.retryAfterMs = err.nextRetryDelay;
         return out;
       }
       out.results.push(result.status);

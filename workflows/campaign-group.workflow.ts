@@ -42,8 +42,8 @@ const slots = proxyActivities<Activities>({
 const SEND_RETRY_INITIAL_MS = 5_000;
 
 const SEND_OPTIONS: ActivityOptions = {
-  // Above the adapters' own 30 s request timeout; short enough that a crashed worker's sends are retried soon.
-  startToCloseTimeout: '45 seconds',
+  // Above two of the adapters' 30 s request timeouts (a send may fail over within its attempt); short enough that a crashed worker's sends are retried soon.
+  startToCloseTimeout: '75 seconds',
   retry: {
     initialInterval: SEND_RETRY_INITIAL_MS,
     backoffCoefficient: 2,
@@ -56,14 +56,14 @@ const sends = proxyActivities<Activities>(SEND_OPTIONS);
 
 /**
  * A batch of sends: each item is handled within the adapters' 30 s timeout
- * and heartbeats, so a crashed worker's batch is retried after 45 s (sent
+ * and heartbeats, so a crashed worker's batch is retried after 75 s (sent
  * items replay, an interrupted one is marked unknown). Failures that are not
  * a provider's answer (the database) retry a few times, then each item is
  * sent alone under the send policy above.
  */
 const BATCH_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '45 seconds',
+  heartbeatTimeout: '75 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
 };
 const batches = proxyActivities<Activities>(BATCH_OPTIONS);
@@ -293,7 +293,9 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
     }
     if (retryAlone && stopped) {
       // As the send activity's own retry policy would: a pause first, then Temporal retries with backoff.
-      if (!(await sleepUntil(Date.now() + SEND_RETRY_INITIAL_MS, false)) && cancelled) return 'cancelled';
+      // The failed send's own hint (the soonest breaker probe, a provider's Retry-After), within [1 s, the fixed first pause].
+      const pauseMs = Math.min(SEND_RETRY_INITIAL_MS, Math.max(1000, stopped.retryAfterMs ?? SEND_RETRY_INITIAL_MS));
+      if (!(await sleepUntil(Date.now() + pauseMs, false)) && cancelled) return 'cancelled';
       const slot = { requestId: batchSlotId(batchId, stopped.index), at: granted[stopped.index]! };
       return sendAlone(mailbox, handle, slot, stopped);
     }

@@ -64,8 +64,9 @@ export function retryAfterMs(headers: HeaderBag, now = Date.now()): number | und
  * - 404 and other 4xx → sender_misconfigured: a wrong domain, endpoint or
  *   account setting; pausing the mailbox makes it visible to a human.
  * - 500/502/503 → transient. The provider answered, so it did not take the
- *   message; one 503 is not an outage (repeated 5xx are the breaker's job, and
- *   a refused connection is provider_down). A Retry-After on a 503 is kept.
+ *   message: the send moves to the mailbox's next provider in the same attempt,
+ *   and the failure counts toward this account's breaker (one 503 is not an
+ *   outage; a refused connection is provider_down). A Retry-After is kept.
  * - 504 → ambiguous: a gateway timed out waiting for the upstream that already
  *   had the request, which may have accepted it.
  */
@@ -101,6 +102,22 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The failed system call (`connect`, `read`, `write`), looking through `cause` chains. */
+export function errorSyscall(err: unknown): string | undefined {
+  for (let e = err as { syscall?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (typeof e.syscall === 'string' && e.syscall) return e.syscall;
+  }
+  return undefined;
+}
+
+/**
+ * The connection failed while it was being made (`connect ECONNRESET`, a
+ * connect timeout): no byte of the request was written, whatever the code.
+ */
+export function failedWhileConnecting(err: unknown, text = errorText(err)): boolean {
+  return errorSyscall(err) === 'connect' || /\bconnect E[A-Z]+\b/.test(text);
+}
+
 function errorText(err: unknown): string {
   const parts: string[] = [];
   for (let e = err as { name?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
@@ -110,8 +127,9 @@ function errorText(err: unknown): string {
 }
 
 /**
- * Maps a failure with no HTTP response. A connection that was never made is
- * provider_down (nothing was sent). A reset, hang-up or timeout once the
+ * Maps a failure with no HTTP response. A connection that was never made
+ * (refused, unreachable, or reset or timed out while connecting) is
+ * provider_down: nothing was sent. A reset, hang-up or timeout once the
  * connection existed is ambiguous: the request body may have reached the
  * provider and been accepted, so it must not be re-sent blindly. Anything
  * else (DNS hiccup, a bug before the request) is transient.
@@ -120,7 +138,7 @@ export function classifyNetworkError(provider: string, err: unknown): ProviderSe
   const code = errorCode(err);
   const text = errorText(err);
   const msg = `${provider}: ${text}${code && !text.includes(code) ? ` (${code})` : ''}`;
-  if ((code && BEFORE_SEND_CODES.has(code)) || /ECONNREFUSED|did not establish a connection/i.test(text)) {
+  if ((code && BEFORE_SEND_CODES.has(code)) || /ECONNREFUSED|did not establish a connection/i.test(text) || failedWhileConnecting(err, text)) {
     return new ProviderSendError('provider_down', msg, undefined, code);
   }
   if (

@@ -47,12 +47,22 @@ const MISCONFIGURED = new Set([
   'ExpiredTokenException',
 ]);
 
-/** Maps an SES v2 SDK failure onto the shared classes. */
+/**
+ * Maps an SES v2 SDK failure onto the shared classes. An answer the SDK could
+ * not read (a gateway's HTML page, an empty body: no `$fault`) is still
+ * classified by its HTTP status, so a 504 stays ambiguous and a 502 transient;
+ * a 2xx it could not read may have been accepted (ambiguous).
+ */
 export function classifySesError(err: unknown): ProviderSendError {
   const e = err as AwsServiceError;
   const status = e?.$metadata?.httpStatusCode ?? e?.$response?.statusCode;
-  if (typeof status !== 'number' || !e.$fault) return classifyNetworkError('ses', err);
+  if (typeof status !== 'number') return classifyNetworkError('ses', err);
   const headers = e.$response?.headers;
+  if (!e.$fault) {
+    const detail = `unreadable answer (${e.name}: ${e.message.split('\n')[0]})`;
+    if (status < 300) return new ProviderSendError('ambiguous', `ses: HTTP ${status} ${detail}`, undefined, status);
+    return classifyHttpStatus('ses', status, detail, headers);
+  }
   const name = e.name;
   const msg = `ses: ${name} (${status}): ${e.message}`;
   if (THROTTLED.has(name) || status === 429) return new ProviderSendError('throttled', msg, retryAfterMs(headers), name);

@@ -1,6 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { z } from 'zod';
 import type { smtpConfig } from '../../core/schemas/providers';
+import { failedWhileConnecting } from './http-errors';
 import { ProviderSendError, type EmailProvider, type OutgoingMessage, type SendResult } from './types';
 
 type SmtpConfig = z.infer<typeof smtpConfig>;
@@ -37,7 +38,14 @@ export function classifySmtpError(err: SmtpTimeoutError): ProviderSendError {
   }
   // No reply code: the connection itself failed. Before a connection existed the message
   // surely did not go out (provider down); once it did, we cannot know (ambiguous).
-  if (/ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|ENETUNREACH/.test(err.message) || err.timeoutType === 'CONNECT_TIMEOUT' || err.timeoutType === 'GREETING_TIMEOUT') {
+  // nodemailer names every socket error's command CONN, so only the failed call tells a reset while
+  // connecting (`connect ECONNRESET`: nothing written) from one later in the session.
+  if (
+    /ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|ENETUNREACH/.test(err.message) ||
+    err.timeoutType === 'CONNECT_TIMEOUT' ||
+    err.timeoutType === 'GREETING_TIMEOUT' ||
+    failedWhileConnecting(err, err.message)
+  ) {
     return new ProviderSendError('provider_down', msg);
   }
   if (err.code === 'ECONNECTION' || err.code === 'ETIMEDOUT' || err.code === 'ESOCKET') {

@@ -76,3 +76,44 @@ export async function transitionBreaker(
     client.release();
   }
 }
+
+/**
+ * Takes the single half-open probe: from an open breaker whose cool-off is
+ * over, or from a half-open one whose probe lease ran out (its holder died
+ * mid-probe; a half-open row without a lease counts as expired). Row-locked
+ * compare-and-set, so exactly one send gets it; open → half_open writes the
+ * provider_switches row in the same transaction. Returns what was taken.
+ */
+export async function takeProbe(
+  pool: Pool,
+  accountId: string,
+  owner: string,
+  leaseUntil: Date,
+): Promise<'probe' | 'expired_probe' | null> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ previous: BreakerState }>(
+      `UPDATE provider_health h SET state = 'half_open', probe_at = $3, probe_owner = $2, updated_at = now()
+       FROM (SELECT state AS previous FROM provider_health WHERE provider_account_id = $1 FOR UPDATE) p
+       WHERE h.provider_account_id = $1 AND h.state IN ('open', 'half_open')
+         AND (h.probe_at <= now() OR (h.state = 'half_open' AND h.probe_at IS NULL))
+       RETURNING p.previous`,
+      [accountId, owner, leaseUntil],
+    );
+    const previous = rows[0]?.previous;
+    if (previous === 'open') {
+      await client.query(
+        'INSERT INTO provider_switches (id, provider_account_id, from_state, to_state, reason) VALUES ($1, $2, $3, $4, $5)',
+        [uuidv7(), accountId, 'open', 'half_open', 'probe after cool-off'],
+      );
+    }
+    await client.query('COMMIT');
+    return previous === 'open' ? 'probe' : previous === 'half_open' ? 'expired_probe' : null;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

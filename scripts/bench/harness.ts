@@ -31,7 +31,8 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
+/** `env`: extra settings for the worker and the API (e.g. breaker settings). */
+export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
   const db = await createTestDatabase(process.env.BENCH_DATABASE_ADMIN_URL ?? DEFAULT_ADMIN_DATABASE_URL, 'outreach_bench');
   const server = await startDevServer({ headless: true, searchAttributes: SEARCH_ATTRIBUTES, log: () => undefined });
   const config = loadConfig({
@@ -43,6 +44,7 @@ export async function startBenchStack(): Promise<BenchStack> {
     ADMIN_API_KEY: 'bench-' + randomBytes(16).toString('hex'),
     CREDENTIALS_KEY: randomBytes(32).toString('base64'),
     PORT: String(await freePort()),
+    ...env,
   });
   const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker/main.ts')], {
     cwd: ROOT,

@@ -54,6 +54,7 @@ export abstract class FaultControl {
   private drops: Counted<true>[] = [];
   private canned: Counted<CannedResponse>[] = [];
   private readonly rejected = new Set<string>();
+  private resets: Counted<true>[] = [];
   protected down = false;
 
   protected abstract bind(port: number): Promise<number>;
@@ -96,6 +97,26 @@ export abstract class FaultControl {
     return this;
   }
 
+  /**
+   * New connections are reset (TCP RST) as soon as they are accepted, before
+   * a byte of the request could be written: the client sees `connect
+   * ECONNRESET`. Idle kept-alive connections are closed first, so the next
+   * send has to connect.
+   */
+  async resetConnections(times?: number): Promise<void> {
+    this.resets.push({ value: true, left: times ?? Infinity });
+    this.closeIdle();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Consumes one resetConnections fault for a connection just accepted. */
+  protected takeReset(): boolean {
+    return take(this.resets) === true;
+  }
+
+  /** Closes connections with no request in hand (the fakes that pool connections). */
+  protected closeIdle(): void {}
+
   rejectRecipient(address: string): this {
     this.rejected.add(address.toLowerCase());
     return this;
@@ -134,6 +155,7 @@ export abstract class FaultControl {
     this.failures = [];
     this.drops = [];
     this.canned = [];
+    this.resets = [];
     this.rejected.clear();
     if (this.down) {
       await this.bind(this.port);
@@ -229,6 +251,10 @@ export abstract class HttpFake<R> extends FaultControl {
     // idle kept-alive sockets (racing a client writing its next request).
     const server = (this.http ??= this.createHttpServer());
     const listener = net.createServer((socket) => {
+      if (this.takeReset()) {
+        socket.resetAndDestroy();
+        return;
+      }
       this.sockets.set(socket, 0);
       socket.on('close', () => this.sockets.delete(socket));
       server.emit('connection', socket);
@@ -255,6 +281,10 @@ export abstract class HttpFake<R> extends FaultControl {
     // 'keep': open connections stay with the handler, which answers what is
     // in hand and 503s anything new on them (then hangs up).
     if (mode === 'close-idle') this.closeConnections(true);
+  }
+
+  protected override closeIdle(): void {
+    this.closeConnections(true);
   }
 
   /**

@@ -80,6 +80,10 @@ export class SmtpFake extends FaultControl {
     server.on('error', () => undefined);
     const net = (server as unknown as { server: Server }).server;
     net.on('connection', (s: Socket) => {
+      if (this.takeReset()) {
+        s.resetAndDestroy();
+        return;
+      }
       const key = s.remotePort ?? 0;
       this.sockets.set(key, s);
       s.on('close', () => this.sockets.delete(key));
@@ -90,6 +94,12 @@ export class SmtpFake extends FaultControl {
     });
     this.server = server;
     return (net.address() as AddressInfo).port;
+  }
+
+  /** Closes every open session (nodemailer's pool keeps them between sends). */
+  protected override closeIdle(): void {
+    for (const s of this.sockets.values()) s.destroy();
+    this.sockets.clear();
   }
 
   /** SMTP sessions are not reused across sends here, so every mode closes at once. */

@@ -74,6 +74,16 @@ describe('Mailgun adapter (fetch) against the local fake', () => {
     expect(fake.accepted).toBe(before);
   });
 
+  test('connection reset while connecting (before the request was written) → provider_down', async () => {
+    await fake.resetConnections(1);
+    const before = fake.attempts;
+    const err = await failure(mg.send(message()));
+    expect(err.errorClass).toBe('provider_down');
+    expect(err.message).toMatch(/connect ECONNRESET/);
+    expect(fake.attempts).toBe(before);
+    await expect(mg.send(message())).resolves.toHaveProperty('providerMessageId');
+  });
+
   test('outage → provider_down; recover() listens on the same port and sends succeed again', async () => {
     const port = fake.port;
     await fake.outage();

@@ -91,6 +91,16 @@ describe('SendGrid adapter (real @sendgrid/client) against the local fake', () =
     expect(fake.accepted).toBe(before);
   });
 
+  test('connection reset while connecting (before the request was written) → provider_down', async () => {
+    await fake.resetConnections(1);
+    const before = fake.attempts;
+    const err = await failure(sg.send(message()));
+    expect(err.errorClass).toBe('provider_down');
+    expect(err.message).toMatch(/connect ECONNRESET/);
+    expect(fake.attempts).toBe(before);
+    await expect(sg.send(message())).resolves.toHaveProperty('providerMessageId');
+  });
+
   test('outage → provider_down; recover() listens on the same port and sends succeed again', async () => {
     const port = fake.port;
     await fake.outage();

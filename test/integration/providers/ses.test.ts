@@ -4,6 +4,8 @@ import { awsError, SesFake } from '../../fakes/ses-fake';
 import { failure, message } from '../../helpers/provider-messages';
 
 
+const NGINX_504 = '<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n';
+
 describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
   const fake = new SesFake();
   let url: string;
@@ -97,6 +99,11 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
     ['AccountSuspendedException', () => fake.respondWith(awsError(400, 'AccountSuspendedException', 'Account suspended.')), 'provider_down', 'AccountSuspendedException'],
     ['BadRequestException on an illegal address', () => fake.respondWith(awsError(400, 'BadRequestException', "Missing final '@domain'")), 'recipient_permanent', 'BadRequestException'],
     ['504 from a gateway', () => fake.respondWith({ status: 504, body: 'Gateway Timeout' }), 'ambiguous', undefined],
+    // Gateways answer in HTML the SDK cannot parse: the status still decides (nginx's 504 says "Time-out").
+    ['504 from nginx, an HTML page', () => fake.respondWith({ status: 504, headers: { 'content-type': 'text/html' }, body: NGINX_504 }), 'ambiguous', 504],
+    ['502 from a gateway, an HTML page', () => fake.respondWith({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body>502 Bad Gateway</body></html>' }), 'transient', 502],
+    ['503 with an empty body', () => fake.respondWith({ status: 503 }), 'transient', undefined],
+    ['500 with a plain-text body', () => fake.respondWith({ status: 500, body: 'oops' }), 'transient', 500],
   ];
   test.each(cases.map(([name, inject, expected, code]) => [name, expected, inject, code] as const))('%s → %s', async (_name, expected, inject, code) => {
     inject();
@@ -114,6 +121,23 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
     expect(err.errorClass).toBe('provider_down');
     await fake.recover();
     expect(fake.port).toBe(port);
+    await expect(ses.send(message())).resolves.toHaveProperty('providerMessageId');
+  });
+
+  test('a 2xx answer the SDK cannot read may have been accepted → ambiguous (never re-sent)', async () => {
+    fake.respondWith({ status: 200, body: 'not json', times: 1 });
+    const err = await failure(ses.send(message()));
+    expect(err.errorClass).toBe('ambiguous');
+    expect(err.providerCode).toBe(200);
+  });
+
+  test('connection reset while connecting (before the request was written) → provider_down', async () => {
+    await fake.resetConnections(1);
+    const before = fake.attempts;
+    const err = await failure(ses.send(message()));
+    expect(err.errorClass).toBe('provider_down');
+    expect(err.message).toMatch(/connect ECONNRESET/);
+    expect(fake.attempts).toBe(before);
     await expect(ses.send(message())).resolves.toHaveProperty('providerMessageId');
   });
 

@@ -68,6 +68,16 @@ describe('SmtpProvider (nodemailer) against the faulty SMTP fake', () => {
     }
   });
 
+  test('connection reset while connecting (before the request was written) → provider_down', async () => {
+    await fake.resetConnections(1);
+    const before = fake.attempts;
+    const err = await failure(smtp.send(message()));
+    expect(err.errorClass).toBe('provider_down');
+    expect(err.message).toMatch(/connect ECONNRESET/);
+    expect(fake.attempts).toBe(before);
+    await expect(smtp.send(message())).resolves.toHaveProperty('providerMessageId');
+  });
+
   test('outage → provider_down; recover() listens on the same port and sends succeed again', async () => {
     const port = fake.port;
     await fake.outage();
