@@ -52,6 +52,8 @@ const data = proxyActivities<Activities>({
 export const GROUP_SIZE = 25;
 /** The patch that moved campaign runs from one workflow with a lane per mailbox to child groups. */
 export const CAMPAIGN_GROUPS_PATCH = 'campaign-groups';
+/** Rounds in a row with a failed group that start again at once. */
+const MAX_FAILED_ROUNDS = 3;
 
 function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -88,6 +90,8 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   let round = input.round ?? 0;
   let groups: ChildWorkflowHandle<typeof campaignGroupWorkflow>[] = [];
   let startsAt: number | null = null;
+  /** Rounds in a row in which a group failed: a few are retried at once, then the campaign waits for a wake. */
+  let failedRounds = 0;
 
   const status = (): CampaignRunStatus => (cancelled ? 'cancelled' : paused ? 'paused' : stalled ? 'stalled' : 'running');
   const progress = (): CampaignProgress => ({
@@ -133,6 +137,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   for (; ; round++) {
     if (cancelled) break;
     woken = false;
+    let groupFailed = false;
     const plan = await data.loadCampaignPlan({ campaignId: input.campaignId, spreadLeads: true });
     if (plan.startAt && plan.startAt > Date.now()) {
       // Scheduled (startAt): one timer until then; pause and resume are heard meanwhile, cancel ends it.
@@ -170,7 +175,16 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
         ),
       );
       if (cancelled) await tellGroups('cancel'); // cancelled while the groups were starting
-      results = await Promise.all(groups.map((g) => g.result()));
+      // A group that fails (a bug, or terminated by hand) ends its round's part only: the next round takes what it left.
+      results = await Promise.all(
+        groups.map((g) =>
+          g.result().catch((err: unknown): CampaignGroupResult => {
+            log.error('campaign group failed; the next round takes its work', { campaignId: input.campaignId, group: g.workflowId, error: String(err) });
+            groupFailed = true;
+            return { sent: 0, failed: 0, activity: 0, released: 0, ends: {} };
+          }),
+        ),
+      );
       groups = [];
       for (const r of results) {
         sent += r.sent;
@@ -186,7 +200,8 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       return { ...progress(), status: 'completed' };
     }
     // Leads given back (a mailbox stopped or failed) are work another round's lanes can take.
-    const changed = results.some((r) => (r.released ?? 0) > 0);
+    const changed = results.some((r) => (r.released ?? 0) > 0) || (groupFailed && ++failedRounds <= MAX_FAILED_ROUNDS);
+    if (!groupFailed) failedRounds = 0;
     const worked = results.some((r) => r.activity > 0);
     if (!woken && !changed && !worked) {
       // Nothing any mailbox of the plan can take: every one is paused, resting or gone. Wait for a wake, no timer.

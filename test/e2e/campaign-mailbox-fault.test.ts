@@ -1,4 +1,4 @@
-import { mailboxWorkflowId } from '../../workflows/ids';
+import { campaignGroupWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
 import { SmtpSink } from '../fakes/smtp-sink';
 import { campaignWithLeads, newProvider } from '../helpers/campaign-fixture';
 import { bearer, eventually, json, newClient, startStack, type Stack } from '../helpers/stack';
@@ -58,5 +58,30 @@ describe('one mailbox of a campaign fails mid-campaign', () => {
     expect(alerts[0]!.message).toContain(victim.id);
     expect(alerts[0]!.message).toMatch(/not running/);
     expect(alerts[0]!.message).not.toContain(victim.address);
+  }, 180_000);
+
+  it('a group workflow terminated by hand ends its round only: the next round finishes the campaign, no lead twice', async () => {
+    const provider = await newProvider(stack, 'smtp', { host: '127.0.0.1', port: sink.port });
+    const client = await newClient(stack);
+    const c = await campaignWithLeads(stack, client, {
+      providers: [provider.name], mailboxes: 3, leads: 60,
+      mailboxOverrides: { limits: { dailyMax: 1000, hourlyMax: 1000, minIntervalSeconds: 1, jitterRatio: 0 } },
+    });
+    const mine = () => sink.received.filter((m) => c.emails.includes(m.to[0]!));
+    await c.start();
+    await eventually(async () => mine().length >= 6, 30_000, 50);
+    await stack.temporal.workflow.getHandle(campaignGroupWorkflowId(c.campaignId, 0, 0)).terminate('test: a group is gone');
+    await c.waitDone(120_000);
+    const per = c.emails.map((e) => mine().filter((m) => m.to[0] === e).length);
+    expect(Math.max(...per)).toBe(1); // never twice
+    // Every lead went out, but for a send the terminated group had under way (unknown, never re-sent).
+    const { rows } = await stack.pool.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM sends WHERE campaign_id = $1 GROUP BY status', [c.campaignId]);
+    const by = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    expect((by.sent ?? 0) + (by.unknown ?? 0)).toBe(60);
+    expect(by.unknown ?? 0).toBeLessThanOrEqual(3);
+    expect(per.filter((n) => n === 1).length).toBe(by.sent);
+    // It took a second round.
+    await expect(stack.temporal.workflow.getHandle(campaignGroupWorkflowId(c.campaignId, 1, 0)).describe()).resolves.toBeDefined();
   }, 180_000);
 });
