@@ -24,6 +24,14 @@ export interface ReserveBatchInput {
   holder?: string;
   /** The campaign's window: slots fall inside it and the mailbox's. */
   window?: WindowConstraint | null;
+  /**
+   * The lane's clock (its workflow's Date.now(), epoch ms): what is due, which
+   * day's new-lead quota applies and how far off a slot is are read at this
+   * instant. The process clock when omitted (callers recorded before it).
+   * In production the two agree within a workflow task's latency; under a
+   * time-skipping test server only this one is the campaign's time.
+   */
+  now?: number;
 }
 
 export type ReserveBatchResult =
@@ -67,14 +75,16 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
      */
     async reserveBatch(input: ReserveBatchInput): Promise<ReserveBatchResult> {
       const lanes = Math.max(1, input.lanes);
-      const work = await availableWork(pool, input.campaignId, input.mailboxId, input.max * lanes);
+      // Without the lane's clock (an older caller): due is read at the database's now(), the rest at the process clock, as before.
+      const work = await availableWork(pool, input.campaignId, input.mailboxId, input.max * lanes, input.now);
+      const now = input.now ?? Date.now();
       const share = work.unassigned > 0 ? Math.max(1, Math.floor(work.unassigned / lanes)) : 0;
       // Follow-ups due (its own, and its share of any a failed mailbox gave back), then new leads (its own and its share).
       const sharedFollowUps = Math.min(share, work.unassigned - work.unassignedNew);
       const followUps = work.own - work.ownNew + sharedFollowUps;
       const newWork = work.ownNew + (share - sharedFollowUps);
       // limits.newLeadsPerDay: first steps beyond the day's allowance wait for the campaign's next local day; follow-ups do not count.
-      const quota = newWork > 0 ? await newLeadQuota(pool, input.campaignId, Date.now()) : null;
+      const quota = newWork > 0 ? await newLeadQuota(pool, input.campaignId, now) : null;
       const want = Math.min(input.max, followUps + (quota ? Math.min(newWork, quota.remaining) : newWork));
       if (want === 0 && quota) {
         // Until the next local day, or a follow-up falling due before it (those do not count toward the limit).
@@ -95,7 +105,7 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
       });
       if (!answer.granted) return { kind: 'wait', retryAt: answer.retryAt, reason: answer.reason, ...(answer.blockedBy ? { blockedBy: answer.blockedBy } : {}) };
       const slots = (answer.slots ?? [{ requestId: answer.requestId, at: answer.at }]).map((s) => s.at);
-      if (answer.at - Date.now() > input.maxWaitMs) {
+      if (answer.at - now > input.maxWaitMs) {
         // Too far off to hold for: give the slots back and come back then.
         await client.workflow
           .getHandle(mailboxWorkflowId(input.address))

@@ -23,6 +23,13 @@ export interface SendStepInput {
   mailboxId: string;
   /** The slot the mailbox granted (epoch ms), recorded with the send. */
   slotAt?: number;
+  /**
+   * The lane's clock (its workflow's Date.now(), epoch ms) when it asked for
+   * this send: the send's instants (intent, sent_at, the next step's due
+   * time, the new-lead quota's day) are read on it, advanced by the time this
+   * attempt has taken. The process and database clocks when omitted.
+   */
+  now?: number;
 }
 
 export type SendStepResult =
@@ -42,6 +49,15 @@ export interface SendBatchInput {
   requestId: string;
   /** Granted slot times (epoch ms), earliest first: one lead each, none earlier than its slot. */
   slots: number[];
+  /**
+   * The lane's clock (its workflow's Date.now(), epoch ms) when it started the
+   * batch: what is due and when each slot comes are read on it, advanced by
+   * the real time the batch has taken, so a slot is sent when the lane's
+   * clock reaches it (its offset from now), however far the workflow clock
+   * is from the process clock (a time-skipping test server). The process and
+   * database clocks when omitted (callers recorded before it).
+   */
+  now?: number;
 }
 
 export interface SendBatchOutput {
@@ -62,6 +78,22 @@ interface BatchContext {
   leads: Map<string, LeadRecord & { suppressed: boolean }>;
   templates: Map<string, Awaited<ReturnType<typeof getTemplate>>>;
   clients: Map<string, Awaited<ReturnType<typeof getClient>>>;
+}
+
+/**
+ * A clock that starts at `now` (a lane's workflow time when it scheduled the
+ * activity) and runs at the process clock's rate; undefined without `now`
+ * (the process's and the database's own clocks stay in use). A retry starts
+ * it later by as much as the server's clock moved between the first attempt
+ * and this one, so a retried batch does not read a stale instant.
+ */
+function laneClock(now: number | undefined): (() => number) | undefined {
+  if (now === undefined) return undefined;
+  const info = Context.current().info;
+  const retriedAfter = Math.max(0, (info.currentAttemptScheduledTimestampMs ?? 0) - (info.scheduledTimestampMs ?? 0));
+  const base = now + retriedAfter;
+  const started = Date.now();
+  return () => base + (Date.now() - started);
 }
 
 export function sendStepActivities(deps: ActivityDeps) {
@@ -85,7 +117,7 @@ export function sendStepActivities(deps: ActivityDeps) {
    * outcome. Throws an ApplicationFailure typed from SEND_FAILURE_TYPES for
    * what Temporal should retry (or not).
    */
-  async function sendOne(ctx: BatchContext, input: SendStepInput): Promise<SendStepResult> {
+  async function sendOne(ctx: BatchContext, input: SendStepInput, clock?: () => number): Promise<SendStepResult> {
     const { campaign, mailbox } = ctx;
     const log = logger.child({ campaignId: input.campaignId, mailboxId: input.mailboxId, step: input.step });
     const lead = ctx.leads.get(input.leadId);
@@ -100,13 +132,15 @@ export function sendStepActivities(deps: ActivityDeps) {
     }
     const stepDef = campaign.steps[input.step];
     if (!stepDef) throw ApplicationFailure.nonRetryable(`campaign has no step ${input.step}`, 'NotFound');
-    const advance = () => advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null);
+    const advance = () => advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null, clock?.());
 
     // Intent first: the unique (lead, step) row is written before any provider is called.
-    const key = { clientId: lead.clientId, ...input };
+    const key = { clientId: lead.clientId, campaignId: input.campaignId, leadId: input.leadId, step: input.step, mailboxId: input.mailboxId };
+    const at = clock?.();
+    const claimOpts = { reclaimInterrupted: atLeastOnce, ...(at !== undefined ? { at } : {}) };
     const claim = input.step === 0 && campaign.limits?.newLeadsPerDay !== undefined
-      ? await claimFirstStepWithinQuota(pool, key, { reclaimInterrupted: atLeastOnce }, Date.now())
-      : await claimSend(pool, key, { reclaimInterrupted: atLeastOnce });
+      ? await claimFirstStepWithinQuota(pool, key, claimOpts, at ?? Date.now())
+      : await claimSend(pool, key, claimOpts);
     if ('deferred' in claim) return { status: 'deferred', sendId: null, reason: 'new leads per day reached', retryAt: claim.retryAt };
     const { claimed, row } = claim;
     if (!claimed) {
@@ -224,6 +258,7 @@ export function sendStepActivities(deps: ActivityDeps) {
       providerMessageId: result.providerMessageId,
       messageIdHeader: message.messageId,
       slotAt: input.slotAt,
+      ...(clock ? { sentAt: clock() } : {}),
     });
     await advance();
     log.debug({ sendId: row.id, provider: result.providerName }, 'sent'); // the sends row is the record; info is per batch
@@ -232,8 +267,9 @@ export function sendStepActivities(deps: ActivityDeps) {
 
 
   async function sendStep(input: SendStepInput): Promise<SendStepResult> {
+    const clock = laneClock(input.now);
     const ctx = await loadContext(input.campaignId, input.mailboxId, [input.leadId]);
-    return sendOne(ctx, input);
+    return sendOne(ctx, input, clock);
   }
 
   /**
@@ -245,19 +281,21 @@ export function sendStepActivities(deps: ActivityDeps) {
    * safe: it claims again, and sent leads are no longer pending.
    */
   async function sendBatch(input: SendBatchInput): Promise<SendBatchOutput> {
-    const quota = await newLeadQuota(pool, input.campaignId, Date.now());
-    const work = await claimWork(pool, input.campaignId, input.mailboxId, input.slots.length, quota ? quota.remaining : null);
+    const clock = laneClock(input.now);
+    const now = clock ?? (() => Date.now());
+    const quota = await newLeadQuota(pool, input.campaignId, now());
+    const work = await claimWork(pool, input.campaignId, input.mailboxId, input.slots.length, quota ? quota.remaining : null, clock?.());
     const ctx = await loadContext(input.campaignId, input.mailboxId, work.map((w) => w.leadId));
     const out: SendBatchOutput = { results: [] };
     const activity = Context.current();
     for (const [i, w] of work.entries()) {
       const slotAt = input.slots[i]!;
-      const wait = slotAt - Date.now();
+      const wait = slotAt - now(); // on the lane's clock: the slot's offset from the batch's start
       if (wait > 0) await activity.sleep(wait);
       activity.heartbeat(i);
       let result: SendStepResult;
       try {
-        result = await sendOne(ctx, { campaignId: input.campaignId, mailboxId: input.mailboxId, leadId: w.leadId, step: w.step, slotAt });
+        result = await sendOne(ctx, { campaignId: input.campaignId, mailboxId: input.mailboxId, leadId: w.leadId, step: w.step, slotAt }, clock);
       } catch (err) {
         if (!(err instanceof ApplicationFailure)) throw err;
         out.stopped = { index: i, leadId: w.leadId, step: w.step, type: err.type ?? 'Error', message: err.message };

@@ -218,7 +218,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
     try {
       result = await sends.sendStep.executeWithOptions(
         { ...SEND_OPTIONS, summary: summary(mailbox, [work.step], 1) },
-        [{ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id, slotAt: slot.at }],
+        [{ campaignId: input.campaignId, leadId: work.leadId, step: work.step, mailboxId: mailbox.id, slotAt: slot.at, now: Date.now() }],
       );
       inFlight--;
     } catch (err) {
@@ -247,7 +247,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
     try {
       out = await batches.sendBatch.executeWithOptions(
         { ...BATCH_OPTIONS, summary: summary(mailbox, steps, granted.length) },
-        [{ campaignId: input.campaignId, mailboxId: mailbox.id, requestId: batchId, slots: granted }],
+        [{ campaignId: input.campaignId, mailboxId: mailbox.id, requestId: batchId, slots: granted, now: Date.now() }],
       );
       inFlight -= granted.length;
     } catch {
@@ -319,6 +319,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
           withinMs: BATCH_WITHIN_MS,
           maxWaitMs: HOLD_SLOT_MAX_MS,
           holder: workflowInfo().runId,
+          now: Date.now(), // the lane's clock: what is due and how far a slot is are read on it, not on the worker's or the database's
           ...(input.window ? { window: input.window } : {}),
         });
       } catch (err) {

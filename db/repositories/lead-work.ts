@@ -13,29 +13,41 @@ export interface WorkItem {
  * the mailbox that sent step 0), then unassigned work (new leads, and due
  * follow-ups a failed mailbox gave back), which it claims. At most `maxNew`
  * of them are first steps (limits.newLeadsPerDay; null: no limit). SKIP
- * LOCKED keeps concurrent lanes from taking the same lead.
+ * LOCKED keeps concurrent lanes from taking the same lead. A follow-up is
+ * due when its next_due_at is at or before `nowMs` (the caller's clock: a
+ * lane's workflow time), the database's now() when omitted.
  */
-export async function claimWork(pool: Pool, campaignId: string, mailboxId: string, limit = 1, maxNew: number | null = null): Promise<WorkItem[]> {
+export async function claimWork(
+  pool: Pool,
+  campaignId: string,
+  mailboxId: string,
+  limit = 1,
+  maxNew: number | null = null,
+  nowMs?: number,
+): Promise<WorkItem[]> {
+  const now = nowMs !== undefined ? new Date(nowMs) : null;
   const newCap = maxNew === null ? limit : Math.max(0, Math.min(limit, maxNew));
   // Its own first steps (at most newCap), then its own due follow-ups.
   const own = await pool.query<{ id: string; next_step: number }>(
     `(SELECT id, next_step FROM leads WHERE campaign_id = $1 AND mailbox_id = $2 AND status = 'pending' ORDER BY id LIMIT $4)
      UNION ALL
-     (SELECT id, next_step FROM leads WHERE campaign_id = $1 AND mailbox_id = $2 AND status = 'active' AND next_due_at <= now()
+     (SELECT id, next_step FROM leads WHERE campaign_id = $1 AND mailbox_id = $2 AND status = 'active'
+        AND next_due_at <= coalesce($5::timestamptz, now())
       ORDER BY next_due_at, id LIMIT $3)`,
-    [campaignId, mailboxId, limit, newCap],
+    [campaignId, mailboxId, limit, newCap, now],
   );
   const items: WorkItem[] = own.rows.slice(0, limit).map((r) => ({ leadId: r.id, step: r.next_step }));
   const news = Math.min(newCap, own.rows.filter((r) => r.next_step === 0).length);
   if (items.length >= limit) return items;
   const fresh = await pool.query<{ id: string; next_step: number }>(
-    `WITH f AS (SELECT id FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL AND status = 'active' AND next_due_at <= now()
+    `WITH f AS (SELECT id FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL AND status = 'active'
+                  AND next_due_at <= coalesce($5::timestamptz, now())
                 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED),
           p AS (SELECT id FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL AND status = 'pending'
                 ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
      UPDATE leads SET mailbox_id = $2 WHERE id IN (SELECT id FROM f UNION ALL SELECT id FROM p)
      RETURNING id, next_step`,
-    [campaignId, mailboxId, limit - items.length, Math.max(0, Math.min(limit - items.length, newCap - news))],
+    [campaignId, mailboxId, limit - items.length, Math.max(0, Math.min(limit - items.length, newCap - news)), now],
   );
   const taken = fresh.rows.sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, limit - items.length);
   return items.concat(taken.map((r) => ({ leadId: r.id, step: r.next_step })));
@@ -46,26 +58,28 @@ export async function claimWork(pool: Pool, campaignId: string, mailboxId: strin
  * work (new leads, and due follow-ups a failed mailbox gave back), each
  * counted only up to `cap` (cheap at any campaign size); the sequence steps
  * (0-based) that work is at; and when the lane's next follow-up (its own or
- * an unassigned one) falls due, so an idle lane sleeps until then.
+ * an unassigned one) falls due, so an idle lane sleeps until then. "Due" is
+ * read at `nowMs` (a lane's workflow time), the database's now() when omitted.
  */
 export async function availableWork(
   pool: Pool,
   campaignId: string,
   mailboxId: string,
   cap: number,
+  nowMs?: number,
 ): Promise<{ own: number; ownNew: number; unassigned: number; unassignedNew: number; steps: number[]; nextDueAt: number | null }> {
   const { rows } = await pool.query<{ own: number; own_new: number; unassigned: number; unassigned_new: number; own_steps: number[] | null; unassigned_steps: number[] | null }>(
     `WITH o AS (SELECT next_step, status FROM leads WHERE campaign_id = $1 AND mailbox_id = $2
-                  AND (status = 'pending' OR (status = 'active' AND next_due_at <= now())) LIMIT $3),
+                  AND (status = 'pending' OR (status = 'active' AND next_due_at <= coalesce($4::timestamptz, now()))) LIMIT $3),
           u AS (SELECT next_step, status FROM leads WHERE campaign_id = $1 AND mailbox_id IS NULL
-                  AND (status = 'pending' OR (status = 'active' AND next_due_at <= now())) LIMIT $3)
+                  AND (status = 'pending' OR (status = 'active' AND next_due_at <= coalesce($4::timestamptz, now()))) LIMIT $3)
      SELECT (SELECT count(*) FROM o)::int AS own,
             (SELECT count(*) FILTER (WHERE status = 'pending') FROM o)::int AS own_new,
             (SELECT array_agg(DISTINCT next_step ORDER BY next_step) FROM o) AS own_steps,
             (SELECT count(*) FROM u)::int AS unassigned,
             (SELECT count(*) FILTER (WHERE status = 'pending') FROM u)::int AS unassigned_new,
             (SELECT array_agg(DISTINCT next_step ORDER BY next_step) FROM u) AS unassigned_steps`,
-    [campaignId, mailboxId, cap],
+    [campaignId, mailboxId, cap, nowMs !== undefined ? new Date(nowMs) : null],
   );
   const r = rows[0] ?? { own: 0, own_new: 0, unassigned: 0, unassigned_new: 0, own_steps: null, unassigned_steps: null };
   const steps = new Set([...(r.own_steps ?? []), ...(r.unassigned_steps ?? [])]);
@@ -208,21 +222,23 @@ export async function remainingWork(pool: Pool, campaignId: string): Promise<{ p
   return { pending: r.pending, waiting: r.waiting, nextDueAt: r.next_due_at ? r.next_due_at.getTime() : null };
 }
 
-/** After step `step` went out: schedule the next one, or finish the lead. */
+/** After step `step` went out (at `sentAtMs`, the database's now() when omitted): schedule the next one, or finish the lead. */
 export async function advanceLead(
   pool: Pool,
   leadId: string,
   step: number,
   nextDelayDays: number | null,
+  sentAtMs?: number,
 ): Promise<void> {
   await pool.query(
     `UPDATE leads SET
        status = CASE WHEN $3::double precision IS NULL THEN 'done' ELSE 'active' END,
        next_step = $2 + 1,
-       next_due_at = CASE WHEN $3::double precision IS NULL THEN NULL ELSE now() + make_interval(secs => $3 * 86400) END
+       next_due_at = CASE WHEN $3::double precision IS NULL THEN NULL
+                          ELSE coalesce($4::timestamptz, now()) + make_interval(secs => $3 * 86400) END
      WHERE id = $1 AND status IN ('pending', 'active') AND next_step = $2 -- idempotent: a replay does not move it twice
     `,
-    [leadId, step, nextDelayDays],
+    [leadId, step, nextDelayDays, sentAtMs !== undefined ? new Date(sentAtMs) : null],
   );
 }
 

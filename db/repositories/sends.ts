@@ -19,19 +19,22 @@ const RETURNING = `id, status, attempts, provider_message_id AS "providerMessage
  * Records the intent to send (lead, step) before any provider is called and
  * claims it for this attempt. Returns { claimed: false, row } when another
  * attempt already owns or finished it, and row null when the campaign is not
- * running (paused or cancelled: nothing is written).
+ * running (paused or cancelled: nothing is written). `opts.at` (epoch ms) is
+ * the intent's created_at, the instant the limits.newLeadsPerDay quota counts
+ * it in (the caller's clock, a lane's workflow time); the database's now()
+ * when omitted.
  */
 export async function claimSend(
   pool: Pool | PoolClient,
   key: { clientId: string; campaignId: string; leadId: string; step: number; mailboxId: string },
-  opts: { reclaimInterrupted?: boolean } = {},
+  opts: { reclaimInterrupted?: boolean; at?: number } = {},
 ): Promise<{ claimed: true; row: SendRow } | { claimed: false; row: SendRow | null }> {
   // Neither the intent row nor the claim happens unless the campaign runs.
   await pool.query(
-    `INSERT INTO sends (id, client_id, campaign_id, lead_id, step, mailbox_id, status)
-     SELECT $1, $2, $3, $4, $5, $6, 'pending' FROM campaigns WHERE id = $3 AND status = 'running' FOR SHARE
+    `INSERT INTO sends (id, client_id, campaign_id, lead_id, step, mailbox_id, status, created_at)
+     SELECT $1, $2, $3, $4, $5, $6, 'pending', coalesce($7::timestamptz, now()) FROM campaigns WHERE id = $3 AND status = 'running' FOR SHARE
      ON CONFLICT (lead_id, step) DO NOTHING`,
-    [uuidv7(), key.clientId, key.campaignId, key.leadId, key.step, key.mailboxId],
+    [uuidv7(), key.clientId, key.campaignId, key.leadId, key.step, key.mailboxId, opts.at !== undefined ? new Date(opts.at) : null],
   );
   // Only while the campaign runs. FOR SHARE makes a pause (UPDATE campaigns)
   // wait for a claim in progress and a claim wait for a pause in progress, so
@@ -69,15 +72,23 @@ export async function waitForClaimedSends(pool: Pool, campaignId: string, timeou
   }
 }
 
+/** sentAt: when it went out (epoch ms, the caller's clock: a lane's workflow time); the database's now() when omitted. */
 export async function markSent(
   pool: Pool,
   id: string,
-  r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string; slotAt?: number },
+  r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string; slotAt?: number; sentAt?: number },
 ): Promise<void> {
   await pool.query(
     `UPDATE sends SET status = 'sent', provider_account_id = $2, provider_message_id = $3, message_id_header = $4,
-       slot_at = $5, sent_at = now(), updated_at = now(), last_error = NULL WHERE id = $1`,
-    [id, r.providerAccountId, r.providerMessageId, r.messageIdHeader, r.slotAt !== undefined ? new Date(r.slotAt) : null],
+       slot_at = $5, sent_at = coalesce($6::timestamptz, now()), updated_at = now(), last_error = NULL WHERE id = $1`,
+    [
+      id,
+      r.providerAccountId,
+      r.providerMessageId,
+      r.messageIdHeader,
+      r.slotAt !== undefined ? new Date(r.slotAt) : null,
+      r.sentAt !== undefined ? new Date(r.sentAt) : null,
+    ],
   );
 }
 
