@@ -313,6 +313,60 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
       quiet: figures,
     }, null, 2)}\n`);
   }, 20 * 60_000);
+
+  it('limits.newLeadsPerDay holds over simulated days: the day\'s allowance of first steps, no more, day after day', async () => {
+    const LIMIT = 12;
+    const N_LEADS = 48;
+    // The next Monday, 07:00 UTC: four weekdays of 12 use up 48 leads.
+    const serverNow = await env.currentTimeMs();
+    const start = nextWeekdayAtUtc(serverNow, 1 /* Monday */, 7);
+    await env.sleep(start - serverNow);
+    const t0 = await env.currentTimeMs();
+    const tag = randomUUID().slice(0, 8);
+    const client = await createClient(pool, { name: `simq-${tag}`, physicalAddress: '1 Main St, Springfield' });
+    const provider = await createProviderAccount(pool, box, {
+      name: `smtpq-${tag}`, kind: 'smtp', config: { host: '127.0.0.1', port: sink.port, secure: false, requireTls: false },
+    });
+    const poolName = `simq-${tag}`;
+    // Ten warmed-up mailboxes in UTC: 50 a day each, so only the campaign's limit binds.
+    const imported = await importMailboxes(
+      pool,
+      client.id,
+      Array.from({ length: 10 }, (_, i) => ({ address: `q${i}-${tag}@sendq.sim.example.com`, pool: poolName, providers: [provider.name], timezone: 'UTC', warmup: null })),
+      { timezone: 'UTC' },
+      new Date(t0),
+    );
+    expect(imported.errors).toEqual([]);
+    expect(await startMailboxWorkflows(env.client, taskQueue, imported.inserted)).toEqual([]);
+    const template = await createTemplate(pool, client.id, { name: 't', subject: 'Hello', text: 'Hi, a short note.\nUnsubscribe: {{unsubscribeUrl}}' });
+    const campaign = await createCampaign(pool, client.id, {
+      name: `simq-${tag}`,
+      steps: [{ templateId: template.id, delayDays: 0 }],
+      mailboxes: { pool: poolName },
+      timezone: 'UTC',
+      limits: { newLeadsPerDay: LIMIT },
+    });
+    const emails = Array.from({ length: N_LEADS }, (_, i) => `q${i}-${tag}@leads.example.org`);
+    expect((await insertLeads(pool, client.id, campaign.id, emails.map((email) => ({ email, vars: {} })))).accepted).toBe(N_LEADS);
+    expect(await transitionCampaign(pool, client.id, campaign.id, ['draft'], 'running')).toBe(true);
+    const handle = await env.client.workflow.start(campaignWorkflow, {
+      taskQueue,
+      workflowId: campaignWorkflowId(campaign.id),
+      args: [{ campaignId: campaign.id, clientId: client.id }],
+    });
+    const result = await withinWallTime(handle.result(), CAMPAIGN_WALL_MAX_MS, 'the limited campaign did not complete');
+    expect(result).toMatchObject({ status: 'completed', sent: N_LEADS, failed: 0 });
+
+    const { rows } = await pool.query<{ day: string; n: number }>(
+      `SELECT to_char(slot_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int AS n
+       FROM sends WHERE campaign_id = $1 AND step = 0 AND status = 'sent' GROUP BY 1 ORDER BY 1`,
+      [campaign.id],
+    );
+    const days = [0, 1, 2, 3].map((d) => new Date(t0 + d * DAY_MS).toISOString().slice(0, 10));
+    expect(rows).toEqual(days.map((day) => ({ day, n: LIMIT })));
+    const { rows: once } = await pool.query<{ n: number }>('SELECT count(DISTINCT lead_id)::int AS n FROM sends WHERE campaign_id = $1', [campaign.id]);
+    expect(once[0]!.n).toBe(N_LEADS);
+  }, 10 * 60_000);
 });
 
 async function withinWallTime<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
