@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { availableWork, nextFollowUpDue } from '../db/repositories/lead-work';
 import { newLeadQuota } from '../db/repositories/campaign-quota';
 import { mailboxWorkflowId } from '../workflows/ids';
-import { reportOutcomesSignal, reserveSlotUpdate, type ReserveAnswer, type ReserveRequest } from '../workflows/mailbox.workflow';
+import { reportOutcomesSignal, reserveSlotUpdate, type BatchOutcomes, type ReserveAnswer, type ReserveRequest } from '../workflows/mailbox.workflow';
 import type { ActivityDeps } from './deps';
 import type { BlockReason, WindowConstraint } from '../workflows/policy';
 
@@ -22,6 +22,8 @@ export interface ReserveBatchInput {
   maxWaitMs: number;
   /** The lane's workflow run: a slot the campaign still holds for another (a run that is gone) is dropped. */
   holder?: string;
+  /** The outcomes of the lane's previous batch, carried by this reservation (or signalled when there is none to make). */
+  report?: BatchOutcomes;
   /** The campaign's window: slots fall inside it and the mailbox's. */
   window?: WindowConstraint | null;
   /**
@@ -49,6 +51,17 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
         args: [request],
         updateId: request.requestId,
       });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        throw ApplicationFailure.nonRetryable(`no running workflow for mailbox ${address}`, 'MailboxNotRunning');
+      }
+      throw err;
+    }
+  }
+
+  async function deliverReport(address: string, report: BatchOutcomes): Promise<void> {
+    try {
+      await client.workflow.getHandle(mailboxWorkflowId(address)).signal(reportOutcomesSignal, report);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         throw ApplicationFailure.nonRetryable(`no running workflow for mailbox ${address}`, 'MailboxNotRunning');
@@ -86,6 +99,8 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
       // limits.newLeadsPerDay: first steps beyond the day's allowance wait for the campaign's next local day; follow-ups do not count.
       const quota = newWork > 0 ? await newLeadQuota(pool, input.campaignId, now) : null;
       const want = Math.min(input.max, followUps + (quota ? Math.min(newWork, quota.remaining) : newWork));
+      // No reservation to carry the lane's last outcomes: they go as a signal of their own.
+      if (want === 0 && input.report) await deliverReport(input.address, input.report);
       if (want === 0 && quota) {
         // Until the next local day, or a follow-up falling due before it (those do not count toward the limit).
         const due = await nextFollowUpDue(pool, input.campaignId, input.mailboxId);
@@ -102,6 +117,7 @@ export function reserveSlotActivities({ client, pool }: ActivityDeps) {
         horizonMs: input.maxWaitMs,
         ...(input.holder !== undefined ? { holder: input.holder } : {}),
         ...(input.window ? { window: input.window } : {}),
+        ...(input.report ? { report: input.report } : {}),
       });
       if (!answer.granted) return { kind: 'wait', retryAt: answer.retryAt, reason: answer.reason, ...(answer.blockedBy ? { blockedBy: answer.blockedBy } : {}) };
       const slots = (answer.slots ?? [{ requestId: answer.requestId, at: answer.at }]).map((s) => s.at);

@@ -7,6 +7,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -82,6 +83,8 @@ const BATCH_WITHIN_MS = 5_000;
 export const HOLD_SLOT_MAX_MS = 5 * 60_000;
 /** A lane whose mailbox cannot send for longer than this gives its unsent new leads back to the other lanes. */
 const RELEASE_SHARE_AFTER_MS = 15 * 60_000;
+/** The patch under which a batch's plain outcomes ride on the lane's next reservation. */
+export const REPORT_WITH_RESERVATION_PATCH = 'report-with-reservation';
 /** A group continues as new at this many events even if the server has not suggested it yet. */
 export const GROUP_MAX_EVENTS = 5_000;
 
@@ -240,7 +243,14 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
   }
 
   /** Sends a granted batch; returns how the lane ends, or null to go on. */
-  async function runBatch(mailbox: LaneMailbox, handle: MailboxHandle, batchId: string, granted: number[], steps: number[] | undefined): Promise<LaneEnd | null> {
+  async function runBatch(
+    mailbox: LaneMailbox,
+    handle: MailboxHandle,
+    batchId: string,
+    granted: number[],
+    steps: number[] | undefined,
+    defer: (report: BatchOutcomes) => void,
+  ): Promise<LaneEnd | null> {
     let out: SendBatchOutput;
     activity++;
     inFlight += granted.length;
@@ -285,7 +295,16 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
       await report(handle, batchId, outcomes);
       await report(handle, batchId, unused, used); // the slots after the retried one
     } else {
-      await report(handle, batchId, outcomes.concat(unused));
+      const all = outcomes.concat(unused);
+      // Plain outcomes ride on the lane's next reservation (one action less per send); anything the
+      // mailbox must act on at once (a throttle, a failure, a stop) is signalled now.
+      // (patched: runs recorded before this signalled every batch's outcomes.)
+      const plain = !stopped && all.every((o) => (o.outcome === 'sent' || o.outcome === 'skipped') && o.retryAfterMs === undefined);
+      if (plain && patched(REPORT_WITH_RESERVATION_PATCH)) {
+        defer({ batchId, from: 0, outcomes: all });
+      } else {
+        await report(handle, batchId, all);
+      }
     }
     if (end === 'stopped') {
       released += await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
@@ -302,10 +321,20 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
     return null;
   }
 
-  async function laneLoop(mailbox: LaneMailbox): Promise<LaneEnd> {
+  async function laneLoop(mailbox: LaneMailbox, lanePending: { report: BatchOutcomes | null }): Promise<LaneEnd> {
     const handle = getExternalWorkflowHandle(mailboxWorkflowId(mailbox.address));
+    const defer = (r: BatchOutcomes) => {
+      lanePending.report = r;
+    };
     for (let seq = 0; ; seq++) {
+      if ((paused || cancelled || yielding) && lanePending.report) {
+        // Not reserving again soon: the mailbox hears the last outcomes now.
+        await report(handle, lanePending.report.batchId, lanePending.report.outcomes, lanePending.report.from ?? 0);
+        lanePending.report = null;
+      }
       if (!(await whilePaused())) return cancelled ? 'cancelled' : 'yield';
+      const carried = lanePending.report;
+      lanePending.report = null;
       view(mailbox.id, 'reserving');
       let r: ReserveBatchResult;
       try {
@@ -319,6 +348,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
           withinMs: BATCH_WITHIN_MS,
           maxWaitMs: HOLD_SLOT_MAX_MS,
           holder: workflowInfo().runId,
+          ...(carried ? { report: carried } : {}),
           now: Date.now(), // the lane's clock: what is due and how far a slot is are read on it, not on the worker's or the database's
           ...(input.window ? { window: input.window } : {}),
         });
@@ -359,7 +389,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
         continue;
       }
       view(mailbox.id, 'sending');
-      const end = await runBatch(mailbox, handle, r.requestId, r.slots, r.steps);
+      const end = await runBatch(mailbox, handle, r.requestId, r.slots, r.steps, defer);
       if (end) return end;
     }
   }
@@ -367,8 +397,12 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
   /** A lane, with a fault of its mailbox turned into the end of that lane alone. */
   async function lane(mailbox: LaneMailbox): Promise<LaneEnd> {
     let end: LaneEnd;
+    const pending: { report: BatchOutcomes | null } = { report: null };
     try {
-      end = await laneLoop(mailbox);
+      end = await laneLoop(mailbox, pending);
+      if (pending.report) {
+        await report(getExternalWorkflowHandle(mailboxWorkflowId(mailbox.address)), pending.report.batchId, pending.report.outcomes, pending.report.from ?? 0);
+      }
     } catch (err) {
       if (isCancellation(err)) throw err;
       // Whatever broke belongs to this mailbox's lane: the others go on.

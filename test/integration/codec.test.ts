@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { AesGcmPayloadCodec, ENCODING, METADATA_KEY_ID, PayloadDecryptError, payloadToJson } from '../../core/codec';
 import { campaignGroupWorkflowId, campaignWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
 import { CAMPAIGN_GROUPS_PATCH } from '../../workflows/campaign.workflow';
+import { REPORT_WITH_RESERVATION_PATCH } from '../../workflows/campaign-group.workflow';
 import { SmtpSink } from '../fakes/smtp-sink';
 import { campaignWithLeads } from '../helpers/campaign-fixture';
 import { bearer, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
@@ -131,9 +132,13 @@ describe('encrypted Temporal histories', () => {
       for (const p of payloads) expect(text(p.metadata!.encoding)).toBe(ENCODING);
       decodedText += (await codec.decode(payloads)).map((p) => text(p.data)).join('\n');
     }
-    // The only payloads outside the codec: the campaign run's patch marker, which names the patch and nothing else.
+    // The only payloads outside the codec: patch markers, which name their patch and nothing else.
     expect(patchMarkers.length).toBeGreaterThan(0);
-    for (const p of patchMarkers) expect(JSON.parse(text(p.data))).toEqual({ id: CAMPAIGN_GROUPS_PATCH, deprecated: false });
+    for (const p of patchMarkers) {
+      const marker = JSON.parse(text(p.data)) as { id: string };
+      expect(marker).toEqual({ id: marker.id, deprecated: false });
+      expect([CAMPAIGN_GROUPS_PATCH, REPORT_WITH_RESERVATION_PATCH]).toContain(marker.id);
+    }
     // Decoded, the same payloads are the campaign's inputs and results again.
     expect(decodedText).toContain(`"campaignId":"${c.campaignId}"`);
     for (const id of new Set(sends.map((s) => s.mailbox_id))) expect(decodedText).toContain(`"mailboxId":"${id}"`);

@@ -78,8 +78,9 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     await c.waitDone(60_000);
     const out = [];
     for (const [name, workflowId] of [
-      ['campaign-groups-run', campaignWorkflowId(c.campaignId)],
-      ['campaign-group-run', campaignGroupWorkflowId(c.campaignId, 0, 0)],
+      ['campaign-groups-run1', campaignWorkflowId(c.campaignId)],
+      // run1: outcomes signalled after every batch; run2: plain outcomes ride on the next reservation.
+      ['campaign-group-run2', campaignGroupWorkflowId(c.campaignId, 0, 0)],
     ] as const) {
       out.push({ name, workflowId, history: await stack.temporal.workflow.getHandle(workflowId).fetchHistory() });
     }
@@ -138,7 +139,7 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     if (process.env.RECORD_HISTORIES === '1') {
       const named = [
         ...mailboxes.map((h, i) => [`mailbox-run${i + 1}`, h.history] as const),
-        ...campaigns.map((h) => [`${h.name}1`, h.history] as const),
+        ...campaigns.map((h) => [h.name, h.history] as const),
         ...scheduled.map((h) => [`${h.name}-run1`, h.history] as const),
       ];
       for (const [name, history] of named) {
