@@ -84,6 +84,12 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     ] as const) {
       out.push({ name, workflowId, history: await stack.temporal.workflow.getHandle(workflowId).fetchHistory() });
     }
+    // The fault path: one mailbox's workflow is gone before the campaign starts; its lane fails, the other sends its leads.
+    const f = await campaignWithLeads(stack, client, { providers: [provider.name], mailboxes: 2, leads: 4 });
+    await stack.temporal.workflow.getHandle(mailboxWorkflowId(`s0-${f.tag}@send0.example.com`)).terminate('replay fixture: mailbox gone');
+    await f.start();
+    await f.waitDone(60_000);
+    out.push({ name: 'campaign-group-fault-run1', workflowId: campaignGroupWorkflowId(f.campaignId, 0, 0), history: await stack.temporal.workflow.getHandle(campaignGroupWorkflowId(f.campaignId, 0, 0)).fetchHistory() });
     return out;
   }
 
@@ -133,7 +139,7 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
 
   it('fresh and recorded histories replay on the current code', async () => {
     const mailboxes = await stage('mailbox histories', 40_000, produceHistories());
-    const campaigns = await stage('campaign history', 40_000, campaignHistories());
+    const campaigns = await stage('campaign histories', 90_000, campaignHistories());
     const scheduled = await stage('scheduled histories', 20_000, scheduledHistories());
     const fresh = [...mailboxes, ...campaigns.map(({ workflowId, history }) => ({ workflowId, history })), ...scheduled.map(({ workflowId, history }) => ({ workflowId, history }))];
     if (process.env.RECORD_HISTORIES === '1') {
@@ -152,7 +158,7 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
-      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-mailbox-run', 'fixture-reputation-run', 'fixture-rotation-run']),
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-reputation-run', 'fixture-rotation-run']),
     );
     const results = await stage('replay', 30_000, (async () => {
       const out = [];
@@ -166,5 +172,5 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     })());
     expect(results).toHaveLength(fresh.length + recorded.length);
     for (const r of results) expect({ workflowId: r.workflowId, error: r.error ?? null }).toEqual({ workflowId: r.workflowId, error: null });
-  });
+  }, 240_000);
 });
