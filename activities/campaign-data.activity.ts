@@ -1,4 +1,5 @@
 import { campaignWindowConstraint, getCampaignById, transitionCampaign } from '../db/repositories/campaigns';
+import { recordLane } from '../db/repositories/campaign-lanes';
 import type { WindowConstraint } from '../workflows/policy';
 import { availableWork, releaseAllOfMailbox, releaseOutsidePlan, releaseUnsent, remainingWork, spreadUnassigned } from '../db/repositories/lead-work';
 import { pendingLeadIds } from '../db/repositories/leads';
@@ -73,6 +74,7 @@ export function campaignDataActivities(deps: ActivityDeps & ScheduledActivityDep
      */
     async mailboxLaneFailed(input: { campaignId: string; clientId: string; mailboxId: string; reason: string }): Promise<number> {
       const released = await releaseAllOfMailbox(pool, input.campaignId, input.mailboxId);
+      await recordLane(pool, input.campaignId, { mailboxId: input.mailboxId, state: 'ended', until: null, reason: 'failed' });
       logger.warn({ campaignId: input.campaignId, mailboxId: input.mailboxId, released, reason: input.reason }, 'mailbox left the campaign');
       await raiseAlert(deps, {
         clientId: input.clientId,

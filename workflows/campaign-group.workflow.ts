@@ -20,6 +20,7 @@ import { batchSlotId, reportOutcomesSignal, type BatchOutcomes, type OutcomeRepo
 import {
   groupControlSignal,
   groupProgressQuery,
+  waitReasonOf,
   type CampaignGroupInput,
   type CampaignGroupResult,
   type LaneEnd,
@@ -35,8 +36,12 @@ const data = proxyActivities<Activities>({
   retry: { maximumAttempts: 10, initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
+// A reservation is one database read and one Update on the mailbox workflow. On a
+// loaded worker (10,000 mailboxes on 2 cores) that Update can take more than 10 s
+// to be picked up; it is idempotent (request id = Update id), but a timeout that
+// fires first only repeats the work, so allow 30 s.
 const slots = proxyActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['MailboxNotRunning'] },
 });
 
@@ -102,7 +107,7 @@ function failureType(err: unknown): string | undefined {
  * its policy's BlockReason, plus 'campaign_has_slot' and 'beyond_horizon'.
  */
 function waitReason(r: Extract<ReserveBatchResult, { kind: 'wait' }>): WaitReason {
-  return (r.blockedBy ?? r.reason) as WaitReason;
+  return waitReasonOf(r.reason, r.blockedBy);
 }
 
 /**
@@ -373,7 +378,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
         // A long wait (cap reached, window closed, cooling down; not normal
         // pacing, which would undo the spread): its unsent new leads go back
         // to the campaign, and lanes with room take them.
-        if (r.retryAt - Date.now() > RELEASE_SHARE_AFTER_MS) {
+        if (r.retryAt - (r.answeredAt ?? Date.now()) > RELEASE_SHARE_AFTER_MS) {
           released += await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
         }
         view(mailbox.id, 'waiting', r.retryAt, waitReason(r));
@@ -382,7 +387,8 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
       }
       const first = r.slots[0]!;
       view(mailbox.id, 'waiting', first, 'pacing');
-      if (first > Date.now()) await condition(() => cancelled || paused || yielding, first - Date.now());
+      // Whether to wait is read on the activity's recorded clock (replays the same); how long, on the lane's.
+      if (first > (r.answeredAt ?? Date.now())) await condition(() => cancelled || paused || yielding, Math.max(1, first - Date.now()));
       if (paused || cancelled || yielding) {
         // Pause acknowledged (or the group moves to a new run): no send starts. Give the slots back; the leads stay queued.
         await report(handle, r.requestId, r.slots.map(() => ({ outcome: 'skipped' as const })));

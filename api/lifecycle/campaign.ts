@@ -12,8 +12,9 @@ import {
   resumeCampaignUpdate,
   type CampaignProgress,
 } from '../../workflows/campaign.workflow';
-import { campaignGroupWorkflowId, campaignWorkflowId } from '../../workflows/ids';
-import { groupProgressQuery, type GroupProgress, type LaneView, type NextSend, type WaitReason } from '../../workflows/messages/campaign';
+import { openLanes } from '../../db/repositories/campaign-lanes';
+import { campaignWorkflowId } from '../../workflows/ids';
+import type { LaneView, NextSend, WaitReason } from '../../workflows/messages/campaign';
 import { SA_CAMPAIGN, SA_CLIENT, SA_STATUS } from '../../workflows/search-attributes';
 
 /** Starts campaign-<id> (a closed run's id is reused: Temporal's default id reuse policy allows it). */
@@ -177,33 +178,28 @@ export function nextSendOf(lanes: LaneView[], nowMs: number): NextSend | null {
 }
 
 /**
- * The running workflow's own view (sent and failed by this campaign's
- * workflow and its groups, sends in flight, running/paused/stalled, the next
- * send), or null when there is no open workflow or it does not answer within
- * timeoutMs. The database counts stay the record; this adds what only the
- * workflows know.
+ * The running campaign's live view: its workflow's status (running, paused,
+ * stalled, waiting for its start), the sends made, failed and in flight (the
+ * database's counts, passed in), and the next send (when, and why it waits),
+ * or null when there is no open workflow or it does not answer within
+ * timeoutMs.
  */
-export async function campaignProgress(temporal: Client, campaignId: string, timeoutMs = 2000): Promise<CampaignLiveProgress | null> {
+export async function campaignProgress(
+  temporal: Client,
+  pool: Pool,
+  campaignId: string,
+  counts: { sent: number; failed: number; inFlight: number },
+  timeoutMs = 2000,
+): Promise<CampaignLiveProgress | null> {
+  // One query, to the campaign's own workflow (it only starts groups and waits on them); the lanes' states come
+  // from PostgreSQL (campaign_lanes), never from a query per group: one read must not cost a workflow task per group.
   const parent = await within(timeoutMs, temporal.workflow.getHandle(campaignWorkflowId(campaignId)).query(progressQuery));
   if (!parent) return null;
-  const groupCount = parent.groups ?? 0;
-  const groups = await Promise.all(
-    Array.from({ length: groupCount }, (_, k) =>
-      within(timeoutMs, temporal.workflow.getHandle(campaignGroupWorkflowId(campaignId, parent.round ?? 0, k)).query(groupProgressQuery)),
-    ),
-  );
-  const live = groups.filter((g): g is GroupProgress => g !== null);
-  const lanes = live.flatMap((g) => g.lanes);
+  const lanes = await openLanes(pool, campaignId);
   const nextSend: NextSend | null =
     parent.startsAt ? { at: parent.startsAt, reason: 'start_time' }
     : parent.status === 'paused' ? { at: null, reason: 'paused' }
     : parent.status === 'stalled' ? { at: null, reason: 'mailboxes_stopped' }
     : nextSendOf(lanes, Date.now());
-  return {
-    ...parent,
-    sent: parent.sent + live.reduce((n, g) => n + g.sent, 0),
-    failed: parent.failed + live.reduce((n, g) => n + g.failed, 0),
-    inFlight: parent.inFlight + live.reduce((n, g) => n + g.inFlight, 0),
-    nextSend,
-  };
+  return { ...parent, ...counts, nextSend };
 }

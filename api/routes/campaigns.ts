@@ -85,10 +85,14 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
       const live = { id: c.id, clientId, status: c.status, statusChangedAt: c.statusChangedAt ?? c.startedAt ?? c.createdAt };
       const { workflow, failure } = await checkCampaign(health, live);
       if (failure) return { c: (await getCampaign(pool, clientId, c.id)) ?? c, progress: null };
-      return { c, progress: workflow.kind === 'open' ? await campaignProgress(temporal, c.id) : null };
+      if (workflow.kind !== 'open') return { c, progress: null };
+      const sums = { sent: shown.sent, failed: shown.failed, inFlight: counts.send_sending ?? 0 };
+      return { c, progress: await campaignProgress(temporal, pool, c.id, sums) };
     };
-    const [counts, now] = await Promise.all([campaignCounts(pool, c.id), followWorkflow()]);
-    return { ...view(now.c), counts: countsView(counts), progress: now.progress };
+    const counts = await campaignCounts(pool, c.id);
+    const shown = countsView(counts);
+    const now = await followWorkflow();
+    return { ...view(now.c), counts: shown, progress: now.progress };
   });
 
   const steerResponses = { 200: campaignStatusAnswer, 404: errorResponse, 409: errorResponse };

@@ -39,6 +39,11 @@ export type WaitReason =
   | 'paused'
   | 'mailboxes_stopped';
 
+/** A reservation's reason to wait, in the campaign's words: the mailbox policy's block reason when it gave one. */
+export function waitReasonOf(reason: string, blockedBy?: string): WaitReason {
+  return (blockedBy ?? reason) as WaitReason;
+}
+
 export interface NextSend {
   /** ISO 8601; null when nothing is scheduled (paused, stalled). */
   at: string | null;
