@@ -5,7 +5,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Logger } from '../core/logger';
 import type { AppDeps } from './deps';
 import { registerAuth } from './plugins/auth';
-import { registerErrorHandler } from './plugins/error-handler';
+import { frameworkErrors, registerErrorHandler } from './plugins/error-handler';
+import { registerErrorResponses } from './plugins/error-responses';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
 import { codecRoutes } from './routes/codec';
@@ -30,6 +31,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: deps.config.API_BODY_LIMIT_BYTES,
     trustProxy: true,
+    frameworkErrors,
   }) as unknown as FastifyInstance;
 
   app.setValidatorCompiler(validatorCompiler);
@@ -51,6 +53,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   registerAuth(app, { pool: deps.pool, adminApiKey: deps.config.ADMIN_API_KEY });
+  registerErrorResponses(app); // before any route: documents each one's error statuses
 
   metricsRoutes(app, deps); // first: its latency hook covers every route
   healthRoutes(app, deps);

@@ -68,7 +68,7 @@ export const domainView = (d: DomainRecord) => ({
 export function domainRoutes(app: FastifyInstance, { pool, config }: AppDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post('/v1/domains', { config: { auth: 'any' }, schema: { tags: ['domains'], body: createDomainBody } }, async (req, reply) => {
+  r.post('/v1/domains', { config: { auth: 'any', errors: [409] }, schema: { tags: ['domains'], body: createDomainBody } }, async (req, reply) => {
     const caller = ownerOf(req);
     if (caller !== null && req.body.clientId !== undefined && req.body.clientId !== caller) {
       throw badRequest('clientId is for the operator key only', [{ path: 'clientId', message: 'a client key creates its own domains' }]);
@@ -131,7 +131,7 @@ export function domainRoutes(app: FastifyInstance, { pool, config }: AppDeps): v
   });
 
   /** Puts a domain the controller took out back in rotation; its rested mailboxes return with the next daily rotation. */
-  r.post('/v1/domains/:id/restore', { config: { auth: 'operator' }, schema: { tags: ['domains'], params: idParams } }, async (req) => {
+  r.post('/v1/domains/:id/restore', { config: { auth: 'operator', errors: [409] }, schema: { tags: ['domains'], params: idParams } }, async (req) => {
     const d = await getDomain(pool, null, req.params.id);
     if (!d) throw notFound('domain');
     if (!(await returnToRotation(pool, d.id))) throw conflict('domain is already in rotation');

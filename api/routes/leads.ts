@@ -49,6 +49,7 @@ export function leadRoutes(app: FastifyInstance, { pool, temporal }: AppDeps): v
 
     r.post('/v1/campaigns/:id/leads', {
       bodyLimit: JSON_BODY_LIMIT,
+      config: { errors: [409] },
       schema: {
         tags: ['campaigns'],
         params: idParams,

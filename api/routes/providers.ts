@@ -18,7 +18,7 @@ export function providerRoutes(app: FastifyInstance, { pool, box }: AppDeps): vo
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/providers', {
-    config: { auth: 'operator' },
+    config: { auth: 'operator', errors: [409] },
     schema: { tags: ['operator'], body: createProviderBody, response: { 201: providerView } },
   }, async (req, reply) => {
     try {

@@ -1,0 +1,60 @@
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { z } from 'zod';
+import { errorResponse } from '../../core/schemas/common';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Error statuses this route's handler answers beyond those its shape implies (e.g. 409 for a state conflict). */
+    errors?: readonly number[];
+  }
+}
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'invalid request: `error.details` names each field',
+  401: 'missing, invalid, revoked or expired key',
+  403: 'this key may not call this route',
+  404: 'no such resource for this key (or no such route for it)',
+  409: 'the resource is in a state that refuses this change',
+  413: 'body larger than this route accepts',
+  415: 'content type not accepted here',
+  422: 'understood but not processable',
+  429: 'too many requests: wait for Retry-After seconds',
+  500: 'internal error (reported, never caused by input)',
+  503: 'a dependency (PostgreSQL or Temporal) is unavailable',
+};
+
+type Schema = { hide?: boolean; body?: unknown; querystring?: unknown; params?: unknown; response?: Record<string | number, unknown> };
+
+/**
+ * The error statuses a route can answer, from its declared audience and its
+ * shape: every error a caller can meet is in the OpenAPI document with the
+ * API.md error schema (checked by schemathesis in test/security).
+ */
+export function errorStatuses(route: Pick<RouteOptions, 'url' | 'config'> & { schema?: Schema }): number[] {
+  const codes = new Set<number>([500]);
+  const schema = route.schema ?? {};
+  const audience = route.config?.auth ?? (route.url.startsWith('/v1') ? 'client' : 'public');
+  if (audience && audience !== 'public') codes.add(401).add(429);
+  if (audience === 'operator') codes.add(404); // a client key on an operator route: as if it did not exist
+  if (audience === 'client') codes.add(403); // the operator key on a client's own route
+  if (schema.body || schema.querystring || schema.params) codes.add(400);
+  if (schema.params) codes.add(404);
+  if (schema.body) codes.add(413).add(415);
+  for (const c of route.config?.errors ?? []) codes.add(c);
+  return [...codes].sort((a, b) => a - b);
+}
+
+/** Adds the error responses to every documented route as it is registered (call before any route). */
+export function registerErrorResponses(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const schema = (route.schema ?? {}) as Schema;
+    if (schema.hide) return;
+    const response = { ...(schema.response ?? {}) };
+    // A route that names no success body yet still documents that it succeeds (its body is in API.md).
+    if (!Object.keys(response).some((k) => /^2/.test(k))) response['2xx'] = z.unknown().describe('success: the body API.md describes for this route');
+    for (const code of errorStatuses({ url: route.url, config: route.config, schema })) {
+      if (!(code in response)) response[code] = errorResponse.describe(DESCRIPTIONS[code] ?? 'error');
+    }
+    route.schema = { ...schema, response } as RouteOptions['schema'];
+  });
+}

@@ -1,0 +1,72 @@
+import { bearer, json, newClient, startStack, type Stack } from '../helpers/stack';
+
+type Operation = { responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> };
+type Doc = { paths: Record<string, Record<string, Operation>> };
+type ErrorBody = { error: { code: string; message: string; details?: { path: string; message: string }[] } };
+
+/**
+ * Every error a caller can meet is in the OpenAPI document, with the API.md
+ * error schema; a known path called with a method it does not take is a 405
+ * naming the methods it does; a malformed path is a 400 in the same format.
+ * (test/security/openapi-conformance.test.ts fuzzes the same contract.)
+ */
+describe('the OpenAPI document lists every error response', () => {
+  let stack: Stack;
+  let doc: Doc;
+  let clientKey: string;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    clientKey = (await newClient(stack)).apiKey;
+    doc = json<Doc>(await stack.app.inject({ method: 'GET', url: '/docs/json' }));
+  });
+  afterAll(() => stack?.close());
+
+  const operations = () =>
+    Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })));
+
+  it('documents 401, 429 and 500 with the error schema on every authenticated operation, and 400 wherever there is input', () => {
+    const missing: string[] = [];
+    for (const { name, op } of operations()) {
+      const codes = Object.keys(op.responses ?? {});
+      const want = ['401', '429', '500', ...(name.includes('{') ? ['400', '404'] : [])];
+      for (const c of want) if (!codes.includes(c)) missing.push(`${name}: ${c}`);
+      for (const c of codes.filter((k) => /^[45]/.test(k))) {
+        const schema = JSON.stringify(op.responses![c]!.content?.['application/json']?.schema ?? {});
+        if (!schema.includes('"error"') || !schema.includes('"code"') || !schema.includes('"message"')) missing.push(`${name}: ${c} without the error schema`);
+      }
+      if (!codes.some((k) => /^2/i.test(k))) missing.push(`${name}: no success response`);
+    }
+    expect(operations().length).toBeGreaterThan(20);
+    expect(missing).toEqual([]);
+  });
+
+  it('documents the 409 a state conflict answers', () => {
+    expect(Object.keys(doc.paths['/v1/campaigns/{id}/start']!.post!.responses!)).toContain('409');
+    expect(Object.keys(doc.paths['/v1/providers']!.post!.responses!)).toContain('409');
+    expect(Object.keys(doc.paths['/v1/domains']!.post!.responses!)).toContain('409');
+  });
+
+  it('answers 405 with Allow for a known path called with another method (TRACE, QUERY, PUT)', async () => {
+    for (const method of ['TRACE', 'PUT', 'DELETE'] as const) {
+      const res = await stack.app.inject({ method, url: '/v1/templates', headers: bearer(clientKey) });
+      expect({ method, status: res.statusCode, allow: res.headers.allow }).toEqual({ method, status: 405, allow: 'GET, HEAD, POST' });
+      expect(json<ErrorBody>(res).error.code).toBe('method_not_allowed');
+    }
+    const query = await stack.app.inject({ method: 'QUERY' as 'GET', url: `/v1/campaigns/${'0'.repeat(8)}-0000-4000-8000-000000000000`, headers: bearer(clientKey) });
+    expect(query.statusCode).toBe(405);
+    expect(query.headers.allow).toBe('GET, HEAD');
+  });
+
+  it('still answers 404 in the error format for a path no route has', async () => {
+    const res = await stack.app.inject({ method: 'GET', url: '/v1/nothing-here', headers: bearer(clientKey) });
+    expect(res.statusCode).toBe(404);
+    expect(json<ErrorBody>(res).error.code).toBe('not_found');
+  });
+
+  it('answers a path parameter past the router limit with a 400 in the error format, not Fastify\'s own body', async () => {
+    const res = await stack.app.inject({ method: 'GET', url: `/v1/campaigns/${'a'.repeat(500)}`, headers: bearer(clientKey) });
+    expect(res.statusCode).toBe(400);
+    expect(json<ErrorBody>(res).error).toMatchObject({ code: 'invalid_path', details: [{ path: 'path' }] });
+  });
+});
