@@ -35,6 +35,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  registerAuth(app, { pool: deps.pool, adminApiKey: deps.config.ADMIN_API_KEY }); // before any route: it sees them all
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -49,8 +50,6 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-
-  registerAuth(app, { pool: deps.pool, adminApiKey: deps.config.ADMIN_API_KEY });
 
   metricsRoutes(app, deps); // first: its latency hook covers every route
   healthRoutes(app, deps);

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Pool } from 'pg';
 import { hashApiKey, safeEqual } from '../../core/crypto';
 import { AppError } from '../../core/errors';
@@ -16,6 +16,22 @@ declare module 'fastify' {
   }
 }
 
+/** One registered route, as the router has it (HEAD routes Fastify adds for GETs included). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  auth: AuthLevel | undefined;
+}
+
+const tables = new WeakMap<FastifyInstance, RouteOptions[]>();
+
+/** Every route registered on the app (after registerAuth), with its declared audience. */
+export function routeTable(app: FastifyInstance): RouteEntry[] {
+  return (tables.get(app) ?? []).flatMap((r) =>
+    (Array.isArray(r.method) ? r.method : [r.method]).map((method) => ({ method, url: r.url, auth: r.config?.auth })),
+  );
+}
+
 const unauthorized = () => new AppError(401, 'unauthorized', 'missing or invalid API key');
 
 /**
@@ -25,6 +41,11 @@ const unauthorized = () => new AppError(401, 'unauthorized', 'missing or invalid
  */
 export function registerAuth(app: FastifyInstance, opts: { pool: Pool; adminApiKey?: string }): void {
   app.decorateRequest('principal', null);
+  const routes: RouteOptions[] = [];
+  tables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    routes.push(route);
+  });
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const level: AuthLevel = req.routeOptions.config?.auth ?? (req.url.startsWith('/v1') ? 'client' : 'public');
     if (level === 'public') return;
