@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../core/logger';
 import type { AppDeps } from './deps';
-import { registerAuth } from './plugins/auth';
+import { declareScopeAudience, registerAuth } from './plugins/auth';
 import { registerErrorHandler } from './plugins/error-handler';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
@@ -49,7 +49,11 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // The docs are public; the UI plugin's routes take no config, so their scope declares it.
+  await app.register(async (docs) => {
+    declareScopeAudience(docs, 'public');
+    await docs.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  });
 
   metricsRoutes(app, deps); // first: its latency hook covers every route
   healthRoutes(app, deps);

@@ -48,6 +48,7 @@ export function leadRoutes(app: FastifyInstance, { pool, temporal }: AppDeps): v
     const r = scope.withTypeProvider<ZodTypeProvider>();
 
     r.post('/v1/campaigns/:id/leads', {
+      config: { auth: 'client' },
       bodyLimit: JSON_BODY_LIMIT,
       schema: {
         tags: ['campaigns'],
