@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Pool } from 'pg';
-import { hashApiKey, safeEqual } from '../../core/crypto';
+import { safeEqual } from '../../core/crypto';
 import { AppError } from '../../core/errors';
+import { findLiveKey } from '../../db/repositories/api-keys';
 
-export type Principal = { kind: 'operator' } | { kind: 'client'; clientId: string };
+export type Principal = { kind: 'operator' } | { kind: 'client'; clientId: string; keyId: string };
 
 /**
  * Who may call a route. Every route declares one (`config: { auth }`); a
@@ -75,6 +76,9 @@ export const noRoute = (req: FastifyRequest) => new AppError(404, 'not_found', `
  * first onRequest hook, before the body is read or parsed: a request without
  * a valid key never reaches validation. A request that matches no route is a
  * 404, with or without a key, and its body is not read either.
+ *
+ * Client keys are looked up on every request (no cache): a revoked or expired
+ * key is a 401 on its next request.
  */
 export function registerAuth(app: FastifyInstance, opts: { pool: Pool; adminApiKey?: string }): void {
   app.decorateRequest('principal', null);
@@ -104,12 +108,9 @@ export function registerAuth(app: FastifyInstance, opts: { pool: Pool; adminApiK
     if (opts.adminApiKey && safeEqual(key, opts.adminApiKey)) {
       req.principal = { kind: 'operator' };
     } else {
-      const { rows } = await opts.pool.query<{ client_id: string }>(
-        'SELECT client_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-        [hashApiKey(key)],
-      );
-      if (rows.length === 0) throw unauthorized();
-      req.principal = { kind: 'client', clientId: rows[0]!.client_id };
+      const live = await findLiveKey(opts.pool, key);
+      if (!live) throw unauthorized();
+      req.principal = { kind: 'client', clientId: live.clientId, keyId: live.id };
     }
     if (level === 'operator' && req.principal.kind !== 'operator') throw noRoute(req);
     if (level === 'client' && req.principal.kind !== 'client') {
