@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../core/logger';
 import type { AppDeps } from './deps';
-import { registerAuth } from './plugins/auth';
+import { declareScopeAudience, registerAuth } from './plugins/auth';
 import { frameworkErrors, registerErrorHandler } from './plugins/error-handler';
 import { registerErrorResponses } from './plugins/error-responses';
 import { campaignRoutes } from './routes/campaigns';
@@ -37,6 +37,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  registerAuth(app, { pool: deps.pool, adminApiKey: deps.config.ADMIN_API_KEY }); // before any route: it sees them all
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -50,10 +51,12 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-
-  registerAuth(app, { pool: deps.pool, adminApiKey: deps.config.ADMIN_API_KEY });
-  registerErrorResponses(app); // before any route: documents each one's error statuses
+  // The docs are public; the UI plugin's routes take no config, so their scope declares it.
+  await app.register(async (docs) => {
+    declareScopeAudience(docs, 'public');
+    await docs.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  });
+  registerErrorResponses(app); // before any API route: documents each one's error statuses
 
   metricsRoutes(app, deps); // first: its latency hook covers every route
   healthRoutes(app, deps);

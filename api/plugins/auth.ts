@@ -1,11 +1,22 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Pool } from 'pg';
-import { hashApiKey, safeEqual } from '../../core/crypto';
+import { safeEqual } from '../../core/crypto';
 import { AppError } from '../../core/errors';
+import { findLiveKey } from '../../db/repositories/api-keys';
 
-export type Principal = { kind: 'operator' } | { kind: 'client'; clientId: string };
-/** `any`: a client key, or the operator key acting for the agency (shared resources). */
-export type AuthLevel = 'operator' | 'client' | 'any' | 'public';
+export type Principal = { kind: 'operator' } | { kind: 'client'; clientId: string; keyId: string };
+
+/**
+ * Who may call a route. Every route declares one (`config: { auth }`); a
+ * route without one stops start-up.
+ * - `operator`: the operator key (ADMIN_API_KEY); a client key gets 404, as if the route did not exist.
+ * - `client`: a client key; the operator key gets 403.
+ * - `any`: a client key, or the operator key acting for the agency or any client.
+ * - `webhook`: a provider webhook; the route checks the provider's signature over the raw body.
+ * - `public`: anyone (health, docs, unsubscribe links; the codec and metrics routes guard themselves in their own onRequest hook).
+ */
+export const AUDIENCES = ['operator', 'client', 'any', 'webhook', 'public'] as const;
+export type AuthLevel = (typeof AUDIENCES)[number];
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,18 +27,80 @@ declare module 'fastify' {
   }
 }
 
-const unauthorized = () => new AppError(401, 'unauthorized', 'missing or invalid API key');
+const isAudience = (v: unknown): v is AuthLevel => (AUDIENCES as readonly unknown[]).includes(v);
+
+/** One registered route, as the router has it (HEAD routes Fastify adds for GETs included). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  auth: AuthLevel | undefined;
+}
 
 /**
- * Bearer keys on every /v1 route. The operator key (ADMIN_API_KEY) manages
- * clients and providers; a client key sees only its own client. A client key
- * on an operator route answers 404, as if the route did not exist for it.
+ * Method and URL as onRoute saw them (Fastify reuses the options object for a
+ * prefix's '' and '/' variants, so its url changes after the hook), and the
+ * options themselves: a later onRoute hook in a plugin's scope may still set
+ * their config.
+ */
+interface SeenRoute {
+  methods: string[];
+  url: string;
+  options: RouteOptions;
+}
+
+const tables = new WeakMap<FastifyInstance, SeenRoute[]>();
+
+/** Every route registered on the app (after registerAuth), with its declared audience. */
+export function routeTable(app: FastifyInstance): RouteEntry[] {
+  return (tables.get(app) ?? []).flatMap((r) => r.methods.map((method) => ({ method, url: r.url, auth: r.options.config?.auth })));
+}
+
+/**
+ * Gives every route a third-party plugin registers in this scope (e.g. the
+ * Swagger UI, whose routes take no config) the audience `audience`, unless a
+ * route declares its own. Call it in the plugin's wrapping scope only.
+ */
+export function declareScopeAudience(scope: FastifyInstance, audience: AuthLevel): void {
+  scope.addHook('onRoute', (route) => {
+    route.config = { ...route.config, auth: route.config?.auth ?? audience };
+  });
+}
+
+const unauthorized = () => new AppError(401, 'unauthorized', 'missing or invalid API key');
+export const noRoute = (req: FastifyRequest) => new AppError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
+
+/**
+ * Bearer keys by route, never by URL text: the audience is the one the
+ * matched route declares, so however a path is spelled (`/%761/…` is
+ * `/v1/…` to the router) it meets its route's check. The check runs in the
+ * first onRequest hook, before the body is read or parsed: a request without
+ * a valid key never reaches validation. A request that matches no route is a
+ * 404, with or without a key, and its body is not read either.
+ *
+ * Client keys are looked up on every request (no cache): a revoked or expired
+ * key is a 401 on its next request.
  */
 export function registerAuth(app: FastifyInstance, opts: { pool: Pool; adminApiKey?: string }): void {
   app.decorateRequest('principal', null);
+  const routes: SeenRoute[] = [];
+  tables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    routes.push({ methods: ([] as string[]).concat(route.method), url: route.url, options: route });
+  });
+  // Checked once every plugin has registered its routes (a scope may declare its plugin's audience after this hook saw them).
+  app.addHook('onReady', async () => {
+    const undeclared = routeTable(app).filter((r) => !isAudience(r.auth));
+    if (undeclared.length > 0) {
+      const list = undeclared.map((r) => `${r.method} ${r.url}${r.auth === undefined ? '' : ` (auth: ${String(r.auth)})`}`).join(', ');
+      throw new Error(`every route must declare its audience, config.auth: one of ${AUDIENCES.join(', ')}; these do not: ${list}`);
+    }
+  });
+
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    const level: AuthLevel = req.routeOptions.config?.auth ?? (req.url.startsWith('/v1') ? 'client' : 'public');
-    if (level === 'public') return;
+    if (req.is404) throw noRoute(req);
+    const level = req.routeOptions.config?.auth;
+    if (level === 'public' || level === 'webhook') return;
+    if (!isAudience(level)) throw unauthorized(); // cannot pass start-up; refuse rather than guess
     const header = req.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw unauthorized();
@@ -35,16 +108,11 @@ export function registerAuth(app: FastifyInstance, opts: { pool: Pool; adminApiK
     if (opts.adminApiKey && safeEqual(key, opts.adminApiKey)) {
       req.principal = { kind: 'operator' };
     } else {
-      const { rows } = await opts.pool.query<{ client_id: string }>(
-        'SELECT client_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-        [hashApiKey(key)],
-      );
-      if (rows.length === 0) throw unauthorized();
-      req.principal = { kind: 'client', clientId: rows[0]!.client_id };
+      const live = await findLiveKey(opts.pool, key);
+      if (!live) throw unauthorized();
+      req.principal = { kind: 'client', clientId: live.clientId, keyId: live.id };
     }
-    if (level === 'operator' && req.principal.kind !== 'operator') {
-      throw new AppError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
-    }
+    if (level === 'operator' && req.principal.kind !== 'operator') throw noRoute(req);
     if (level === 'client' && req.principal.kind !== 'client') {
       throw new AppError(403, 'forbidden', 'this route needs a client API key');
     }

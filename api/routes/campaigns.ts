@@ -50,6 +50,7 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/campaigns', {
+    config: { auth: 'client' },
     schema: { tags: ['campaigns'], body: createCampaignBody, response: { 201: campaignView, 400: errorResponse } },
   }, async (req, reply) => {
     const clientId = clientIdOf(req);
@@ -66,6 +67,7 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
   });
 
   r.get('/v1/campaigns/:id', {
+    config: { auth: 'client' },
     schema: {
       tags: ['campaigns'],
       params: idParams,
@@ -97,6 +99,7 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
 
   const steerResponses = { 200: campaignStatusAnswer, 404: errorResponse, 409: errorResponse };
   r.post('/v1/campaigns/:id/start', {
+    config: { auth: 'client' },
     schema: { tags: ['campaigns'], params: idParams, response: { 202: campaignStatusAnswer, 404: errorResponse, 409: errorResponse } },
   }, async (req, reply) => {
     await startCampaign(pool, temporal, config.TEMPORAL_TASK_QUEUE, clientIdOf(req), req.params.id);
@@ -104,12 +107,13 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
   });
 
   for (const action of ['pause', 'cancel'] as const) {
-    r.post(`/v1/campaigns/:id/${action}`, { schema: { tags: ['campaigns'], params: idParams, response: steerResponses } }, async (req) => {
+    r.post(`/v1/campaigns/:id/${action}`, { config: { auth: 'client' }, schema: { tags: ['campaigns'], params: idParams, response: steerResponses } }, async (req) => {
       const status = await steerCampaign(pool, temporal, clientIdOf(req), req.params.id, action);
       return { status };
     });
   }
   r.post('/v1/campaigns/:id/resume', {
+    config: { auth: 'client' },
     schema: {
       tags: ['campaigns'],
       params: idParams,
@@ -122,6 +126,7 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
   });
 
   r.post('/v1/leads/reply', {
+    config: { auth: 'client' },
     schema: { tags: ['campaigns'], body: z.strictObject({ email: leadEmail, campaignId: z.uuid().optional() }) },
   }, async (req) => {
     const clientId = clientIdOf(req);
@@ -131,6 +136,7 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
   });
 
   r.get('/v1/campaigns/:id/sends', {
+    config: { auth: 'client' },
     schema: {
       tags: ['campaigns'],
       params: idParams,

@@ -17,9 +17,9 @@ async function check(fn: () => Promise<unknown>, ms = 2000): Promise<'ok' | stri
 }
 
 export function healthRoutes(app: FastifyInstance, deps: AppDeps): void {
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { auth: 'public' }, schema: { hide: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/readyz', { config: { auth: 'public' }, schema: { hide: true } }, async (_req, reply) => {
     const [postgres, temporal] = await Promise.all([
       check(() => deps.pool.query('SELECT 1')),
       check(() =>

@@ -48,8 +48,8 @@ export function leadRoutes(app: FastifyInstance, { pool, temporal }: AppDeps): v
     const r = scope.withTypeProvider<ZodTypeProvider>();
 
     r.post('/v1/campaigns/:id/leads', {
+      config: { auth: 'client', errors: [409] },
       bodyLimit: JSON_BODY_LIMIT,
-      config: { errors: [409] },
       schema: {
         tags: ['campaigns'],
         params: idParams,

@@ -71,7 +71,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     });
   });
 
-  r.get('/v1/mailboxes', { schema: { tags: ['mailboxes'], querystring: listMailboxesQuery } }, async (req) => {
+  r.get('/v1/mailboxes', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], querystring: listMailboxesQuery } }, async (req) => {
     const afterId = decodeCursor(req.query.cursor);
     if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
     const rows = await listMailboxes(pool, clientIdOf(req), { ...req.query, afterId, limit: req.query.limit + 1 });
@@ -82,7 +82,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     };
   });
 
-  r.get('/v1/mailboxes/:id', { schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
+  r.get('/v1/mailboxes/:id', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
     const m = await getMailbox(pool, clientIdOf(req), req.params.id);
     if (!m) throw notFound('mailbox');
     return { ...mailboxView(m), live: await mailboxLiveState(temporal, m.address) };
@@ -91,7 +91,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
   // Fastify hands a missing body over as null.
   const pauseBody = z.strictObject({ reason: z.string().trim().min(1).max(200).optional() }).nullish();
 
-  r.post('/v1/mailboxes/:id/pause', { schema: { tags: ['mailboxes'], params: idParams, body: pauseBody } }, async (req) => {
+  r.post('/v1/mailboxes/:id/pause', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams, body: pauseBody } }, async (req) => {
     const m = await getMailbox(pool, clientIdOf(req), req.params.id);
     if (!m) throw notFound('mailbox');
     const live = await temporal.workflow
@@ -101,7 +101,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     return { ...mailboxView({ ...m, status: 'paused' }), live };
   });
 
-  r.post('/v1/mailboxes/:id/resume', { schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
+  r.post('/v1/mailboxes/:id/resume', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
     const m = await getMailbox(pool, clientIdOf(req), req.params.id);
     if (!m) throw notFound('mailbox');
     const live = await temporal.workflow.getHandle(mailboxWorkflowId(m.address)).executeUpdate(resumeUpdate, { args: [] });

@@ -27,6 +27,7 @@ export function suppressionRoutes(app: FastifyInstance, { pool }: AppDeps): void
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/v1/suppressions', {
+    config: { auth: 'client' },
     schema: { tags: ['suppressions'], querystring: z.strictObject(cursorQuery) },
   }, async (req) => {
     const after = decode(req.query.cursor);
@@ -37,6 +38,7 @@ export function suppressionRoutes(app: FastifyInstance, { pool }: AppDeps): void
   });
 
   r.post('/v1/suppressions', {
+    config: { auth: 'client' },
     schema: {
       tags: ['suppressions'],
       body: z.strictObject({ emails: z.array(email).min(1).max(MAX_SUPPRESSIONS_PER_CALL) }),

@@ -25,7 +25,7 @@ const view = (t: TemplateRecord) => ({
 export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post('/v1/templates', { schema: { tags: ['templates'], body: createTemplateBody } }, async (req, reply) => {
+  r.post('/v1/templates', { config: { auth: 'client' }, schema: { tags: ['templates'], body: createTemplateBody } }, async (req, reply) => {
     const { variables, ...fields } = req.body;
     const issues = validateTemplate(req.body);
     if (issues.length > 0) {
@@ -36,6 +36,7 @@ export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
   });
 
   r.get('/v1/templates', {
+    config: { auth: 'client' },
     schema: { tags: ['templates'], querystring: z.strictObject({ cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
   }, async (req) => {
     const afterId = decodeCursor(req.query.cursor);
@@ -45,14 +46,14 @@ export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
     return { items: items.map(view), nextCursor: rows.length > req.query.limit ? encodeCursor(items[items.length - 1]!.id) : null };
   });
 
-  r.get('/v1/templates/:id', { schema: { tags: ['templates'], params: idParams } }, async (req) => {
+  r.get('/v1/templates/:id', { config: { auth: 'client' }, schema: { tags: ['templates'], params: idParams } }, async (req) => {
     const t = await getTemplate(pool, clientIdOf(req), req.params.id);
     if (!t) throw notFound('template');
     return view(t);
   });
 
   // The email one lead would get from this template: spintax picked for that lead, footer included.
-  r.post('/v1/templates/:id/preview', { schema: { tags: ['templates'], params: idParams, body: previewTemplateBody } }, async (req) => {
+  r.post('/v1/templates/:id/preview', { config: { auth: 'client' }, schema: { tags: ['templates'], params: idParams, body: previewTemplateBody } }, async (req) => {
     const clientId = clientIdOf(req);
     const [t, client] = await Promise.all([getTemplate(pool, clientId, req.params.id), getClient(pool, clientId)]);
     if (!t || !client) throw notFound('template');

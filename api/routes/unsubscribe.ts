@@ -59,7 +59,7 @@ export function unsubscribeRoutes(app: FastifyInstance, { pool, config }: AppDep
     const scope = plain.withTypeProvider<ZodTypeProvider>();
     scope.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data'], { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => done(null, body));
 
-    scope.get('/u/*', { schema: { hide: true, params: tokenParams } }, async (req, reply) => {
+    scope.get('/u/*', { config: { auth: 'public' }, schema: { hide: true, params: tokenParams } }, async (req, reply) => {
       const lead = await leadOf(req.params['*']);
       if (!lead) return html(reply, 404, NOT_VALID);
       if (lead.status === 'unsubscribed') return html(reply, 200, page('You are unsubscribed', '<p>You will not get further emails from this sender.</p>'));
@@ -67,7 +67,7 @@ export function unsubscribeRoutes(app: FastifyInstance, { pool, config }: AppDep
 <form method="post" action=""><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`));
     });
 
-    scope.post('/u/*', { schema: { hide: true, params: tokenParams } }, async (req, reply) => {
+    scope.post('/u/*', { config: { auth: 'public' }, schema: { hide: true, params: tokenParams } }, async (req, reply) => {
       const body = typeof req.body === 'string' ? req.body : '';
       if (!isOneClick(req.headers['content-type'], body)) {
         return html(reply, 400, page('Not understood', '<p>Expected <code>List-Unsubscribe=One-Click</code>. Nothing was changed.</p>'));

@@ -93,7 +93,7 @@ export function webhookRoutes(app: FastifyInstance, deps: AppDeps): void {
     const feedback = (req: FastifyRequest): FeedbackDeps => ({ pool: deps.pool, temporal: deps.temporal, config, log: req.log });
     const ok = (reply: FastifyReply, body: object) => reply.status(200).send(body);
 
-    scope.post('/webhooks/ses', { schema: { hide: true } }, async (req, reply) => {
+    scope.post('/webhooks/ses', { config: { auth: 'webhook' }, schema: { hide: true } }, async (req, reply) => {
       const parsed = parseSnsMessage(rawBody(req).toString('utf8'));
       if (!parsed.ok) throw badRequest(`not an SNS message: ${parsed.reason}`, [{ path: parsed.reason.split(':')[0]!, message: parsed.reason }]);
       const m = parsed.message;
@@ -129,7 +129,7 @@ export function webhookRoutes(app: FastifyInstance, deps: AppDeps): void {
       return ok(reply, { received: events.length, ...report });
     });
 
-    scope.post('/webhooks/sendgrid', { schema: { hide: true } }, async (req, reply) => {
+    scope.post('/webhooks/sendgrid', { config: { auth: 'webhook' }, schema: { hide: true } }, async (req, reply) => {
       if (!sendgridKey) throw unauthorized('SendGrid webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)');
       const raw = rawBody(req);
       const header = (name: string) => {
@@ -149,7 +149,7 @@ export function webhookRoutes(app: FastifyInstance, deps: AppDeps): void {
       return ok(reply, { received: events.length, ...report });
     });
 
-    scope.post('/webhooks/mailgun', { schema: { hide: true } }, async (req, reply) => {
+    scope.post('/webhooks/mailgun', { config: { auth: 'webhook' }, schema: { hide: true } }, async (req, reply) => {
       if (!config.MAILGUN_WEBHOOK_SIGNING_KEY) throw unauthorized('Mailgun webhook is not configured (MAILGUN_WEBHOOK_SIGNING_KEY)');
       const body = parseJson(rawBody(req));
       const signature = readMailgunSignature(body);

@@ -2,6 +2,12 @@ import type { Pool } from 'pg';
 import { hashApiKey, newApiKey } from '../../core/crypto';
 import { uuidv7 } from '../../core/ids';
 import { withTransaction } from '../pool';
+import { keyPrefix, toApiKeyRecord, type ApiKeyRecord } from './api-keys';
+
+export interface NewKeyOptions {
+  expiresAt?: Date;
+  label?: string;
+}
 
 export async function createClient(
   pool: Pool,
@@ -20,23 +26,31 @@ export async function createClient(
   });
 }
 
-async function insertKey(q: Pick<Pool, 'query'>, clientId: string): Promise<{ apiKey: string; keyId: string }> {
+/** Stores a new key hashed; the key itself is in the answer only (shown once). */
+async function insertKey(
+  q: Pick<Pool, 'query'>,
+  clientId: string,
+  opts: NewKeyOptions = {},
+): Promise<{ apiKey: string; keyId: string; record: ApiKeyRecord }> {
   const apiKey = newApiKey();
   const keyId = uuidv7();
-  await q.query('INSERT INTO api_keys (id, client_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4)', [
-    keyId,
-    clientId,
-    hashApiKey(apiKey),
-    apiKey.slice(0, 10),
-  ]);
-  return { apiKey, keyId };
+  const { rows } = await q.query(
+    `INSERT INTO api_keys (id, client_id, key_hash, key_prefix, expires_at, label) VALUES ($1, $2, $3, $4, $5, $6)
+     RETURNING id, client_id, key_prefix, label, created_at, expires_at, revoked_at, last_used_at`,
+    [keyId, clientId, hashApiKey(apiKey), keyPrefix(apiKey), opts.expiresAt ?? null, opts.label ?? null],
+  );
+  return { apiKey, keyId, record: toApiKeyRecord(rows[0]) };
 }
 
-export async function addClientKey(pool: Pool, clientId: string): Promise<{ apiKey: string; keyId: string } | null> {
+export async function addClientKey(
+  pool: Pool,
+  clientId: string,
+  opts: NewKeyOptions = {},
+): Promise<{ apiKey: string; keyId: string; record: ApiKeyRecord } | null> {
   return withTransaction(pool, async (tx) => {
     const { rowCount } = await tx.query('SELECT 1 FROM clients WHERE id = $1 FOR UPDATE', [clientId]);
     if (!rowCount) return null;
-    return insertKey(tx, clientId);
+    return insertKey(tx, clientId, opts);
   });
 }
 
