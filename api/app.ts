@@ -6,9 +6,10 @@ import type { Logger } from '../core/logger';
 import type { AppDeps } from './deps';
 import { registerAuth } from './plugins/auth';
 import { registerErrorHandler } from './plugins/error-handler';
+import { registerRateLimits } from './plugins/rate-limit';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
-import { codecRoutes } from './routes/codec';
+import { CODEC_COOKIE, codecRoutes } from './routes/codec';
 import { domainRoutes } from './routes/domains';
 import { healthRoutes } from './routes/health';
 import { leadRoutes } from './routes/leads';
@@ -29,12 +30,14 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: deps.config.API_BODY_LIMIT_BYTES,
-    trustProxy: true,
+    trustProxy: deps.config.TRUST_PROXY,
   }) as unknown as FastifyInstance;
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  // First of all hooks, before auth: a flood, or an address that keeps failing to authenticate, is refused before any key lookup.
+  await registerRateLimits(app, { config: deps.config, sessionCookies: [CODEC_COOKIE] });
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -18,7 +18,7 @@ import type { AppDeps } from '../deps';
  * but sends cookies when TEMPORAL_CODEC_INCLUDE_CREDENTIALS is on). CORS
  * answers only the origins in CODEC_CORS_ORIGINS.
  */
-const COOKIE = 'outreach_codec';
+export const CODEC_COOKIE = 'outreach_codec';
 const SESSION_SECONDS = 12 * 3600;
 
 const payloadsBody = z.object({
@@ -64,7 +64,7 @@ export function codecRoutes(app: FastifyInstance, { config }: AppDeps): void {
   };
   const authorize = async (req: FastifyRequest) => {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const cookie = cookieValue(req.headers.cookie, COOKIE);
+    const cookie = cookieValue(req.headers.cookie, CODEC_COOKIE);
     const ok = (bearer && adminKey && safeEqual(bearer, adminKey)) || (cookie && session && safeEqual(cookie, session));
     if (!ok) throw new AppError(401, 'unauthorized', 'the codec endpoint needs the operator key (or a sign-in at /codec/login)');
   };
@@ -100,16 +100,16 @@ export function codecRoutes(app: FastifyInstance, { config }: AppDeps): void {
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(LOGIN_PAGE),
   );
   r.post('/codec/login', {
-    config: { auth: 'public' },
+    config: { auth: 'public', signIn: true },
     schema: { hide: true, body: z.object({ key: z.string().min(1).max(500) }) },
   }, async (req, reply) => {
     if (!adminKey || !session || !safeEqual(req.body.key, adminKey)) throw new AppError(401, 'unauthorized', 'not the operator key');
     const secure = req.protocol === 'https' ? '; Secure' : '';
     return reply
-      .header('set-cookie', `${COOKIE}=${session}; HttpOnly; SameSite=Lax; Path=/codec; Max-Age=${SESSION_SECONDS}${secure}`)
+      .header('set-cookie', `${CODEC_COOKIE}=${session}; HttpOnly; SameSite=Lax; Path=/codec; Max-Age=${SESSION_SECONDS}${secure}`)
       .send({ status: 'signed_in', expiresInSeconds: SESSION_SECONDS });
   });
   r.post('/codec/logout', { config: { auth: 'public' }, schema: { hide: true } }, async (_req, reply) =>
-    reply.header('set-cookie', `${COOKIE}=; HttpOnly; SameSite=Lax; Path=/codec; Max-Age=0`).send({ status: 'signed_out' }),
+    reply.header('set-cookie', `${CODEC_COOKIE}=; HttpOnly; SameSite=Lax; Path=/codec; Max-Age=0`).send({ status: 'signed_out' }),
   );
 }
