@@ -219,6 +219,13 @@ export const configSchema = z.object({
   RATE_LIMIT_PER_KEY: positiveWhole(1200, 'a whole number of requests'),
   RATE_LIMIT_SIGN_IN_PER_IP: positiveWhole(5, 'a whole number of attempts'),
   RATE_LIMIT_AUTH_FAILURES_PER_IP: positiveWhole(10, 'a whole number of failures'),
+  /** How long a codec sign-in (POST /codec/login) lasts: 1 minute to 7 days. */
+  CODEC_SESSION_SECONDS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of seconds')
+    .transform(Number)
+    .refine((n) => n >= 60 && n <= 7 * 86_400, 'must be 60-604800 seconds (1 minute to 7 days)')
+    .default(12 * 3600),
   /** DNS server the domain checks ask (unset = the system's resolvers). */
   DNS_SERVER: dnsServer.optional(),
 });

@@ -55,17 +55,19 @@ describe('core/config', () => {
     expect(loadConfig({ ...valid, TRUST_PROXY: 'loopback,uniquelocal' }).TRUST_PROXY).toEqual(['loopback', 'uniquelocal']);
   });
 
-  it('rate limits: defaults, and configured values', () => {
+  it('rate limits and the codec session lifetime: defaults, and configured values', () => {
     expect(loadConfig(valid)).toMatchObject({
       RATE_LIMIT_WINDOW_SECONDS: 60,
       RATE_LIMIT_PER_IP: 2400,
       RATE_LIMIT_PER_KEY: 1200,
       RATE_LIMIT_SIGN_IN_PER_IP: 5,
       RATE_LIMIT_AUTH_FAILURES_PER_IP: 10,
+      CODEC_SESSION_SECONDS: 43_200,
     });
-    expect(loadConfig({ ...valid, RATE_LIMIT_PER_KEY: '3', RATE_LIMIT_WINDOW_SECONDS: '1' })).toMatchObject({
+    expect(loadConfig({ ...valid, RATE_LIMIT_PER_KEY: '3', RATE_LIMIT_WINDOW_SECONDS: '1', CODEC_SESSION_SECONDS: '60' })).toMatchObject({
       RATE_LIMIT_PER_KEY: 3,
       RATE_LIMIT_WINDOW_SECONDS: 1,
+      CODEC_SESSION_SECONDS: 60,
     });
   });
 
@@ -81,6 +83,9 @@ describe('core/config', () => {
     ['RATE_LIMIT_PER_KEY', '-5'],
     ['RATE_LIMIT_SIGN_IN_PER_IP', '1.5'],
     ['RATE_LIMIT_AUTH_FAILURES_PER_IP', '0'],
+    ['CODEC_SESSION_SECONDS', '59'],
+    ['CODEC_SESSION_SECONDS', '604801'],
+    ['CODEC_SESSION_SECONDS', '12h'],
   ])('%s=%s is rejected naming the variable', (name, value) => {
     const err = errorFor({ [name]: value });
     expect(err.issues.map((i) => i.variable)).toEqual([name]);
