@@ -7,9 +7,10 @@ import type { AppDeps } from './deps';
 import { declareScopeAudience, registerAuth } from './plugins/auth';
 import { frameworkErrors, registerErrorHandler } from './plugins/error-handler';
 import { registerErrorResponses } from './plugins/error-responses';
+import { registerRateLimits } from './plugins/rate-limit';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
-import { codecRoutes } from './routes/codec';
+import { CODEC_COOKIE, codecRoutes } from './routes/codec';
 import { domainRoutes } from './routes/domains';
 import { healthRoutes } from './routes/health';
 import { leadRoutes } from './routes/leads';
@@ -30,13 +31,15 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: deps.config.API_BODY_LIMIT_BYTES,
-    trustProxy: true,
+    trustProxy: deps.config.TRUST_PROXY,
     frameworkErrors,
   }) as unknown as FastifyInstance;
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  // First of all hooks, before auth: a flood, or an address that keeps failing to authenticate, is refused before any key lookup.
+  await registerRateLimits(app, { config: deps.config, sessionCookies: [CODEC_COOKIE] });
   registerAuth(app, { pool: deps.pool, adminApiKey: deps.config.ADMIN_API_KEY }); // before any route: it sees them all
 
   await app.register(fastifySwagger, {

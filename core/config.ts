@@ -98,6 +98,31 @@ const ianaZone = z
 const positiveWhole = (fallback: number, unit: string) =>
   z.string().regex(/^\d+$/, `must be ${unit}`).transform(Number).refine((n) => n > 0, `must be ${unit} above 0`).default(fallback);
 
+/**
+ * Fastify's trustProxy: false (the default), true, or a list of proxy addresses / CIDRs (or proxy-addr's
+ * names loopback, linklocal, uniquelocal). Fastify 5 no longer honours a hop count (it cannot check the
+ * immediate peer), so a number is refused rather than silently trusting nothing.
+ */
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+function isAddressOrCidr(v: string): boolean {
+  if (PROXY_NAMES.includes(v)) return true;
+  const [host, bits, ...rest] = v.split('/');
+  const family = isIP(host ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+const trustProxy = z
+  .string()
+  .trim()
+  .refine((v) => !/^\d+$/.test(v), 'a hop count is not supported (Fastify cannot check the peer with it): list the proxies\' addresses or CIDRs instead')
+  .refine(
+    (v) => /^\d+$/.test(v) || v === 'true' || v === 'false' || v.split(',').every((p) => isAddressOrCidr(p.trim())),
+    'must be false, true, or comma-separated proxy addresses or CIDRs (e.g. 10.0.0.0/8,127.0.0.1, or loopback)',
+  )
+  .transform((v): boolean | string[] => (v === 'true' ? true : v === 'false' ? false : v.split(',').map((p) => p.trim())));
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z.object({
@@ -182,6 +207,25 @@ export const configSchema = z.object({
   REPUTATION_DOMAIN_DELIVERY_MIN: fraction(0.95),
   REPUTATION_MIN_SAMPLE: positiveWhole(100, 'a whole number'),
   MAILBOX_REST_HOURS: positiveWhole(24, 'a whole number of hours'),
+  /**
+   * Which proxies in front of the API are believed about the client (X-Forwarded-For, -Proto, -Host):
+   * false trusts none (the socket's peer is the client), true trusts any (only behind a proxy that
+   * overwrites those headers), a list trusts those addresses / CIDRs.
+   */
+  TRUST_PROXY: trustProxy.default(false),
+  /** Rate limits (README "Rate limits"): each counts over RATE_LIMIT_WINDOW_SECONDS, per API process. */
+  RATE_LIMIT_WINDOW_SECONDS: positiveWhole(60, 'a whole number of seconds'),
+  RATE_LIMIT_PER_IP: positiveWhole(2400, 'a whole number of requests'),
+  RATE_LIMIT_PER_KEY: positiveWhole(1200, 'a whole number of requests'),
+  RATE_LIMIT_SIGN_IN_PER_IP: positiveWhole(5, 'a whole number of attempts'),
+  RATE_LIMIT_AUTH_FAILURES_PER_IP: positiveWhole(10, 'a whole number of failures'),
+  /** How long a codec sign-in (POST /codec/login) lasts: 1 minute to 7 days. */
+  CODEC_SESSION_SECONDS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of seconds')
+    .transform(Number)
+    .refine((n) => n >= 60 && n <= 7 * 86_400, 'must be 60-604800 seconds (1 minute to 7 days)')
+    .default(12 * 3600),
   /** DNS server the domain checks ask (unset = the system's resolvers). */
   DNS_SERVER: dnsServer.optional(),
 });

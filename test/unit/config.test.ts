@@ -47,6 +47,51 @@ describe('core/config', () => {
     expect(err.message).toContain(name);
   });
 
+  it('TRUST_PROXY: off by default; true, false, or a list of proxy addresses / CIDRs', () => {
+    expect(loadConfig(valid).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ ...valid, TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadConfig({ ...valid, TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ ...valid, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1/128' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1/128']);
+    expect(loadConfig({ ...valid, TRUST_PROXY: 'loopback,uniquelocal' }).TRUST_PROXY).toEqual(['loopback', 'uniquelocal']);
+  });
+
+  it('rate limits and the codec session lifetime: defaults, and configured values', () => {
+    expect(loadConfig(valid)).toMatchObject({
+      RATE_LIMIT_WINDOW_SECONDS: 60,
+      RATE_LIMIT_PER_IP: 2400,
+      RATE_LIMIT_PER_KEY: 1200,
+      RATE_LIMIT_SIGN_IN_PER_IP: 5,
+      RATE_LIMIT_AUTH_FAILURES_PER_IP: 10,
+      CODEC_SESSION_SECONDS: 43_200,
+    });
+    expect(loadConfig({ ...valid, RATE_LIMIT_PER_KEY: '3', RATE_LIMIT_WINDOW_SECONDS: '1', CODEC_SESSION_SECONDS: '60' })).toMatchObject({
+      RATE_LIMIT_PER_KEY: 3,
+      RATE_LIMIT_WINDOW_SECONDS: 1,
+      CODEC_SESSION_SECONDS: 60,
+    });
+  });
+
+  it.each([
+    ['TRUST_PROXY', 'yes'],
+    ['TRUST_PROXY', '2'], // a hop count: Fastify 5 ignores it, so it is refused rather than trusting nothing silently
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', '10.0.0.1,,10.0.0.2'],
+    ['TRUST_PROXY', 'proxy.internal'],
+    ['RATE_LIMIT_WINDOW_SECONDS', '0'],
+    ['RATE_LIMIT_PER_IP', '0'],
+    ['RATE_LIMIT_PER_IP', 'lots'],
+    ['RATE_LIMIT_PER_KEY', '-5'],
+    ['RATE_LIMIT_SIGN_IN_PER_IP', '1.5'],
+    ['RATE_LIMIT_AUTH_FAILURES_PER_IP', '0'],
+    ['CODEC_SESSION_SECONDS', '59'],
+    ['CODEC_SESSION_SECONDS', '604801'],
+    ['CODEC_SESSION_SECONDS', '12h'],
+  ])('%s=%s is rejected naming the variable', (name, value) => {
+    const err = errorFor({ [name]: value });
+    expect(err.issues.map((i) => i.variable)).toEqual([name]);
+    expect(err.message).toContain(name);
+  });
+
   it('names every bad variable at once', () => {
     const err = errorFor({ PORT: 'x', LOG_LEVEL: 'loud' });
     expect(err.issues.map((i) => i.variable).sort()).toEqual(['LOG_LEVEL', 'PORT']);
@@ -60,6 +105,8 @@ describe('core/config', () => {
     ['api/server.ts', { PORT: 'not-a-port' }, 'PORT'],
     ['api/server.ts', { TEMPORAL_ADDRESS: 'no-port-here' }, 'TEMPORAL_ADDRESS'],
     ['worker/main.ts', { LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
+    ['api/server.ts', { TRUST_PROXY: 'sometimes' }, 'TRUST_PROXY'],
+    ['api/server.ts', { RATE_LIMIT_AUTH_FAILURES_PER_IP: 'none' }, 'RATE_LIMIT_AUTH_FAILURES_PER_IP'],
   ])('%s stops at start-up with a message naming %o', (entry, bad, name) => {
     const root = path.join(__dirname, '../..');
     const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
