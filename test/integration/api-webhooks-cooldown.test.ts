@@ -104,7 +104,7 @@ describe('feedback cooldown (time-skipping)', () => {
     const m = await mailboxWith100Sends();
     const config = testConfig();
     const log = createLogger('silent');
-    const deps = { pool, temporal: env.client, config, log };
+    const deps = { pool, temporal: env.client, config, box: new SecretBox(config.CREDENTIALS_KEY!), log };
 
     await applyFeedbackEvents(deps, [hardBounce(m.sends[0]!)]);
     await applyFeedbackEvents(deps, [hardBounce(m.sends[1]!)]);
