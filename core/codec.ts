@@ -6,7 +6,10 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
  * Temporal payload encryption: every payload (workflow and activity inputs
  * and results, signals, updates, queries, memos) leaves the process as
  * AES-256-GCM ciphertext of the original Payload protobuf, so lead addresses
- * and template variables never reach Temporal's history in clear.
+ * and template variables never reach Temporal's history in clear. Failure
+ * messages and stack traces are payloads too (core/failure-converter.ts, set
+ * by dataConverterFrom), so a provider's error quoting a recipient is sealed
+ * like the rest.
  *
  * The key id (a fingerprint of the key) travels in the payload's metadata:
  * rotate by making a new key current and keeping the old ones for decoding
@@ -103,10 +106,21 @@ export function payloadCodecFrom(config: { TEMPORAL_PAYLOAD_KEY?: string; TEMPOR
   return new AesGcmPayloadCodec(config.TEMPORAL_PAYLOAD_KEY, config.TEMPORAL_PAYLOAD_OLD_KEYS ?? []);
 }
 
-/** For Client and Worker options: `{ dataConverter }` with the codec, or nothing. */
+/**
+ * The failure converter's module (core/failure-converter.ts), by path: a
+ * worker bundles it into its workflow code, and a client loads it.
+ */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+/**
+ * For every Client, Worker and workflow bundle: `{ dataConverter }` with the
+ * codec and the failure converter that moves failure messages and stack
+ * traces into a payload the codec seals; nothing when no key is set
+ * (payloads and failures stay in clear).
+ */
 export function dataConverterFrom(config: Parameters<typeof payloadCodecFrom>[0]): { dataConverter?: DataConverter } {
   const codec = payloadCodecFrom(config);
-  return codec ? { dataConverter: { payloadCodecs: [codec] } } : {};
+  return codec ? { dataConverter: { payloadCodecs: [codec], failureConverterPath: FAILURE_CONVERTER_PATH } } : {};
 }
 
 /** The JSON shape the Temporal Web UI and CLI send to a codec server: metadata values and data in base64. */

@@ -183,7 +183,8 @@ export const configSchema = z.object({
   /** Provider webhooks (see README "Feedback loop"): unset = that webhook refuses every request. */
   SES_SNS_TOPIC_ARNS: topicArns.default([]),
   SENDGRID_WEBHOOK_PUBLIC_KEY: ecPublicKey.optional(),
-  SENDGRID_WEBHOOK_MAX_AGE_SECONDS: wholeNumber(86_400, 'a whole number of seconds'),
+  /** Oldest signed timestamp accepted: 10 minutes (each delivery, retries included, is signed afresh). */
+  SENDGRID_WEBHOOK_MAX_AGE_SECONDS: wholeNumber(600, 'a whole number of seconds'),
   MAILGUN_WEBHOOK_SIGNING_KEY: z.string().trim().min(8, 'must be the Mailgun HTTP webhook signing key').optional(),
   MAILGUN_WEBHOOK_MAX_AGE_SECONDS: wholeNumber(300, 'a whole number of seconds'),
   /** Alerts are also POSTed here as JSON when set. */

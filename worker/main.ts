@@ -25,7 +25,7 @@ export interface WorkerHandle {
 /** Builds deps once, creates the activities, runs the worker. */
 export async function startWorker(
   config: Config,
-  opts: { logger?: Logger; workflowBundlePath?: string; installRuntime?: boolean } = {},
+  opts: { logger?: Logger; workflowBundlePath?: string; workflowsPath?: string; installRuntime?: boolean } = {},
 ): Promise<WorkerHandle> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   if (opts.installRuntime !== false) {
@@ -84,7 +84,7 @@ export async function startWorker(
     dataConverter,
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
-      : { workflowsPath: path.join(__dirname, '../workflows/index.ts') }),
+      : { workflowsPath: opts.workflowsPath ?? path.join(__dirname, '../workflows/index.ts') }),
     activities,
   });
   const run = worker.run().finally(async () => {

@@ -2,6 +2,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
 import { notifyAlert, recordAlert, type AlertLogger } from '../../core/alerts';
 import type { Config } from '../../core/config';
+import type { SecretBox } from '../../core/crypto';
+import { matchEventToSend } from '../../core/webhooks/event-match';
 import type { FeedbackEvent } from '../../core/webhooks/events';
 import {
   assessMailboxRates,
@@ -13,7 +15,7 @@ import {
 } from '../../core/webhooks/feedback-rules';
 import type { AlertRow } from '../../db/repositories/alerts';
 import { lastAlertAt } from '../../db/repositories/alerts';
-import { findSendForEvent, insertEvent, mailboxFeedbackCounts, setSendStatusFromEvent } from '../../db/repositories/events';
+import { findSendForEvent, insertEvent, mailboxFeedbackCounts, setSendStatusFromEvent, type EventSend } from '../../db/repositories/events';
 import { suppress } from '../../db/repositories/suppressions';
 import { mailboxWorkflowId } from '../../workflows/ids';
 import { reportOutcomeSignal } from '../../workflows/mailbox.workflow';
@@ -22,13 +24,22 @@ export interface FeedbackDeps {
   pool: Pool;
   temporal: Client;
   config: Config;
+  /** Opens provider accounts' settings, to check an event's account against the send's. */
+  box: SecretBox;
   log: AlertLogger & { info(obj: object, msg: string): void };
 }
 
 export interface FeedbackReport {
   stored: number;
   duplicates: number;
+  /** Events naming no send we know: stored, attributed to no one. */
   unmatched: number;
+  /**
+   * Events naming a send whose account or recipient they do not share
+   * (core/webhooks/event-match.ts): stored like unmatched ones, attributed to
+   * no one, and they settle nothing.
+   */
+  mismatched: number;
 }
 
 export const RATE_ALERT_KINDS = ['mailbox_bounce_rate', 'mailbox_complaint_rate'];
@@ -47,7 +58,7 @@ export async function applyFeedbackEvents(
   events: FeedbackEvent[],
   guard?: (db: PoolClient) => Promise<boolean>,
 ): Promise<FeedbackReport | null> {
-  const report: FeedbackReport = { stored: 0, duplicates: 0, unmatched: 0 };
+  const report: FeedbackReport = { stored: 0, duplicates: 0, unmatched: 0, mismatched: 0 };
   const alerts: AlertRow[] = [];
   if (guard && events.length === 0 && !(await inTransaction(deps.pool, guard))) return null;
   for (const [i, event] of events.entries()) {
@@ -77,10 +88,30 @@ async function inTransaction<T>(pool: Pool, fn: (db: PoolClient) => Promise<T>):
   }
 }
 
+/** Does the event fit the send it names: its provider account, its recipient, its message id? */
+function verdictFor(deps: FeedbackDeps, event: FeedbackEvent, send: EventSend) {
+  return matchEventToSend(event, {
+    recipient: send.leadEmail,
+    providerMessageId: send.providerMessageId,
+    messageIdHeader: send.messageIdHeader,
+    accounts: send.accounts.map((a) => ({ kind: a.kind, config: () => deps.box.open<{ domain?: unknown; region?: unknown }>(a.configSealed) })),
+  });
+}
+
 async function applyOne(deps: FeedbackDeps, db: PoolClient, event: FeedbackEvent, alerts: AlertRow[]): Promise<keyof FeedbackReport> {
-  const send = await findSendForEvent(db, event);
+  const named = await findSendForEvent(db, event);
+  const verdict = named ? verdictFor(deps, event, named) : null;
+  const send = verdict?.ok ? named : null;
   const stored = await insertEvent(db, event, { clientId: send?.clientId ?? null, sendId: send?.id ?? null });
   if (!stored) return 'duplicates';
+  if (named && verdict && !verdict.ok) {
+    // Ids only: the recipient the event names is in the stored payload, not in the log.
+    deps.log.warn(
+      { provider: event.provider, type: event.type, eventId: event.eventId, sendId: named.id, clientId: named.clientId, reason: verdict.reason },
+      'provider event does not match its send; ignored',
+    );
+    return 'mismatched';
+  }
   if (!send) {
     deps.log.info({ provider: event.provider, type: event.type }, 'provider event matches no send; stored only');
     return 'unmatched';

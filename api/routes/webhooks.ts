@@ -90,7 +90,7 @@ export function webhookRoutes(app: FastifyInstance, deps: AppDeps): void {
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
-    const feedback = (req: FastifyRequest): FeedbackDeps => ({ pool: deps.pool, temporal: deps.temporal, config, log: req.log });
+    const feedback = (req: FastifyRequest): FeedbackDeps => ({ pool: deps.pool, temporal: deps.temporal, config, box: deps.box, log: req.log });
     const ok = (reply: FastifyReply, body: object) => reply.status(200).send(body);
 
     scope.post('/webhooks/ses', { config: { auth: 'webhook' }, schema: { hide: true } }, async (req, reply) => {

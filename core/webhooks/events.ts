@@ -7,6 +7,14 @@
 export type ProviderKind = 'ses' | 'sendgrid' | 'mailgun';
 export type FeedbackType = 'delivered' | 'bounced' | 'soft_bounced' | 'complained' | 'opened' | 'clicked' | 'unsubscribed';
 
+/** What the event names about the account it came from (null: not named); see event-match.ts. */
+export interface EventAccount {
+  /** Mailgun: the sending domain (`domain.name`), lower-cased. */
+  domain: string | null;
+  /** SES: the region of the sending identity (`mail.sourceArn`). */
+  region: string | null;
+}
+
 export interface FeedbackEvent {
   provider: ProviderKind;
   /** Unique per provider event: the de-duplication key (with the provider). */
@@ -16,6 +24,8 @@ export interface FeedbackEvent {
   correlationId: string | null;
   /** Lower-cased recipient address, when the event names it. */
   recipient: string | null;
+  /** What the event names about the account that sent the mail (checked against the send's account). */
+  account?: EventAccount;
   occurredAt: Date;
   /** The provider's own payload for this event (stored in events.payload). */
   payload: unknown;
@@ -41,6 +51,12 @@ export function correlationIdOf(v: unknown): string | null {
   return typeof id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? id.toLowerCase() : null;
 }
 
+/** The region of an SES identity ARN (`arn:aws:ses:<region>:<account>:identity/<name>`). */
+export function sesRegionOf(sourceArn: unknown): string | null {
+  const parts = s(sourceArn)?.split(':');
+  return parts && parts.length >= 6 && parts[0] === 'arn' && parts[2] === 'ses' && parts[3] ? parts[3].toLowerCase() : null;
+}
+
 /**
  * An SES notification (the SNS Message, parsed): the "notifications" format
  * (notificationType) or event publishing (eventType). One event per
@@ -56,6 +72,7 @@ export function sesEvents(snsMessageId: string, message: unknown, receivedAt: Da
     provider: 'ses' as const,
     providerMessageId: s(mail.messageId),
     correlationId: correlationIdOf(tags.correlation_id),
+    account: { domain: null, region: sesRegionOf(mail.sourceArn) },
     payload: m,
   };
   const one = (type: FeedbackType, recipients: unknown, at: unknown): FeedbackEvent[] => {
@@ -164,6 +181,8 @@ export function mailgunEvent(eventData: unknown, receivedAt: Date): FeedbackEven
     providerMessageId: messageId ? (messageId.startsWith('<') ? messageId : `<${messageId}>`) : null,
     correlationId: correlationIdOf(obj(e['user-variables'])?.correlation_id),
     recipient: lower(e.recipient),
+    // Mailgun names the sending domain (and its account id, which we do not hold) in every event.
+    account: { domain: lower(obj(e.domain)?.name), region: null },
     occurredAt: date(e.timestamp, receivedAt),
     payload: e,
   };

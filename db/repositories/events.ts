@@ -14,11 +14,20 @@ export interface EventSend {
   status: SendStatus;
   leadEmail: string;
   leadStatus: string;
+  providerMessageId: string | null;
+  messageIdHeader: string | null;
+  /**
+   * The provider account the send went through, or, when none was recorded
+   * (an attempt interrupted before it heard back), every account of its
+   * mailbox; each with its sealed settings (core/crypto.ts SecretBox).
+   */
+  accounts: { kind: string; configSealed: string }[];
 }
 
 /**
- * The send a provider event is about, locked for this transaction: by our
- * correlation id (sends.id) first, else by the provider's message id.
+ * The send a provider event names, locked for this transaction: by our
+ * correlation id (sends.id) first, else by the provider's message id. Whether
+ * the event is really about it is core/webhooks/event-match.ts's call.
  */
 export async function findSendForEvent(db: Db, e: Pick<FeedbackEvent, 'provider' | 'correlationId' | 'providerMessageId'>): Promise<EventSend | null> {
   if (!e.correlationId && !e.providerMessageId) return null;
@@ -27,7 +36,15 @@ export async function findSendForEvent(db: Db, e: Pick<FeedbackEvent, 'provider'
   // an SMTP account, which may be that provider's SMTP relay), newest first.
   const { rows } = await db.query<EventSend>(
     `SELECT s.id, s.client_id AS "clientId", s.campaign_id AS "campaignId", s.lead_id AS "leadId", s.mailbox_id AS "mailboxId",
-            s.status, l.email AS "leadEmail", l.status AS "leadStatus"
+            s.status, l.email AS "leadEmail", l.status AS "leadStatus",
+            s.provider_message_id AS "providerMessageId", s.message_id_header AS "messageIdHeader",
+            COALESCE(
+              (SELECT json_agg(json_build_object('kind', pa.kind, 'configSealed', pa.config_encrypted))
+                 FROM provider_accounts pa WHERE pa.id = s.provider_account_id),
+              (SELECT json_agg(json_build_object('kind', pa.kind, 'configSealed', pa.config_encrypted))
+                 FROM mailboxes m JOIN provider_accounts pa ON pa.id = ANY(m.provider_ids) WHERE m.id = s.mailbox_id),
+              '[]'::json
+            ) AS accounts
      FROM sends s JOIN leads l ON l.id = s.lead_id
      WHERE ($1::uuid IS NOT NULL AND s.id = $1::uuid)
         OR ($2::text IS NOT NULL AND s.provider_message_id = $2

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { buildApp } from '../../api/app';
+import { dataConverterFrom } from '../../core/codec';
 import { loadConfig, type Config } from '../../core/config';
 import { SecretBox } from '../../core/crypto';
 import { createPool } from '../../db/pool';
@@ -53,7 +54,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   });
   const pool = createPool(db.url, 5);
   const connection = await Connection.connect({ address: server.address });
-  const temporal = new Client({ connection });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...dataConverterFrom(config) });
   const app = await buildApp({ config, pool, temporal, box: new SecretBox(config.CREDENTIALS_KEY!) });
   return {
     config,

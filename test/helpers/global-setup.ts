@@ -2,6 +2,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { FAILURE_CONVERTER_PATH } from '../../core/codec';
 import { startDevServer, type DevServerHandle } from '../../scripts/temporal-cli';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { createTestDatabase } from './databases';
@@ -35,6 +36,8 @@ export default async function globalSetup(): Promise<void> {
     const bundlePath = path.join(dir, 'workflow-bundle.js');
     const { code } = await bundleWorkflowCode({
       workflowsPath: path.join(__dirname, '../../workflows/index.ts'),
+      // As a worker bundles it (worker/main.ts): workflow failures go through the same failure converter.
+      failureConverterPath: FAILURE_CONVERTER_PATH,
       logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: log, error: log },
     });
     await writeFile(bundlePath, code);

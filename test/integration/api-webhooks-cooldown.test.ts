@@ -15,7 +15,7 @@ import type { MailboxPolicySettings } from '../../workflows/policy';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { testConfig } from '../helpers/stack';
 import { testEnv } from '../helpers/test-env';
-import { createTimeSkippingEnv } from '../helpers/time-skipping';
+import { createTimeSkippingEnv, timeSkippingDataConverter } from '../helpers/time-skipping';
 
 const HOUR = 3_600_000;
 
@@ -40,6 +40,7 @@ describe('feedback cooldown (time-skipping)', () => {
     pool = createPool(testEnv('databaseUrl'), 3);
     worker = await Worker.create({
       connection: env.nativeConnection,
+      ...timeSkippingDataConverter,
       taskQueue,
       workflowsPath: require.resolve('../../workflows/index'),
       activities: createActivities({
@@ -103,7 +104,7 @@ describe('feedback cooldown (time-skipping)', () => {
     const m = await mailboxWith100Sends();
     const config = testConfig();
     const log = createLogger('silent');
-    const deps = { pool, temporal: env.client, config, log };
+    const deps = { pool, temporal: env.client, config, box: new SecretBox(config.CREDENTIALS_KEY!), log };
 
     await applyFeedbackEvents(deps, [hardBounce(m.sends[0]!)]);
     await applyFeedbackEvents(deps, [hardBounce(m.sends[1]!)]);

@@ -87,7 +87,7 @@ describe('provider webhooks (signed; real PostgreSQL and Temporal)', () => {
       const f = await sentCampaign('ses');
       const target = f.sends[0]!;
       const res = await postSes(sns.notification(sesEvent('Bounce', target.providerMessageId, target.email), version));
-      expect([res.statusCode, json(res)]).toEqual([200, { received: 1, stored: 1, duplicates: 0, unmatched: 0 }]);
+      expect([res.statusCode, json(res)]).toEqual([200, { received: 1, stored: 1, duplicates: 0, unmatched: 0, mismatched: 0 }]);
       const s = await snapshot(f.client.id);
       expect(s.suppressions).toEqual([{ email: target.email.toLowerCase(), reason: 'hard_bounce' }]);
       expect(s.sends.find((r) => r.id === target.id)!.status).toBe('bounced');
@@ -104,7 +104,7 @@ describe('provider webhooks (signed; real PostgreSQL and Temporal)', () => {
       await stack.pool.query('UPDATE sends SET provider_message_id = $2 WHERE id = $1', [sameId.id, target.providerMessageId]);
       await stack.pool.query('UPDATE sends SET updated_at = now() WHERE id = $1', [target.id]);
       const res = await postSes(sns.notification(sesEvent('Bounce', target.providerMessageId, target.email)));
-      expect([res.statusCode, json(res)]).toEqual([200, { received: 1, stored: 1, duplicates: 0, unmatched: 0 }]);
+      expect([res.statusCode, json(res)]).toEqual([200, { received: 1, stored: 1, duplicates: 0, unmatched: 0, mismatched: 0 }]);
       expect((await snapshot(sesSide.client.id)).sends.find((r) => r.id === target.id)!.status).toBe('bounced');
       const other = await snapshot(sgSide.client.id);
       expect([other.sends.find((r) => r.id === sameId.id)!.status, other.suppressions, other.events]).toEqual(['sent', [], []]);
@@ -141,7 +141,7 @@ describe('provider webhooks (signed; real PostgreSQL and Temporal)', () => {
       expect(json(await postSes(genuine))).toMatchObject({ stored: 1 });
       const after = await snapshot(f.client.id);
       const replay = await postSes(genuine);
-      expect([replay.statusCode, json(replay)]).toEqual([200, { received: 1, stored: 0, duplicates: 1, unmatched: 0 }]);
+      expect([replay.statusCode, json(replay)]).toEqual([200, { received: 1, stored: 0, duplicates: 1, unmatched: 0, mismatched: 0 }]);
       expect(await snapshot(f.client.id)).toEqual(after);
     });
 
@@ -174,7 +174,7 @@ describe('provider webhooks (signed; real PostgreSQL and Temporal)', () => {
         sendgridEvent('spamreport', b!.providerMessageId, b!.email),
       ]);
       const res = await post(body, sendgrid.sign(body));
-      expect([res.statusCode, json(res)]).toEqual([200, { received: 3, stored: 3, duplicates: 0, unmatched: 0 }]);
+      expect([res.statusCode, json(res)]).toEqual([200, { received: 3, stored: 3, duplicates: 0, unmatched: 0, mismatched: 0 }]);
       const s = await snapshot(f.client.id);
       expect(s.sends.find((r) => r.id === a!.id)!.status).toBe('delivered');
       expect(s.sends.find((r) => r.id === b!.id)!.status).toBe('complained');
@@ -204,7 +204,7 @@ describe('provider webhooks (signed; real PostgreSQL and Temporal)', () => {
       const after = await snapshot(f.client.id);
       expect(after.suppressions).toEqual([{ email: t.email.toLowerCase(), reason: 'hard_bounce' }]);
       const replay = await post(body, headers);
-      expect([replay.statusCode, json(replay)]).toEqual([200, { received: 1, stored: 0, duplicates: 1, unmatched: 0 }]);
+      expect([replay.statusCode, json(replay)]).toEqual([200, { received: 1, stored: 0, duplicates: 1, unmatched: 0, mismatched: 0 }]);
       expect(await snapshot(f.client.id)).toEqual(after);
     });
   });
@@ -230,7 +230,7 @@ describe('provider webhooks (signed; real PostgreSQL and Temporal)', () => {
       expect(await tokens()).toBe(tokensBefore);
 
       const res = await post(genuine);
-      expect([res.statusCode, json(res)]).toEqual([200, { received: 1, stored: 1, duplicates: 0, unmatched: 0 }]);
+      expect([res.statusCode, json(res)]).toEqual([200, { received: 1, stored: 1, duplicates: 0, unmatched: 0, mismatched: 0 }]);
       const after = await snapshot(f.client.id);
       expect(after.suppressions).toEqual([{ email: t.email.toLowerCase(), reason: 'hard_bounce' }]);
       expect(after.sends.find((r) => r.id === t.id)!.status).toBe('bounced');

@@ -51,7 +51,7 @@ import {
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { SmtpSink } from '../fakes/smtp-sink';
 import { testEnv } from '../helpers/test-env';
-import { createTimeSkippingEnv } from '../helpers/time-skipping';
+import { createTimeSkippingEnv, timeSkippingDataConverter } from '../helpers/time-skipping';
 
 const MAILBOXES = 100;
 const LEADS = 1_200;
@@ -87,6 +87,7 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
     providers = new ProviderRegistry(pool, box);
     worker = await Worker.create({
       connection: env.nativeConnection,
+      ...timeSkippingDataConverter,
       taskQueue,
       workflowBundle: { codePath: testEnv('workflowBundle') },
       activities: createActivities({

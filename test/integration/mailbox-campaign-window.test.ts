@@ -24,7 +24,7 @@ import {
   type SendingWindow,
   type WindowConstraint,
 } from '../../workflows/policy';
-import { createTimeSkippingEnv } from '../helpers/time-skipping';
+import { createTimeSkippingEnv, timeSkippingDataConverter } from '../helpers/time-skipping';
 import { testEnv } from '../helpers/test-env';
 
 const EVERY_DAY: SendingWindow['days'] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -47,6 +47,7 @@ describe('mailbox workflow: reservations bound by a campaign window', () => {
     const box = new SecretBox(randomBytes(32).toString('base64'));
     worker = await Worker.create({
       connection: env.nativeConnection,
+      ...timeSkippingDataConverter,
       taskQueue,
       workflowsPath: require.resolve('../../workflows/index'),
       activities: createActivities({

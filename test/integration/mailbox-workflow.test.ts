@@ -23,7 +23,7 @@ import {
   type MailboxWorkflowInput,
 } from '../../workflows/mailbox.workflow';
 import { localDateTime, warmupCap, type MailboxPolicySettings } from '../../workflows/policy';
-import { createTimeSkippingEnv } from '../helpers/time-skipping';
+import { createTimeSkippingEnv, timeSkippingDataConverter } from '../helpers/time-skipping';
 import { testEnv } from '../helpers/test-env';
 
 const DAY = 86_400_000;
@@ -44,6 +44,7 @@ describe('mailbox workflow (time-skipping test server)', () => {
     const box = new SecretBox(randomBytes(32).toString('base64'));
     worker = await Worker.create({
       connection: env.nativeConnection,
+      ...timeSkippingDataConverter,
       taskQueue,
       workflowsPath: require.resolve('../../workflows/index'),
       activities: createActivities({

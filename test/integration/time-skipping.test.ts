@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createTimeSkippingEnv } from '../helpers/time-skipping';
+import { createTimeSkippingEnv, timeSkippingDataConverter } from '../helpers/time-skipping';
 import { sleepyWorkflow } from '../helpers/workflows/sleepy.workflow';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -22,6 +22,7 @@ describe('time-skipping test server (Java build from Maven)', () => {
     const taskQueue = `time-skipping-${randomUUID()}`;
     const worker = await Worker.create({
       connection: env.nativeConnection,
+      ...timeSkippingDataConverter,
       taskQueue,
       workflowsPath: require.resolve('../helpers/workflows/sleepy.workflow'),
     });

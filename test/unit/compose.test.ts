@@ -39,16 +39,16 @@ const load = (): Compose => parse(RAW, { merge: true }) as Compose;
 
 const EXPECTED_SERVICES: Record<string, { image: RegExp; ports: string[]; dependsOn: Record<string, string> }> = {
   postgres: { image: /^postgres:\d+/, ports: [], dependsOn: {} },
-  temporal: { image: /^temporalio\/auto-setup:\d+\.\d+\.\d+$/, ports: ['7233:7233'], dependsOn: { postgres: 'service_healthy' } },
+  temporal: { image: /^temporalio\/auto-setup:\d+\.\d+\.\d+$/, ports: ['127.0.0.1:7233:7233'], dependsOn: { postgres: 'service_healthy' } },
   'temporal-setup': { image: /^temporalio\/admin-tools:\d+\.\d+\.\d+$/, ports: [], dependsOn: { temporal: 'service_healthy' } },
-  'temporal-ui': { image: /^temporalio\/ui:\d+\.\d+\.\d+$/, ports: ['8233:8080'], dependsOn: { temporal: 'service_healthy' } },
+  'temporal-ui': { image: /^temporalio\/ui:\d+\.\d+\.\d+$/, ports: ['127.0.0.1:8233:8080'], dependsOn: { temporal: 'service_healthy' } },
   api: { image: /^outreach-engine:/, ports: ['3000:3000'], dependsOn: { postgres: 'service_healthy', temporal: 'service_healthy' } },
   worker: {
     image: /^outreach-engine:/, ports: [],
     dependsOn: { postgres: 'service_healthy', 'temporal-setup': 'service_completed_successfully' },
   },
-  prometheus: { image: /^prom\/prometheus:v\d+\.\d+\.\d+$/, ports: ['9090:9090'], dependsOn: { api: 'service_healthy' } },
-  grafana: { image: /^grafana\/grafana:\d+\.\d+\.\d+$/, ports: ['3001:3000'], dependsOn: { prometheus: 'service_healthy' } },
+  prometheus: { image: /^prom\/prometheus:v\d+\.\d+\.\d+$/, ports: ['127.0.0.1:9090:9090'], dependsOn: { api: 'service_healthy' } },
+  grafana: { image: /^grafana\/grafana:\d+\.\d+\.\d+$/, ports: ['127.0.0.1:3001:3000'], dependsOn: { prometheus: 'service_healthy' } },
 };
 
 /** The engine's environment per service: exactly these names, and these must be set for the entry point to start. */
@@ -98,6 +98,16 @@ function engineEnv(svc: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), SAMPLE_ENV)]));
 }
 
+/** A published port, short syntax: `[HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL]`; no host IP means every interface. */
+function published(port: string): { hostIp: string | null; hostPort: string; containerPort: string } {
+  const parts = port.split('/')[0]!.split(':');
+  const [containerPort, hostPort, ...ip] = [...parts].reverse();
+  return { hostIp: ip.length ? [...ip].reverse().join(':').replace(/^\[|\]$/g, '') : null, hostPort: hostPort ?? containerPort!, containerPort: containerPort! };
+}
+
+/** The one service published beyond the host's loopback: everything else is for the operator on the host (or through a proxy). */
+const PUBLIC_SERVICES = ['api'];
+
 function hostOf(url: string): string {
   return new URL(url).hostname;
 }
@@ -118,6 +128,11 @@ function validate(doc: Compose): string[] {
     if (!svc.image || !want.image.test(svc.image) || svc.image.endsWith(':latest')) problems.push(`${name}: image ${svc.image} is not pinned as expected (${want.image})`);
     if (JSON.stringify([...(svc.ports ?? [])].sort()) !== JSON.stringify([...want.ports].sort())) {
       problems.push(`${name}: ports ${JSON.stringify(svc.ports ?? [])}, want ${JSON.stringify(want.ports)}`);
+    }
+    for (const p of svc.ports ?? []) {
+      const { hostIp } = published(p);
+      if (PUBLIC_SERVICES.includes(name)) continue;
+      if (hostIp !== '127.0.0.1') problems.push(`${name}: port ${p} is published on ${hostIp ?? 'every interface'}; bind it to 127.0.0.1 (only the API is public)`);
     }
     const deps = Object.fromEntries(Object.entries(svc.depends_on ?? {}).map(([d, c]) => [d, c.condition]));
     if (JSON.stringify(deps) !== JSON.stringify(want.dependsOn)) problems.push(`${name}: depends_on ${JSON.stringify(deps)}, want ${JSON.stringify(want.dependsOn)}`);
@@ -165,7 +180,7 @@ function validate(doc: Compose): string[] {
     const codec = env.TEMPORAL_CODEC_ENDPOINT ?? '';
     if (!/^https?:\/\/[^/]+(:3000)?\/codec$/.test(codec)) problems.push(`temporal-ui: TEMPORAL_CODEC_ENDPOINT ${codec || '(unset)'} must be the API's /codec`);
     if (env.TEMPORAL_CODEC_INCLUDE_CREDENTIALS !== 'true') problems.push('temporal-ui: TEMPORAL_CODEC_INCLUDE_CREDENTIALS must be "true" (the codec sign-in is a cookie)');
-    const uiPort = (ui.ports ?? [])[0]?.split(':')[0];
+    const uiPort = (ui.ports ?? [])[0] ? published(ui.ports![0]!).hostPort : undefined;
     const api = services.api ? engineEnv(services.api) : {};
     if (uiPort && !(api.CODEC_CORS_ORIGINS ?? '').split(',').includes(`http://localhost:${uiPort}`)) {
       problems.push(`api: CODEC_CORS_ORIGINS must allow the Web UI's origin http://localhost:${uiPort}`);
@@ -219,6 +234,23 @@ describe('docker-compose.yml', () => {
     expect(validate(load())).toEqual([]);
   });
 
+  it('publishes only the API beyond the host: Temporal, the Web UI, Prometheus and Grafana bind 127.0.0.1', () => {
+    const doc = load();
+    const exposure = Object.fromEntries(Object.entries(doc.services).filter(([, svc]) => (svc.ports ?? []).length > 0)
+      .map(([name, svc]) => [name, [...new Set(svc.ports!.map((p) => published(p).hostIp ?? 'all interfaces'))]]));
+    expect(exposure).toEqual({
+      temporal: ['127.0.0.1'], 'temporal-ui': ['127.0.0.1'], prometheus: ['127.0.0.1'], grafana: ['127.0.0.1'], api: ['all interfaces'],
+    });
+    // The README says so, and says how to put the Web UI behind authentication.
+    const readme = read('README.md');
+    for (const [service, port] of [['temporal', '7233'], ['temporal-ui', '8233'], ['prometheus', '9090'], ['grafana', '3001']]) {
+      expect(readme).toMatch(new RegExp(`\\| \`${service}\` \\| [^|]+ \\| \`127\\.0\\.0\\.1:${port}\` \\|`));
+    }
+    for (const setting of ['TEMPORAL_AUTH_ENABLED', 'TEMPORAL_AUTH_PROVIDER_URL', 'TEMPORAL_AUTH_CLIENT_ID', 'TEMPORAL_AUTH_CLIENT_SECRET', 'TEMPORAL_AUTH_CALLBACK_URL']) {
+      expect(readme).toContain(setting);
+    }
+  });
+
   it('every operator variable is interpolated, so the file itself holds no secret', () => {
     const vars = interpolatedVariables(RAW);
     for (const secret of ['POSTGRES_PASSWORD', 'ADMIN_API_KEY', 'CREDENTIALS_KEY', 'METRICS_TOKEN', 'TEMPORAL_PAYLOAD_KEY', 'GRAFANA_ADMIN_PASSWORD']) {
@@ -263,6 +295,14 @@ describe('docker-compose.yml', () => {
       delete doc.services[service]!.environment![variable];
       expect(validate(doc)).toContain(`${service}: ${variable} is not set`);
     });
+
+    it.each([['temporal-ui', '8233:8080'], ['prometheus', '0.0.0.0:9090:9090'], ['grafana', '3001:3000'], ['temporal', '7233:7233']])(
+      '%s published on every interface (%s)', (service, port) => {
+        const doc = load();
+        doc.services[service]!.ports = [port];
+        expect(validate(doc)).toContainEqual(expect.stringMatching(new RegExp(`^${service}: port ${port} is published on (every interface|0\\.0\\.0\\.0); bind it to 127\\.0\\.0\\.1`)));
+      },
+    );
 
     it('an unknown variable, a broken value, a dependency on a missing service, a dropped health check', () => {
       const doc = load();
