@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger';
 import type { AppDeps } from './deps';
 import { declareScopeAudience, registerAuth } from './plugins/auth';
 import { frameworkErrors, registerErrorHandler } from './plugins/error-handler';
-import { registerErrorResponses } from './plugins/error-responses';
+import { markOptionalBodies, registerErrorResponses, type OptionalBodies } from './plugins/error-responses';
 import { registerRateLimits } from './plugins/rate-limit';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
@@ -42,6 +42,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   await registerRateLimits(app, { config: deps.config, sessionCookies: [CODEC_COOKIE] });
   registerAuth(app, { pool: deps.pool, adminApiKey: deps.config.ADMIN_API_KEY }); // before any route: it sees them all
 
+  const optionalBodies: OptionalBodies = new Set();
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -53,13 +54,14 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: (doc) => markOptionalBodies('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject, optionalBodies),
   });
   // The docs are public; the UI plugin's routes take no config, so their scope declares it.
   await app.register(async (docs) => {
     declareScopeAudience(docs, 'public');
     await docs.register(fastifySwaggerUi, { routePrefix: '/docs' });
   });
-  registerErrorResponses(app); // before any API route: documents each one's error statuses
+  registerErrorResponses(app, optionalBodies); // before any API route: documents each one's error statuses
 
   metricsRoutes(app, deps); // first: its latency hook covers every route
   healthRoutes(app, deps);

@@ -6,6 +6,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Error statuses this route's handler answers beyond those its shape implies (e.g. 409 for a state conflict). */
     errors?: readonly number[];
+    /** The route takes a missing body as an empty one: its OpenAPI requestBody is not required. */
+    bodyOptional?: boolean;
   }
 }
 
@@ -44,11 +46,28 @@ export function errorStatuses(route: Pick<RouteOptions, 'config'> & { schema?: S
   return [...codes].sort((a, b) => a - b);
 }
 
+/** `METHOD /openapi/{path}` of the routes that declare bodyOptional, for markOptionalBodies. */
+export type OptionalBodies = Set<string>;
+
+const openapiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+/** @fastify/swagger marks every requestBody required; the routes that take none say so here (its transformObject). */
+export function markOptionalBodies<T>(doc: T, optional: OptionalBodies): T {
+  const paths = (doc as { paths?: Record<string, Record<string, { requestBody?: { required?: boolean } }>> }).paths ?? {};
+  for (const key of optional) {
+    const [method, path] = key.split(' ') as [string, string];
+    const body = paths[path]?.[method.toLowerCase()]?.requestBody;
+    if (body) body.required = false;
+  }
+  return doc;
+}
+
 /** Adds the error responses to every documented route as it is registered (call before any route). */
-export function registerErrorResponses(app: FastifyInstance): void {
+export function registerErrorResponses(app: FastifyInstance, optionalBodies: OptionalBodies = new Set()): void {
   app.addHook('onRoute', (route) => {
     const schema = (route.schema ?? {}) as Schema;
     if (schema.hide) return;
+    if (route.config?.bodyOptional) for (const m of [route.method].flat()) optionalBodies.add(`${m.toUpperCase()} ${openapiPath(route.url)}`);
     const response = { ...(schema.response ?? {}) };
     // A route that names no success body yet still documents that it succeeds (its body is in API.md).
     if (!Object.keys(response).some((k) => /^2/.test(k))) response['2xx'] = z.unknown().describe('success: the body API.md describes for this route');

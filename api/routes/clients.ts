@@ -43,7 +43,7 @@ export function clientRoutes(app: FastifyInstance, { pool }: AppDeps): void {
 
   // Only the operator makes keys: a leaked client key must not be able to mint ones that outlive its revocation.
   r.post('/v1/clients/:id/keys', {
-    config: { auth: 'operator' },
+    config: { auth: 'operator', bodyOptional: true }, // no body: a key with no label and no expiry, as before expiresAt
     schema: {
       tags: ['operator'],
       params: idParams,

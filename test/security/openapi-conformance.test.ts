@@ -43,7 +43,7 @@ describe('the OpenAPI document, checked by schemathesis', () => {
       '--phases',
       'examples,coverage,fuzzing',
       '--max-examples',
-      '25',
+      '10',
       '--workers',
       '2',
       '--seed',

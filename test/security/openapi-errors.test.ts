@@ -47,6 +47,19 @@ describe('the OpenAPI document lists every error response', () => {
     expect(Object.keys(doc.paths['/v1/domains']!.post!.responses!)).toContain('409');
   });
 
+  it('marks a body optional only where the route takes none, and never answers 413 to a body the schema allows', async () => {
+    const keys = doc.paths['/v1/clients/{id}/keys']!.post as Operation & { requestBody?: { required?: boolean } };
+    expect(keys.requestBody?.required).toBe(false);
+    const templates = doc.paths['/v1/templates']!.post as Operation & { requestBody?: { required?: boolean } };
+    expect(templates.requestBody?.required).toBe(true);
+    // 10,000 addresses of 254 characters: the most POST /v1/suppressions allows, over 2.5 MB.
+    const emails = Array.from({ length: 10_000 }, (_, i) => `${String(i).padStart(5, '0')}${'a'.repeat(58)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(54)}.example`);
+    expect(emails[0]!.length).toBe(254);
+    const res = await stack.app.inject({ method: 'POST', url: '/v1/suppressions', headers: bearer(clientKey), payload: { emails } });
+    expect(res.statusCode).toBe(201);
+    expect(json<{ added: number }>(res).added).toBe(10_000);
+  });
+
   it('answers 405 with Allow for a known path called with another method (TRACE, QUERY, PUT)', async () => {
     for (const method of ['TRACE', 'PUT', 'DELETE'] as const) {
       const res = await stack.app.inject({ method, url: '/v1/templates', headers: bearer(clientKey) });
