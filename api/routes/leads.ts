@@ -13,6 +13,7 @@ import {
   importLeads,
   LeadCollector,
   MAX_CSV_BYTES,
+  MAX_LEAD_COLUMNS,
   MAX_LEAD_ROWS,
   tooManyRows,
 } from '../lifecycle/lead-import';
@@ -80,6 +81,18 @@ export function leadRoutes(app: FastifyInstance, { pool, temporal }: AppDeps): v
       } else {
         const leads = (req.body as { leads?: unknown } | null)?.leads;
         if (Array.isArray(leads) && leads.length > MAX_LEAD_ROWS) throw tooManyRows();
+        // Bounded before zod walks them: a lead with 50,000 variables would be 50,000 checks and as many error details.
+        if (Array.isArray(leads)) {
+          leads.forEach((l: unknown, i) => {
+            const vars = (l as { vars?: unknown } | null)?.vars;
+            const n = vars !== null && typeof vars === 'object' && !Array.isArray(vars) ? Object.keys(vars).length : 0;
+            if (n > MAX_LEAD_COLUMNS) {
+              throw badRequest(`at most ${MAX_LEAD_COLUMNS} variables per lead; nothing was imported`, [
+                { path: `leads.${i}.vars`, message: `at most ${MAX_LEAD_COLUMNS} variables per lead (got ${n.toLocaleString('en-US')})` },
+              ]);
+            }
+          });
+        }
         const parsed = jsonLeadsBody.safeParse(req.body);
         if (!parsed.success) {
           throw badRequest('invalid body', zodDetails(parsed.error.issues as Parameters<typeof zodDetails>[0]));

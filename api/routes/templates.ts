@@ -7,7 +7,7 @@ import { idParams } from '../../core/schemas/common';
 import { createTemplateBody, PREVIEW_UNSUBSCRIBE_URL, previewTemplateBody } from '../../core/schemas/templates';
 import { appendFooter } from '../../core/template/footer';
 import { buildTemplateVars, renderEmail } from '../../core/template/render';
-import { validateTemplate } from '../../core/template/validate';
+import { checkTemplate } from '../../core/template/validate';
 import { getClient } from '../../db/repositories/clients';
 import { createTemplate, getTemplate, listTemplates, type TemplateRecord } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
@@ -27,9 +27,10 @@ export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
 
   r.post('/v1/templates', { schema: { tags: ['templates'], body: createTemplateBody } }, async (req, reply) => {
     const { variables, ...fields } = req.body;
-    const issues = validateTemplate(req.body);
+    const { issues, total } = checkTemplate(req.body);
     if (issues.length > 0) {
-      throw badRequest('template is not valid', issues.map(({ path, message }) => ({ path, message })));
+      const counted = total > issues.length ? ` (${total.toLocaleString('en-US')} issues; the first ${issues.length} are listed)` : '';
+      throw badRequest(`template is not valid${counted}`, issues.map(({ path, message }) => ({ path, message })));
     }
     const t = await createTemplate(pool, clientIdOf(req), fields);
     return reply.status(201).send({ ...view(t), variables: variables ?? [] });

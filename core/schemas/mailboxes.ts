@@ -30,11 +30,14 @@ export const warmupInput = z
 
 export const pool = z.string().trim().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -');
 
+/** Provider account names are at most 100 characters (core/schemas/providers.ts). */
+export const providerName = z.string().trim().min(1).max(100);
+
 export const mailboxInput = z.strictObject({
   address: email,
   displayName: z.string().trim().min(1).max(200).optional(),
   pool: pool.optional(),
-  providers: z.array(z.string().trim().min(1)).min(1).max(8),
+  providers: z.array(providerName).min(1).max(8),
   timezone: timezone.optional(),
   window: sendingWindow.optional(),
   limits: mailboxLimits.optional(),

@@ -1,8 +1,10 @@
 /**
- * Template validation: syntax, known placeholders and the unsubscribe link.
- * Pure; every issue names its field and (where it has one) its position.
+ * Template validation: syntax, known placeholders and the unsubscribe link. Pure; every issue names its field
+ * and (where it has one) its position. Linear in the template: each field is
+ * parsed once, at most MAX_ISSUES issues are kept (the earliest) and counted
+ * beyond that, and positions come from one line index per field.
  */
-import { alwaysRenders, NAME_PATTERN, parseTemplate, placeholders, positionOf, type SyntaxIssueKind } from './parse';
+import { alwaysRenders, IssueList, lineIndex, MAX_ISSUES, NAME_PATTERN, parseTemplate, placeholders, type ParsedTemplate, type SyntaxIssueKind } from './parse';
 
 export const LEAD_FIELDS = ['email', 'firstName', 'lastName', 'fullName', 'company', 'title', 'website', 'phone', 'city', 'country'] as const;
 export const SENDER_FIELDS = ['senderName', 'senderEmail'] as const;
@@ -36,32 +38,47 @@ export interface TemplateInput {
   variables?: readonly string[];
 }
 
-function at(source: string, path: string, kind: IssueKind, offset: number, message: string): TemplateIssue {
-  const { line, column } = positionOf(source, offset);
-  return { path, kind, message: `${message} at line ${line}, column ${column}`, line, column, offset };
+/** Issues of a template, the first MAX_ISSUES of them, and how many there are in all. */
+export interface TemplateCheck {
+  issues: TemplateIssue[];
+  total: number;
 }
 
-/** Syntax and placeholder issues of one field, in source order. */
-export function checkField(path: TemplateField, source: string, known: ReadonlySet<string>): TemplateIssue[] {
-  const { nodes, issues } = parseTemplate(source);
-  const out = issues.map((i) => at(source, path, i.kind, i.offset, i.message));
-  for (const p of placeholders(nodes)) {
-    if (!known.has(p.name)) out.push(at(source, path, 'unknown_placeholder', p.offset, `unknown placeholder {{${p.name}}}`));
+/** Syntax and placeholder issues of one field, in source order: the first MAX_ISSUES, and the total. */
+export function checkField(path: TemplateField, source: string, known: ReadonlySet<string>, parsed: ParsedTemplate = parseTemplate(source)): TemplateCheck {
+  const found = new IssueList<{ kind: IssueKind; offset: number; message: string }>();
+  let total = parsed.issueCount;
+  for (const i of parsed.issues) found.add(i);
+  for (const p of placeholders(parsed.nodes)) {
+    if (known.has(p.name)) continue;
+    total++;
+    found.add({ kind: 'unknown_placeholder', offset: p.offset, message: `unknown placeholder {{${p.name}}}` });
   }
-  return out.sort((a, b) => (a.offset ?? 0) - (b.offset ?? 0));
+  const position = lineIndex(source);
+  const issues = found.items.map(({ kind, offset, message }): TemplateIssue => {
+    const { line, column } = position(offset);
+    return { path, kind, message: `${message} at line ${line}, column ${column}`, line, column, offset };
+  });
+  return { issues, total };
 }
 
 /**
- * All issues of a template; empty when it is valid. The unsubscribe link
- * `{{unsubscribeUrl}}` must render in text, and in html when html is given,
- * whatever the spintax picks (outside spintax, or in every option).
+ * All issues of a template (the first MAX_ISSUES) and their count; no issues
+ * when it is valid. The unsubscribe link `{{unsubscribeUrl}}` must render in
+ * text, and in html when html is given, whatever the spintax picks (outside
+ * spintax, or in every option).
  */
-export function validateTemplate(t: TemplateInput): TemplateIssue[] {
+export function checkTemplate(t: TemplateInput): TemplateCheck {
   const issues: TemplateIssue[] = [];
+  let total = 0;
+  const keep = (found: TemplateIssue[], count = found.length) => {
+    total += count;
+    for (const issue of found) if (issues.length < MAX_ISSUES) issues.push(issue);
+  };
   const variables = t.variables ?? [];
   variables.forEach((v, k) => {
     if (!VARIABLE_NAME.test(v)) {
-      issues.push({ path: `variables.${k}`, kind: 'invalid_variable', message: `invalid variable name "${v}" (letters, digits and _, not starting with a digit, up to 64)` });
+      keep([{ path: `variables.${k}`, kind: 'invalid_variable', message: `invalid variable name "${v.slice(0, 80)}" (letters, digits and _, not starting with a digit, up to 64)` }]);
     }
   });
   const known = new Set([...STANDARD_FIELDS, ...variables.filter((v) => NAME_PATTERN.test(v))]);
@@ -69,14 +86,21 @@ export function validateTemplate(t: TemplateInput): TemplateIssue[] {
   const bodies: [TemplateField, string][] = [['subject', t.subject], ['text', t.text]];
   if (t.html !== undefined && t.html !== null) bodies.push(['html', t.html]);
   for (const [path, source] of bodies) {
-    issues.push(...checkField(path, source, known));
-    if (path !== 'subject' && !alwaysRenders(parseTemplate(source).nodes, UNSUBSCRIBE_FIELD)) {
-      issues.push({
+    const parsed = parseTemplate(source);
+    const field = checkField(path, source, known, parsed);
+    keep(field.issues, field.total);
+    if (path !== 'subject' && !alwaysRenders(parsed.nodes, UNSUBSCRIBE_FIELD)) {
+      keep([{
         path,
         kind: 'missing_unsubscribe',
         message: `missing {{${UNSUBSCRIBE_FIELD}}}: every ${path} body needs an unsubscribe link outside spintax (or in every option)`,
-      });
+      }]);
     }
   }
-  return issues;
+  return { issues, total };
+}
+
+/** The issues of a template (at most MAX_ISSUES, the earliest); empty when it is valid. */
+export function validateTemplate(t: TemplateInput): TemplateIssue[] {
+  return checkTemplate(t).issues;
 }
