@@ -4,6 +4,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from 'pg';
 import { AppError, badRequest, conflict, notFound } from '../../core/errors';
+import { headerProblem } from '../../core/mail-headers';
 import { leadEmail } from '../../core/schemas/campaigns';
 import { insertLeadsIfCampaignOpen, type NewLead } from '../../db/repositories/leads';
 
@@ -43,6 +44,8 @@ import { insertLeadsIfCampaignOpen, type NewLead } from '../../db/repositories/l
  *   included, and at most 256 KiB in a row, delimiters and quotes included.
  *   Past either, the whole upload is a 400 naming the row and the limit, and
  *   nothing is imported. 100,000 data rows and 50 MB at most (a 413).
+ * - A value that a campaign template renders into a subject (a mail header)
+ *   may not hold a line break or control character: that row is invalid.
  * - UTF-8 only (an optional BOM is skipped); CRLF or LF line ends; fields
  *   quoted with `"` may hold commas, newlines and `""`.
  */
@@ -73,7 +76,26 @@ export class LeadCollector {
   duplicates = 0;
   private readonly seen = new Set<string>();
 
-  add(row: number, rawEmail: unknown, vars: Record<string, unknown>, emailLabel = 'email'): void {
+  /** `headerVars`: the variables the campaign's subjects render (core/template/validate.ts headerVariables). */
+  constructor(private readonly headerVars: ReadonlySet<string> = new Set()) {}
+
+  /** `varLabel` prefixes a variable's name in a message: "" for CSV (the column), `leads.3.vars.` for JSON. */
+  add(row: number, rawEmail: unknown, vars: Record<string, unknown>, emailLabel = 'email', varLabel = ''): void {
+    for (const [name, value] of Object.entries(vars)) {
+      // PostgreSQL cannot store U+0000 in text or jsonb: refused here, not a 500 at the insert.
+      if (typeof value === 'string' && value.includes('\u0000')) {
+        this.invalid.push({ row, message: `${varLabel}${name}: must not contain a NUL character (U+0000)` });
+        return;
+      }
+    }
+    for (const name of this.headerVars) {
+      const value = vars[name];
+      const problem = typeof value === 'string' ? headerProblem(value) : null;
+      if (problem) {
+        this.invalid.push({ row, message: `${varLabel}${name}: used in a subject of this campaign, ${problem}` });
+        return;
+      }
+    }
     const e = leadEmail.safeParse(rawEmail);
     if (!e.success) {
       const shown = typeof rawEmail === 'string' && rawEmail.trim() !== '' ? ` (got "${rawEmail.trim().slice(0, 100)}")` : '';
@@ -233,10 +255,11 @@ function feed(body: Readable, into: Transform): Transform {
 export async function collectCsvLeads(
   body: Readable,
   limits: { maxRows?: number; maxBytes?: number } = {},
+  headerVars: ReadonlySet<string> = new Set(),
 ): Promise<LeadCollector> {
   const maxRows = limits.maxRows ?? MAX_LEAD_ROWS;
   const maxBytes = limits.maxBytes ?? MAX_CSV_BYTES;
-  const out = new LeadCollector();
+  const out = new LeadCollector(headerVars);
   let columns: Columns | null = null;
   let row = 0;
 

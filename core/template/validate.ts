@@ -1,9 +1,11 @@
 /**
- * Template validation: syntax, known placeholders and the unsubscribe link. Pure; every issue names its field
+ * Template validation: syntax, known placeholders, a subject that fits one
+ * header line, and the unsubscribe link. Pure; every issue names its field
  * and (where it has one) its position. Linear in the template: each field is
  * parsed once, at most MAX_ISSUES issues are kept (the earliest) and counted
  * beyond that, and positions come from one line index per field.
  */
+import { codePointName, headerBreakerAt } from '../mail-headers';
 import { alwaysRenders, IssueList, lineIndex, MAX_ISSUES, NAME_PATTERN, parseTemplate, placeholders, type ParsedTemplate, type SyntaxIssueKind } from './parse';
 
 export const LEAD_FIELDS = ['email', 'firstName', 'lastName', 'fullName', 'company', 'title', 'website', 'phone', 'city', 'country'] as const;
@@ -15,7 +17,7 @@ export const STANDARD_FIELDS: readonly string[] = [...LEAD_FIELDS, ...SENDER_FIE
 export const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 export type TemplateField = 'subject' | 'text' | 'html';
-export type IssueKind = SyntaxIssueKind | 'unknown_placeholder' | 'missing_unsubscribe' | 'invalid_variable';
+export type IssueKind = SyntaxIssueKind | 'unknown_placeholder' | 'missing_unsubscribe' | 'invalid_variable' | 'header_control_character' | 'nul_character';
 
 export interface TemplateIssue {
   /** `subject`, `text`, `html` or `variables.<i>`. */
@@ -44,7 +46,7 @@ export interface TemplateCheck {
   total: number;
 }
 
-/** Syntax and placeholder issues of one field, in source order: the first MAX_ISSUES, and the total. */
+/** Syntax, placeholder and (for the subject) header issues of one field, in source order: the first MAX_ISSUES, and the total. */
 export function checkField(path: TemplateField, source: string, known: ReadonlySet<string>, parsed: ParsedTemplate = parseTemplate(source)): TemplateCheck {
   const found = new IssueList<{ kind: IssueKind; offset: number; message: string }>();
   let total = parsed.issueCount;
@@ -53,6 +55,21 @@ export function checkField(path: TemplateField, source: string, known: ReadonlyS
     if (known.has(p.name)) continue;
     total++;
     found.add({ kind: 'unknown_placeholder', offset: p.offset, message: `unknown placeholder {{${p.name}}}` });
+  }
+  if (path !== 'subject') {
+    // PostgreSQL cannot store U+0000 in text: refused here, not a 500 at the insert.
+    const nul = source.indexOf('\u0000');
+    if (nul >= 0) {
+      total++;
+      found.add({ kind: 'nul_character', offset: nul, message: 'must not contain a NUL character (U+0000)' });
+    }
+  } else {
+    // A subject is one header line: a CR, LF or other control character would end it and start another header.
+    const breaker = headerBreakerAt(source);
+    if (breaker >= 0) {
+      total++;
+      found.add({ kind: 'header_control_character', offset: breaker, message: `a subject must not contain a line break or control character (${codePointName(source, breaker)})` });
+    }
   }
   const position = lineIndex(source);
   const issues = found.items.map(({ kind, offset, message }): TemplateIssue => {
@@ -103,4 +120,21 @@ export function checkTemplate(t: TemplateInput): TemplateCheck {
 /** The issues of a template (at most MAX_ISSUES, the earliest); empty when it is valid. */
 export function validateTemplate(t: TemplateInput): TemplateIssue[] {
   return checkTemplate(t).issues;
+}
+
+/**
+ * The lead variables a subject can render, so a value with a line break in
+ * one of them can be refused at upload: every placeholder of the subjects,
+ * and firstName and lastName when `fullName` is one (it falls back to them).
+ */
+export function headerVariables(subjects: readonly string[]): Set<string> {
+  const names = new Set<string>();
+  for (const subject of subjects) {
+    for (const p of placeholders(parseTemplate(subject).nodes)) names.add(p.name);
+  }
+  if (names.has('fullName')) {
+    names.add('firstName');
+    names.add('lastName');
+  }
+  return names;
 }
