@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { messageHeaderProblem } from '../core/mail-headers';
 import { appendFooter } from '../core/template/footer';
 import { buildTemplateVars, renderEmail } from '../core/template/render';
 import { listUnsubscribeHeaders, makeUnsubscribeToken } from '../core/unsubscribe';
@@ -201,6 +202,24 @@ export function sendStepActivities(deps: ActivityDeps) {
         message.inReplyTo = thread[thread.length - 1];
         message.references = thread;
       }
+    }
+
+    // Defence in depth (the API refuses these where they enter): nothing that could split a header goes to a
+    // provider. The mailbox's display name is the mailbox's fault: it pauses, and the lead waits for another
+    // mailbox. Anything else (the subject as rendered for this lead) fails this lead's send for good.
+    const unsafe = messageHeaderProblem(message);
+    if (unsafe?.field === 'from.name') {
+      const reason = `mailbox display name ${unsafe.problem}; not sent`;
+      log.warn({ sendId: row.id }, reason);
+      await markSendStatus(pool, row.id, 'pending', reason);
+      throw ApplicationFailure.nonRetryable(reason, SEND_FAILURE_TYPES.senderMisconfigured);
+    }
+    if (unsafe) {
+      const reason = `${unsafe.field} ${unsafe.problem}; not sent`;
+      log.warn({ sendId: row.id }, reason);
+      await markSendStatus(pool, row.id, 'failed', reason);
+      await setLeadStatus(pool, lead.id, 'failed', ['pending', 'active']);
+      return { status: 'failed', sendId: row.id, reason };
     }
 
     if (mailbox.providerIds.length === 0) {

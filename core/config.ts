@@ -229,6 +229,15 @@ export const configSchema = z.object({
     .default(12 * 3600),
   /** DNS server the domain checks ask (unset = the system's resolvers). */
   DNS_SERVER: dnsServer.optional(),
+}).superRefine((c, ctx) => {
+  // Unsubscribe links and List-Unsubscribe are built on PUBLIC_BASE_URL; RFC 8058 one-click needs an https URI.
+  if (c.NODE_ENV === 'production' && !(c.PUBLIC_BASE_URL && new URL(c.PUBLIC_BASE_URL).protocol === 'https:')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PUBLIC_BASE_URL'],
+      message: `must be the API's public https URL in production (RFC 8058 one-click unsubscribe needs https), e.g. https://outreach.example.com; got ${c.PUBLIC_BASE_URL ? 'a non-https URL' : 'none'}`,
+    });
+  }
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -39,7 +39,11 @@ export class MailgunProvider implements EmailProvider {
     config: MailgunConfig,
     options: HttpProviderOptions = {},
   ) {
-    const base = (config.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
+    // Trailing slashes off without /\/+$/, which retries at every slash of a long run (the operator's input).
+    const endpoint = config.endpoint ?? DEFAULT_ENDPOINT;
+    let end = endpoint.length;
+    while (end > 0 && endpoint.charCodeAt(end - 1) === 0x2f /* / */) end--;
+    const base = endpoint.slice(0, end);
     this.url = `${base}/v3/${encodeURIComponent(config.domain)}/messages`;
     this.auth = `Basic ${Buffer.from(`api:${config.apiKey}`).toString('base64')}`;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -4,6 +4,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from 'pg';
 import { AppError, badRequest, conflict, notFound } from '../../core/errors';
+import { headerProblem } from '../../core/mail-headers';
 import { leadEmail } from '../../core/schemas/campaigns';
 import { insertLeadsIfCampaignOpen, type NewLead } from '../../db/repositories/leads';
 
@@ -37,6 +38,14 @@ import { insertLeadsIfCampaignOpen, type NewLead } from '../../db/repositories/l
  * - Values are trimmed; an empty cell is stored as "". A value longer than
  *   2,000 characters, or a row with more non-empty fields than the header has
  *   columns, makes that row invalid.
+ * - Bounds, checked on the raw bytes before csv-parse builds a record (so a
+ *   header of 60,000 columns, or a line of a million commas, is refused
+ *   before it is ever an array): at most 100 fields in any row, header
+ *   included, and at most 256 KiB in a row, delimiters and quotes included.
+ *   Past either, the whole upload is a 400 naming the row and the limit, and
+ *   nothing is imported. 100,000 data rows and 50 MB at most (a 413).
+ * - A value that a campaign template renders into a subject (a mail header)
+ *   may not hold a line break or control character: that row is invalid.
  * - UTF-8 only (an optional BOM is skipped); CRLF or LF line ends; fields
  *   quoted with `"` may hold commas, newlines and `""`.
  */
@@ -44,7 +53,9 @@ import { insertLeadsIfCampaignOpen, type NewLead } from '../../db/repositories/l
 export const MAX_LEAD_ROWS = 100_000;
 export const MAX_CSV_BYTES = 50 * 1024 * 1024;
 export const MAX_VAR_LENGTH = 2000;
-const MAX_RECORD_BYTES = 256 * 1024;
+/** Columns of a CSV upload (fields of any row) and variables of a JSON lead. */
+export const MAX_LEAD_COLUMNS = 100;
+export const MAX_RECORD_BYTES = 256 * 1024;
 const RESERVED_VARS = new Set(['email', 'unsubscribeUrl']);
 const EMAIL_HEADERS = new Set(['email', 'emailaddress']);
 
@@ -65,7 +76,26 @@ export class LeadCollector {
   duplicates = 0;
   private readonly seen = new Set<string>();
 
-  add(row: number, rawEmail: unknown, vars: Record<string, unknown>, emailLabel = 'email'): void {
+  /** `headerVars`: the variables the campaign's subjects render (core/template/validate.ts headerVariables). */
+  constructor(private readonly headerVars: ReadonlySet<string> = new Set()) {}
+
+  /** `varLabel` prefixes a variable's name in a message: "" for CSV (the column), `leads.3.vars.` for JSON. */
+  add(row: number, rawEmail: unknown, vars: Record<string, unknown>, emailLabel = 'email', varLabel = ''): void {
+    for (const [name, value] of Object.entries(vars)) {
+      // PostgreSQL cannot store U+0000 in text or jsonb: refused here, not a 500 at the insert.
+      if (typeof value === 'string' && value.includes('\u0000')) {
+        this.invalid.push({ row, message: `${varLabel}${name}: must not contain a NUL character (U+0000)` });
+        return;
+      }
+    }
+    for (const name of this.headerVars) {
+      const value = vars[name];
+      const problem = typeof value === 'string' ? headerProblem(value) : null;
+      if (problem) {
+        this.invalid.push({ row, message: `${varLabel}${name}: used in a subject of this campaign, ${problem}` });
+        return;
+      }
+    }
     const e = leadEmail.safeParse(rawEmail);
     if (!e.success) {
       const shown = typeof rawEmail === 'string' && rawEmail.trim() !== '' ? ` (got "${rawEmail.trim().slice(0, 100)}")` : '';
@@ -154,14 +184,82 @@ function byteLimit(max: number): Transform {
   });
 }
 
+const refuseRow = (path: string, line: number, what: string, limit: string) =>
+  badRequest(`the CSV breaks a limit: ${limit}; nothing was imported`, [{ path, message: `line ${line} of the file ${what}` }]);
+
+/**
+ * Bounds every row of a CSV on its raw bytes, ahead of csv-parse: at most
+ * MAX_LEAD_COLUMNS fields and MAX_RECORD_BYTES bytes a row. It follows quotes
+ * the way csv-parse reads a valid file (a `"` opens or closes a quoted field,
+ * `""` inside one toggles twice) and ends a row at CR or LF outside quotes
+ * (the parser is told to end rows at any of CRLF, LF, CR, so both agree on
+ * where a row ends). One pass, a few integers of state: linear, and nothing
+ * is buffered. Row numbers count non-blank rows as the report does.
+ */
+export function rowBounds(maxFields = MAX_LEAD_COLUMNS, maxBytes = MAX_RECORD_BYTES): Transform {
+  let quoted = false;
+  let fields = 1;
+  let bytes = 0;
+  let content = false; // this row has a byte other than space, tab, comma or quote
+  let rows = 0; // non-blank rows ended so far (the header is the first)
+  let line = 1; // of the file: LF, CR and CRLF each end one
+  let afterCr = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      for (let i = 0; i < chunk.length; i++) {
+        const c = chunk[i]!;
+        if (c === 0x0d || (c === 0x0a && !afterCr)) line++;
+        afterCr = c === 0x0d;
+        if (c === 0x22 /* " */) quoted = !quoted;
+        else if (!quoted && (c === 0x0a || c === 0x0d)) {
+          if (content) rows++;
+          fields = 1;
+          bytes = 0;
+          content = false;
+          continue;
+        } else if (!quoted && c === 0x2c /* , */) fields++;
+        if (c !== 0x20 && c !== 0x09 && c !== 0x2c && c !== 0x22) content = true;
+        bytes++;
+        if (fields > maxFields || bytes > maxBytes) {
+          const path = rows === 0 ? 'header' : `row.${rows}`;
+          const err = fields > maxFields
+            ? refuseRow(path, line, `has more than ${maxFields} fields`, `at most ${maxFields} columns`)
+            : refuseRow(path, line, `is longer than ${maxBytes.toLocaleString('en-US')} bytes`, `rows of at most ${maxBytes.toLocaleString('en-US')} bytes`);
+          cb(err);
+          return;
+        }
+      }
+      cb(null, chunk);
+    },
+  });
+}
+
+/**
+ * Pipes the request body into `into` without tying the request's fate to it:
+ * a refusal downstream (a limit broken halfway) only stops the reading, and
+ * the server discards the rest of the upload once the answer is out. In a
+ * pipeline the refusal would also destroy the request, and what that does
+ * depends on the request stream (under Fastify's inject, the request fails
+ * instead of being answered). A request that fails or is cut off still fails
+ * the chain.
+ */
+function feed(body: Readable, into: Transform): Transform {
+  body.once('error', (err) => into.destroy(err));
+  body.once('close', () => {
+    if (!body.readableEnded) into.destroy(new Error('the upload was cut off before its end'));
+  });
+  return body.pipe(into);
+}
+
 /** Streams a CSV upload through csv-parse and validates each record as it arrives. */
 export async function collectCsvLeads(
   body: Readable,
   limits: { maxRows?: number; maxBytes?: number } = {},
+  headerVars: ReadonlySet<string> = new Set(),
 ): Promise<LeadCollector> {
   const maxRows = limits.maxRows ?? MAX_LEAD_ROWS;
   const maxBytes = limits.maxBytes ?? MAX_CSV_BYTES;
-  const out = new LeadCollector();
+  const out = new LeadCollector(headerVars);
   let columns: Columns | null = null;
   let row = 0;
 
@@ -169,6 +267,7 @@ export async function collectCsvLeads(
   // (null); so the row count is exact when the parser fails on a later record.
   const parser = parse({
     bom: true,
+    record_delimiter: ['\r\n', '\n', '\r'], // as rowBounds reads rows
     skip_empty_lines: true,
     relax_column_count: true,
     max_record_size: MAX_RECORD_BYTES,
@@ -186,7 +285,7 @@ export async function collectCsvLeads(
   });
 
   try {
-    await pipeline(body, byteLimit(maxBytes), parser, async (records: AsyncIterable<unknown>) => {
+    await pipeline(feed(body, byteLimit(maxBytes)), rowBounds(), parser, async (records: AsyncIterable<unknown>) => {
       for await (const _ of records) {
         // on_record keeps nothing; this only drains the parser.
       }

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { jsonSizeExceeds } from '../../core/json-size';
 import { mailboxInput, type MailboxInput } from '../../core/schemas/mailboxes';
 import { existingAddresses, insertMailboxes, type MailboxRecord, type NewMailbox } from '../../db/repositories/mailboxes';
 import { providerIdsByName } from '../../db/repositories/providers';
@@ -8,6 +9,11 @@ export interface RowError {
   path: string;
   message: string;
 }
+
+/** A mailbox row is a few hundred bytes; past this it is refused whole, before its fields are looked at. */
+export const MAX_MAILBOX_ROW_BYTES = 8192;
+/** Errors reported for one row at most (a row of 50 unknown fields is not 50 errors). */
+const MAX_ERRORS_PER_ROW = 10;
 
 export const DEFAULT_WINDOW = { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' };
 export const DEFAULT_LIMITS = { dailyMax: 50, hourlyMax: 10, minIntervalSeconds: 72, jitterRatio: 0.3 };
@@ -34,13 +40,22 @@ export async function importMailboxes(
   const seen = new Map<string, number>();
 
   rows.forEach((raw, index) => {
+    if (jsonSizeExceeds(raw, MAX_MAILBOX_ROW_BYTES)) {
+      errors.push({ index, path: `mailboxes.${index}`, message: `a mailbox row is at most ${MAX_MAILBOX_ROW_BYTES.toLocaleString('en-US')} bytes of JSON` });
+      return;
+    }
     const parsed = mailboxInput.safeParse(raw);
     if (!parsed.success) {
+      const found: RowError[] = [];
       for (const issue of parsed.error.issues) {
         const keys = (issue as { keys?: string[] }).keys;
         const base = ['mailboxes', index, ...issue.path].join('.');
-        if (keys?.length) for (const k of keys) errors.push({ index, path: `${base}.${k}`, message: 'unknown field' });
-        else errors.push({ index, path: base, message: issue.message });
+        if (keys?.length) for (const k of keys) found.push({ index, path: `${base}.${k.slice(0, 100)}`, message: 'unknown field' });
+        else found.push({ index, path: base, message: issue.message });
+      }
+      errors.push(...found.slice(0, MAX_ERRORS_PER_ROW));
+      if (found.length > MAX_ERRORS_PER_ROW) {
+        errors.push({ index, path: `mailboxes.${index}`, message: `${found.length - MAX_ERRORS_PER_ROW} more errors in this row` });
       }
       return;
     }

@@ -4,7 +4,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError, badRequest, conflict, notFound, type ErrorDetail } from '../../core/errors';
 import { jsonLeadsBody } from '../../core/schemas/campaigns';
 import { idParams } from '../../core/schemas/common';
+import { headerVariables } from '../../core/template/validate';
 import { getCampaign } from '../../db/repositories/campaigns';
+import { getTemplate } from '../../db/repositories/templates';
 import { LEAD_OPEN_STATUSES } from '../../db/repositories/leads';
 import type { AppDeps } from '../deps';
 import { wakeCampaign } from '../../activities/campaign-wake';
@@ -13,6 +15,7 @@ import {
   importLeads,
   LeadCollector,
   MAX_CSV_BYTES,
+  MAX_LEAD_COLUMNS,
   MAX_LEAD_ROWS,
   tooManyRows,
 } from '../lifecycle/lead-import';
@@ -67,6 +70,10 @@ export function leadRoutes(app: FastifyInstance, { pool, temporal }: AppDeps): v
         throw conflict(`campaign is ${c.status}; it takes no more leads`, [{ path: 'status', message: c.status }]);
       }
 
+      // The variables the campaign's subjects render: a value with a line break there would split the Subject header.
+      const templates = await Promise.all([...new Set(c.steps.map((st) => st.templateId))].map((id) => getTemplate(pool, clientId, id)));
+      const headerVars = headerVariables(templates.flatMap((t) => (t ? [t.subject] : [])));
+
       let collected: LeadCollector;
       if (isCsv(req.headers['content-type'])) {
         const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
@@ -77,17 +84,29 @@ export function leadRoutes(app: FastifyInstance, { pool, temporal }: AppDeps): v
         if (Number.isFinite(declared) && declared > MAX_CSV_BYTES) {
           throw new AppError(413, 'payload_too_large', `CSV uploads are at most ${MAX_CSV_BYTES / (1024 * 1024)} MB; nothing was imported`);
         }
-        collected = await collectCsvLeads(req.body as Readable);
+        collected = await collectCsvLeads(req.body as Readable, {}, headerVars);
       } else {
         const leads = (req.body as { leads?: unknown } | null)?.leads;
         if (Array.isArray(leads) && leads.length > MAX_LEAD_ROWS) throw tooManyRows();
+        // Bounded before zod walks them: a lead with 50,000 variables would be 50,000 checks and as many error details.
+        if (Array.isArray(leads)) {
+          leads.forEach((l: unknown, i) => {
+            const vars = (l as { vars?: unknown } | null)?.vars;
+            const n = vars !== null && typeof vars === 'object' && !Array.isArray(vars) ? Object.keys(vars).length : 0;
+            if (n > MAX_LEAD_COLUMNS) {
+              throw badRequest(`at most ${MAX_LEAD_COLUMNS} variables per lead; nothing was imported`, [
+                { path: `leads.${i}.vars`, message: `at most ${MAX_LEAD_COLUMNS} variables per lead (got ${n.toLocaleString('en-US')})` },
+              ]);
+            }
+          });
+        }
         const parsed = jsonLeadsBody.safeParse(req.body);
         if (!parsed.success) {
           throw badRequest('invalid body', zodDetails(parsed.error.issues as Parameters<typeof zodDetails>[0]));
         }
-        collected = new LeadCollector();
+        collected = new LeadCollector(headerVars);
         // `row` counts from 1 as in a CSV upload (the 2nd lead is row 2); the message names the JSON path.
-        parsed.data.leads.forEach((l, i) => collected.add(i + 1, l.email, l.vars ?? {}, `leads.${i}.email`));
+        parsed.data.leads.forEach((l, i) => collected.add(i + 1, l.email, l.vars ?? {}, `leads.${i}.email`, `leads.${i}.vars.`));
       }
       const result = await importLeads(pool, clientId, c.id, collected);
       // A running campaign's idle lanes sleep without polling: tell it new leads are there.

@@ -7,7 +7,8 @@ import { idParams } from '../../core/schemas/common';
 import { createTemplateBody, PREVIEW_UNSUBSCRIBE_URL, previewTemplateBody } from '../../core/schemas/templates';
 import { appendFooter } from '../../core/template/footer';
 import { buildTemplateVars, renderEmail } from '../../core/template/render';
-import { validateTemplate } from '../../core/template/validate';
+import { headerProblem } from '../../core/mail-headers';
+import { checkTemplate, headerVariables } from '../../core/template/validate';
 import { getClient } from '../../db/repositories/clients';
 import { createTemplate, getTemplate, listTemplates, type TemplateRecord } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
@@ -27,9 +28,10 @@ export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
 
   r.post('/v1/templates', { config: { auth: 'client' }, schema: { tags: ['templates'], body: createTemplateBody } }, async (req, reply) => {
     const { variables, ...fields } = req.body;
-    const issues = validateTemplate(req.body);
+    const { issues, total } = checkTemplate(req.body);
     if (issues.length > 0) {
-      throw badRequest('template is not valid', issues.map(({ path, message }) => ({ path, message })));
+      const counted = total > issues.length ? ` (${total.toLocaleString('en-US')} issues; the first ${issues.length} are listed)` : '';
+      throw badRequest(`template is not valid${counted}`, issues.map(({ path, message }) => ({ path, message })));
     }
     const t = await createTemplate(pool, clientIdOf(req), fields);
     return reply.status(201).send({ ...view(t), variables: variables ?? [] });
@@ -58,6 +60,12 @@ export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
     const [t, client] = await Promise.all([getTemplate(pool, clientId, req.params.id), getClient(pool, clientId)]);
     if (!t || !client) throw notFound('template');
     const { lead, sender } = req.body;
+    // The send would refuse a subject variable that could split the header (activities/send-step.activity.ts): so does its preview.
+    for (const name of headerVariables([t.subject])) {
+      const value = lead.vars?.[name];
+      const problem = typeof value === 'string' ? headerProblem(value) : null;
+      if (problem) throw badRequest('a variable of the subject cannot go into a mail header', [{ path: `lead.vars.${name}`, message: `used in the subject, ${problem}` }]);
+    }
     const vars = buildTemplateVars(lead, { sender, unsubscribeUrl: PREVIEW_UNSUBSCRIBE_URL });
     const rendered = renderEmail(t, vars, lead.id ?? lead.email);
     const body = appendFooter(rendered, { physicalAddress: client.physical_address, unsubscribeUrl: PREVIEW_UNSUBSCRIBE_URL });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { headerProblem } from '../mail-headers';
 import { email, timezone } from './common';
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -30,11 +31,25 @@ export const warmupInput = z
 
 export const pool = z.string().trim().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -');
 
+/** A sender's display name: it goes into the From header, so no line break or control character. */
+export const senderName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .superRefine((v, ctx) => {
+    const problem = headerProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${problem}: it goes into the From header` });
+  });
+
+/** Provider account names are at most 100 characters (core/schemas/providers.ts). */
+export const providerName = z.string().trim().min(1).max(100);
+
 export const mailboxInput = z.strictObject({
   address: email,
-  displayName: z.string().trim().min(1).max(200).optional(),
+  displayName: senderName.optional(),
   pool: pool.optional(),
-  providers: z.array(z.string().trim().min(1)).min(1).max(8),
+  providers: z.array(providerName).min(1).max(8),
   timezone: timezone.optional(),
   window: sendingWindow.optional(),
   limits: mailboxLimits.optional(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { leadInput } from './campaigns';
 import { email } from './common';
+import { senderName } from './mailboxes';
 
 export const createTemplateBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
@@ -22,7 +23,7 @@ export const previewTemplateBody = z.strictObject({
     /** The lead's id, when it exists: the preview then picks the same spintax variants its sends will. */
     id: z.uuid().optional(),
   }),
-  sender: z.strictObject({ name: z.string().trim().min(1).max(200).optional(), email: email.optional() }).optional(),
+  sender: z.strictObject({ name: senderName.optional(), email: email.optional() }).optional(),
 });
 export type PreviewTemplateBody = z.infer<typeof previewTemplateBody>;
 

@@ -21,7 +21,8 @@ function textFooter(text: string, { physicalAddress, unsubscribeUrl }: FooterInf
   const address = physicalAddress?.trim();
   if (address) lines.push(address);
   if (!text.includes(unsubscribeUrl)) lines.push(`Unsubscribe: ${unsubscribeUrl}`);
-  return lines.length === 0 ? text : `${text.replace(/\s+$/, '')}\n\n${lines.join('\n')}\n`;
+  // trimEnd, not /\s+$/: the regex retries at every position of an inner run of spaces (quadratic in the body).
+  return lines.length === 0 ? text : `${text.trimEnd()}\n\n${lines.join('\n')}\n`;
 }
 
 function htmlFooter(html: string, { physicalAddress, unsubscribeUrl }: FooterInfo): string {

@@ -18,6 +18,11 @@
  *   lead seed and that number alone, independently of its enclosing group.
  *   Nesting depth (brace groups inside brace groups) is capped at MAX_DEPTH.
  * - `{{{name}}|x}`: three opening braces are a group brace and then a placeholder.
+ *
+ * Linear time in the source, whatever it holds (a template is client input):
+ * one pass, no backtracking regex, at most MAX_ISSUES issues kept (the
+ * earliest; `issueCount` counts them all), and positions computed from one
+ * line index instead of a rescan per issue.
  */
 
 export type Node =
@@ -43,12 +48,42 @@ export interface SyntaxIssue {
 
 export interface ParsedTemplate {
   nodes: Node[];
+  /** The first MAX_ISSUES issues by offset. */
   issues: SyntaxIssue[];
+  /** Every issue found, including those not kept. */
+  issueCount: number;
 }
 
 export const MAX_DEPTH = 16;
+/** Issues kept (and reported) per template at most. */
+export const MAX_ISSUES = 50;
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PLACEHOLDER_BODY = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|([^]*))?$/;
+// Sticky pieces of a placeholder body: `\s*name\s*(|default)?`, each matched once from a known position.
+const SPACES = /\s*/y;
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+
+/**
+ * The issues with the smallest offsets, at most `max`, in offset order (equal
+ * offsets in the order they were added, as a stable sort would leave them).
+ * Adding is O(max) at worst, so a source with an issue per character stays linear.
+ */
+export class IssueList<T extends { offset?: number }> {
+  readonly items: T[] = [];
+  count = 0;
+
+  constructor(private readonly max = MAX_ISSUES) {}
+
+  add(issue: T): void {
+    this.count++;
+    const items = this.items;
+    const offset = issue.offset ?? 0;
+    if (items.length === this.max && offset >= (items[items.length - 1]!.offset ?? 0)) return;
+    let k = items.length;
+    while (k > 0 && (items[k - 1]!.offset ?? 0) > offset) k--;
+    items.splice(k, 0, issue);
+    if (items.length > this.max) items.pop();
+  }
+}
 
 interface Frame {
   offset: number;
@@ -57,17 +92,49 @@ interface Frame {
   starts: number[];
 }
 
-/** 1-based line and column (in UTF-16 code units, as editors count) of a 0-based offset. */
-export function positionOf(source: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < source.length; i++) {
-    if (source.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
+export type Position = { line: number; column: number };
+
+/**
+ * Line and column lookups for one source: the line starts are found once (one
+ * pass), then each lookup is a binary search. Lines end at LF.
+ */
+export function lineIndex(source: string): (offset: number) => Position {
+  let starts: number[] | undefined;
+  return (offset) => {
+    if (!starts) {
+      starts = [0];
+      for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) starts.push(i + 1);
     }
-  }
-  return { line, column: offset - lineStart + 1 };
+    const at = Math.max(0, Math.min(offset, source.length));
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo]! + 1 };
+  };
+}
+
+/** 1-based line and column (in UTF-16 code units, as editors count) of a 0-based offset. */
+export function positionOf(source: string, offset: number): Position {
+  return lineIndex(source)(offset);
+}
+
+/** `{{ name | default }}` between `start` and `end` (the body, braces excluded), or null when it is not one. */
+function placeholderBody(source: string, start: number, end: number): { name: string; fallback: string | undefined } | null {
+  SPACES.lastIndex = start;
+  SPACES.exec(source);
+  NAME.lastIndex = SPACES.lastIndex;
+  const name = NAME.exec(source);
+  if (!name || NAME.lastIndex > end) return null;
+  SPACES.lastIndex = NAME.lastIndex;
+  SPACES.exec(source);
+  const after = Math.min(SPACES.lastIndex, end);
+  if (after === end) return { name: name[0], fallback: undefined };
+  if (source.charCodeAt(after) !== 124 /* | */) return null;
+  return { name: name[0], fallback: source.slice(after + 1, end).trim() };
 }
 
 function pushText(into: Node[], value: string): void {
@@ -88,7 +155,7 @@ function placeholderEnd(s: string, at: number): number {
 }
 
 export function parseTemplate(source: string): ParsedTemplate {
-  const issues: SyntaxIssue[] = [];
+  const issues = new IssueList<SyntaxIssue>();
   const root: Frame = { offset: -1, options: [[]], starts: [0] };
   const stack: Frame[] = [root];
   const spinGroups: Extract<Node, { kind: 'group' }>[] = [];
@@ -105,24 +172,25 @@ export function parseTemplate(source: string): ParsedTemplate {
       if (source[i + 1] === '{' && source[i + 2] !== '{') {
         const end = placeholderEnd(source, i + 2);
         if (end < 0) {
-          issues.push({ kind: 'unclosed_placeholder', offset: i, message: 'unbalanced {{ (no closing }} on the same line)' });
+          issues.add({ kind: 'unclosed_placeholder', offset: i, message: 'unbalanced {{ (no closing }} on the same line)' });
           pushText(out(), '{{');
           i += 2;
           continue;
         }
         const raw = source.slice(i, end + 2);
-        const m = PLACEHOLDER_BODY.exec(source.slice(i + 2, end));
+        const m = placeholderBody(source, i + 2, end);
         if (!m) {
-          issues.push({ kind: 'invalid_placeholder', offset: i, message: `invalid placeholder ${raw} (a name is letters, digits and _, not starting with a digit)` });
+          const shown = raw.length > 80 ? `${raw.slice(0, 40)}…${raw.slice(-20)}` : raw;
+          issues.add({ kind: 'invalid_placeholder', offset: i, message: `invalid placeholder ${shown} (a name is letters, digits and _, not starting with a digit)` });
           pushText(out(), raw);
         } else {
-          out().push({ kind: 'var', name: m[1]!, fallback: m[2]?.trim(), offset: i, raw });
+          out().push({ kind: 'var', name: m.name, fallback: m.fallback, offset: i, raw });
         }
         i = end + 2;
         continue;
       }
       if (stack.length > MAX_DEPTH) {
-        issues.push({ kind: 'too_deep', offset: i, message: `braces nested more than ${MAX_DEPTH} deep` });
+        issues.add({ kind: 'too_deep', offset: i, message: `braces nested more than ${MAX_DEPTH} deep` });
         pushText(out(), '{');
         i++;
         continue;
@@ -140,7 +208,7 @@ export function parseTemplate(source: string): ParsedTemplate {
           spinGroups.push(group);
           frame.options.forEach((opt, k) => {
             if (opt.length === 0) {
-              issues.push({ kind: 'empty_option', offset: frame.starts[k]!, message: `empty spintax option (option ${k + 1} of ${frame.options.length})` });
+              issues.add({ kind: 'empty_option', offset: frame.starts[k]!, message: `empty spintax option (option ${k + 1} of ${frame.options.length})` });
             }
           });
         }
@@ -149,11 +217,11 @@ export function parseTemplate(source: string): ParsedTemplate {
         continue;
       }
       if (source[i + 1] === '}') {
-        issues.push({ kind: 'unopened_placeholder', offset: i, message: 'unbalanced }} (no opening {{)' });
+        issues.add({ kind: 'unopened_placeholder', offset: i, message: 'unbalanced }} (no opening {{)' });
         pushText(out(), '}}');
         i += 2;
       } else {
-        issues.push({ kind: 'unopened_brace', offset: i, message: 'unbalanced } (no opening {)' });
+        issues.add({ kind: 'unopened_brace', offset: i, message: 'unbalanced } (no opening {)' });
         pushText(out(), '}');
         i++;
       }
@@ -175,7 +243,7 @@ export function parseTemplate(source: string): ParsedTemplate {
   // Unclosed groups: report each, and keep their content as literal text.
   while (stack.length > 1) {
     const frame = stack.pop()!;
-    issues.push({ kind: 'unclosed_brace', offset: frame.offset, message: 'unbalanced { (spintax not closed with })' });
+    issues.add({ kind: 'unclosed_brace', offset: frame.offset, message: 'unbalanced { (spintax not closed with })' });
     const into = out();
     pushText(into, '{');
     frame.options.forEach((opt, k) => {
@@ -188,8 +256,7 @@ export function parseTemplate(source: string): ParsedTemplate {
   }
 
   spinGroups.sort((a, b) => a.offset - b.offset).forEach((g, k) => (g.index = k));
-  issues.sort((a, b) => a.offset - b.offset);
-  return { nodes: root.options[0]!, issues };
+  return { nodes: root.options[0]!, issues: issues.items, issueCount: issues.count };
 }
 
 /** Every placeholder in the tree, in source order, including those in spintax options not chosen. */

@@ -38,6 +38,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   const server = await startDevServer({ headless: true, searchAttributes: SEARCH_ATTRIBUTES, log: () => undefined });
   const config = loadConfig({
     NODE_ENV: 'production',
+    PUBLIC_BASE_URL: 'https://outreach.bench.invalid', // production needs an https one (core/config.ts)
     LOG_LEVEL: 'warn',
     DATABASE_URL: db.url,
     TEMPORAL_ADDRESS: server.address,

@@ -74,6 +74,7 @@ const SAMPLE_ENV: Record<string, string> = {
   METRICS_TOKEN: 'metrics-token-0123456789',
   TEMPORAL_PAYLOAD_KEY: Buffer.alloc(32, 9).toString('base64'),
   GRAFANA_ADMIN_PASSWORD: 'grafana-secret',
+  PUBLIC_BASE_URL: 'https://outreach.example.com',
 };
 
 /** Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, $$ (a literal $). */

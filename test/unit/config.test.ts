@@ -101,7 +101,26 @@ describe('core/config', () => {
     expect(() => loadConfig({}, ['DATABASE_URL'])).toThrow(/DATABASE_URL: is required/);
   });
 
+  describe('PUBLIC_BASE_URL in production (RFC 8058 needs an https unsubscribe URI)', () => {
+    it.each([
+      ['unset', {}],
+      ['http', { PUBLIC_BASE_URL: 'http://outreach.example.com' }],
+      ['ftp', { PUBLIC_BASE_URL: 'ftp://outreach.example.com' }],
+    ])('%s is refused naming PUBLIC_BASE_URL', (_name, env) => {
+      const err = errorFor({ NODE_ENV: 'production', ...env });
+      expect(err.issues).toEqual([{ variable: 'PUBLIC_BASE_URL', message: expect.stringMatching(/https/) }]);
+    });
+
+    it('https is accepted; outside production http still is', () => {
+      expect(loadConfig({ ...valid, NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://outreach.example.com' }).PUBLIC_BASE_URL).toBe('https://outreach.example.com');
+      expect(loadConfig({ ...valid, NODE_ENV: 'development', PUBLIC_BASE_URL: 'http://localhost:3000' }).PUBLIC_BASE_URL).toBe('http://localhost:3000');
+      expect(loadConfig({ ...valid, NODE_ENV: 'test' }).PUBLIC_BASE_URL).toBeUndefined();
+    });
+  });
+
   it.each([
+    ['api/server.ts', { NODE_ENV: 'production', PUBLIC_BASE_URL: 'http://outreach.example.com' }, 'PUBLIC_BASE_URL'],
+    ['worker/main.ts', { NODE_ENV: 'production' }, 'PUBLIC_BASE_URL'],
     ['api/server.ts', { PORT: 'not-a-port' }, 'PORT'],
     ['api/server.ts', { TEMPORAL_ADDRESS: 'no-port-here' }, 'TEMPORAL_ADDRESS'],
     ['worker/main.ts', { LOG_LEVEL: 'chatty' }, 'LOG_LEVEL'],
