@@ -171,18 +171,15 @@ describe('POST /v1/campaigns/:id/leads (JSON and CSV)', () => {
     expect(await countLeads(id)).toBe(0);
   });
 
-  it('100,000 rows are accepted in a few seconds', async () => {
+  // How fast: npm run bench:input (the 100,000-row case), not a timed test.
+  it('100,000 rows are accepted in one upload', async () => {
     const id = await newCampaign();
     const csv = bigCsv(100_000, 'max');
-    const t0 = Date.now();
     const res = await uploadCsv(id, csv);
-    const ms = Date.now() - t0;
     expect(res.statusCode).toBe(200);
     expect(json<Report>(res)).toEqual({ accepted: 100_000, duplicates: 0, suppressed: 0, invalid: [] });
     expect(await countLeads(id)).toBe(100_000);
     const { rows } = await stack.pool.query('SELECT vars FROM leads WHERE campaign_id = $1 AND email = $2', [id, 'lead99999-max@leads.example.org']);
     expect(rows[0].vars).toEqual({ firstName: 'Name 99999', company: 'Company, 89' });
-    console.log(`100,000-row CSV upload: ${ms} ms (${(csv.length / 1024 / 1024).toFixed(1)} MB)`);
-    expect(ms).toBeLessThan(30_000); // generous: CI boxes are shared; see the logged time
   });
 });
