@@ -60,7 +60,12 @@ async function afterMove(deps: DomainOwnershipDeps, { claim, previous }: Verifie
   if (!previous) return;
   const rested: string[] = [];
   for (const mailboxId of await activeMailboxesOfDomain(deps.pool, previous.id)) {
-    if (await restMailbox({ pool: deps.pool, client: deps.temporal, logger: deps.log }, mailboxId, DOMAIN_MOVED_REST_REASON, null)) rested.push(mailboxId);
+    try {
+      if (await restMailbox({ pool: deps.pool, client: deps.temporal, logger: deps.log }, mailboxId, DOMAIN_MOVED_REST_REASON, null)) rested.push(mailboxId);
+    } catch (err) {
+      // The move is committed; the hourly check rests what could not be rested now (activities/domains.activity.ts).
+      deps.log.warn({ mailboxId, domainId: previous.id, err: (err as Error).message }, 'could not rest a mailbox of a domain that moved; the hourly check will');
+    }
   }
   const alert = await recordAlert(deps.pool, deps.log, {
     clientId: previous.clientId, kind: 'domain_ownership_moved', subjectType: 'domain', subjectId: previous.id,

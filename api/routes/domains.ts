@@ -15,6 +15,7 @@ import {
   storeDnsVerdict,
   type DomainRecord,
 } from '../../db/repositories/domains';
+import { withTransaction } from '../../db/pool';
 import type { AppDeps } from '../deps';
 import { actorOf, overrideDomainProof, proveDomainControl, type DomainOwnershipDeps } from '../lifecycle/domain-ownership';
 import { ownerOf } from '../plugins/auth';
@@ -104,16 +105,19 @@ export function domainRoutes(app: FastifyInstance, { pool, config, temporal }: A
     if (req.body.configurationSet !== undefined && sets.length > 0 && !sets.includes(req.body.configurationSet)) {
       throw badRequest('configurationSet must be one of configurationSets', [{ path: 'configurationSet', message: 'not in configurationSets' }]);
     }
-    const d = await insertDomain(pool, {
-      clientId,
-      domain: req.body.domain,
-      dkimSelector: req.body.dkimSelector ?? null,
-      // The set in use: the one given, else the rotation's first.
-      configurationSet: req.body.configurationSet ?? sets[0] ?? null,
-      configurationSets: sets,
+    const d = await withTransaction(pool, async (tx) => {
+      const claim = await insertDomain(tx, {
+        clientId,
+        domain: req.body.domain,
+        dkimSelector: req.body.dkimSelector ?? null,
+        // The set in use: the one given, else the rotation's first.
+        configurationSet: req.body.configurationSet ?? sets[0] ?? null,
+        configurationSets: sets,
+      });
+      if (claim) await insertDomainAudit(tx, { domainId: claim.id, domain: claim.domain, clientId, action: 'registered', actor: actorOf(caller) });
+      return claim;
     });
     if (!d) throw conflict('domain already registered', [{ path: 'domain', message: 'you have already registered this domain' }]);
-    await insertDomainAudit(pool, { domainId: d.id, domain: d.domain, clientId, action: 'registered', actor: actorOf(caller) });
     req.log.info({ clientId, domainId: d.id }, 'sending domain registered');
     return reply.status(201).send(domainView(d));
   });

@@ -78,7 +78,7 @@ function toRecord(r: Row): DomainRecord {
  * the name. Other owners' claims on the same name are not touched.
  */
 export async function insertDomain(
-  pool: Pool,
+  pool: Pool | PoolClient,
   d: { clientId: string | null; domain: string; dkimSelector: string | null; configurationSet: string | null; configurationSets?: string[] },
 ): Promise<DomainRecord | null> {
   const { rows } = await pool.query<Row>(
