@@ -14,8 +14,10 @@ import { buildApp } from '../../api/app';
 import { loadConfig, type Config } from '../../core/config';
 import { SecretBox } from '../../core/crypto';
 import { createPool } from '../../db/pool';
+import { startDnsServer } from '../../test/fakes/dns-server';
 import { createTestDatabase } from '../../test/helpers/databases';
 import { DEFAULT_ADMIN_DATABASE_URL } from '../../test/helpers/test-env';
+import { injectApi, verifyDomains, type DnsZone } from '../../test/helpers/verified-domains';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { freePort, startDevServer } from '../temporal-cli';
 
@@ -28,6 +30,8 @@ export interface BenchStack {
   connection: Connection;
   temporal: Client;
   app: FastifyInstance;
+  /** Proves control of the domains of `addresses` for the key's owner (the real path, on the bench's own DNS server). */
+  verifyDomains(key: string, addresses: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +39,9 @@ export interface BenchStack {
 export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
   const db = await createTestDatabase(process.env.BENCH_DATABASE_ADMIN_URL ?? DEFAULT_ADMIN_DATABASE_URL, 'outreach_bench');
   const server = await startDevServer({ headless: true, searchAttributes: SEARCH_ATTRIBUTES, log: () => undefined });
+  // Mailboxes are imported only at verified domains: the bench's domains are proved on a DNS server of its own.
+  const zone: DnsZone = new Map();
+  const dns = await startDnsServer(zone);
   const config = loadConfig({
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
@@ -44,6 +51,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     ADMIN_API_KEY: 'bench-' + randomBytes(16).toString('hex'),
     CREDENTIALS_KEY: randomBytes(32).toString('base64'),
     PORT: String(await freePort()),
+    DNS_SERVER: dns.address,
     ...env,
   });
   const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker/main.ts')], {
@@ -62,6 +70,9 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     connection,
     temporal,
     app,
+    async verifyDomains(key, addresses) {
+      await verifyDomains(injectApi(app), zone, key, addresses, { agency: key === config.ADMIN_API_KEY });
+    },
     async close() {
       await app.close();
       worker.kill('SIGINT');
@@ -69,6 +80,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
       await connection.close();
       await pool.end();
       await server.stop();
+      await dns.close();
       await db.drop();
     },
   };
