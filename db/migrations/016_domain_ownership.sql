@@ -13,15 +13,20 @@ ALTER TABLE sending_domains ADD COLUMN IF NOT EXISTS verification_method text
   CHECK (verification_method IN ('dns', 'operator_override', 'migration'));
 ALTER TABLE sending_domains ADD COLUMN IF NOT EXISTS superseded_at timestamptz;
 
--- Rows registered before this change (names were unique then, first come): verified for their
--- current owner, method 'migration', so production keeps sending exactly as before. Their owners
--- never published a token; each gets one anyway (shown in the API), needed only if the domain is
--- ever lost to another claim and taken back.
+-- Rows registered before this change (names were unique then, first come, no proof). Each gets a
+-- token (shown in the API). A row is verified for its current owner (method 'migration', so
+-- production keeps sending exactly as before) unless another owner has mailboxes at that domain:
+-- then who registered it first proves nothing (it may be a squat), and the row stays pending
+-- until its owner proves control or the operator overrides. A pending claim judges no mailbox,
+-- so every mailbox keeps sending either way.
 UPDATE sending_domains
-   SET verification_token = replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''),
-       verified_at = created_at,
-       verification_method = 'migration'
+   SET verification_token = replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')
  WHERE verification_token IS NULL;
+UPDATE sending_domains d
+   SET verified_at = d.created_at, verification_method = 'migration'
+ WHERE d.verified_at IS NULL AND d.superseded_at IS NULL
+   AND NOT EXISTS (SELECT 1 FROM mailboxes m
+                   WHERE lower(split_part(m.address, '@', 2)) = d.domain AND m.client_id IS DISTINCT FROM d.client_id);
 ALTER TABLE sending_domains ALTER COLUMN verification_token SET NOT NULL;
 ALTER TABLE sending_domains ADD CONSTRAINT sending_domains_verified_has_method
   CHECK ((verified_at IS NULL) = (verification_method IS NULL));
