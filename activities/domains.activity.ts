@@ -1,23 +1,38 @@
 import { checkDomainDns, createResolver } from '../core/dns-check';
-import { allDomains, storeDnsVerdict } from '../db/repositories/domains';
+import { domainsToCheck, storeDnsVerdict } from '../db/repositories/domains';
 import { activeMailboxesOfDomain, logRotation } from '../db/repositories/reputation';
 import type { ActivityDeps } from './deps';
 import { raiseAlert, restMailbox, type ScheduledActivityDeps } from './reputation.activity';
 
 type Deps = ActivityDeps & ScheduledActivityDeps;
 
+export const DOMAIN_MOVED_REST_REASON = 'its sending domain was verified by another owner';
+
 /**
- * SPF, DKIM and DMARC of every sending domain (core/dns-check.ts), the
- * verdicts stored. A failing domain's active mailboxes rest until it passes
- * (and is in rotation); the rotation's next step returns those that may.
+ * SPF, DKIM and DMARC of every verified sending domain (core/dns-check.ts),
+ * the verdicts stored. A failing domain's active mailboxes rest until it
+ * passes (and is in rotation); the rotation's next step returns those that
+ * may. Only the claim's owner's mailboxes at that domain are its to rest:
+ * a pending claim (anyone may register any name) is not looked up at all.
+ * A claim superseded by another owner's proof keeps its owner's mailboxes
+ * there resting.
  */
 export function domainActivities(deps: Deps) {
   return {
     async checkDomains(runId: string): Promise<{ checked: number; failing: number }> {
       const resolver = createResolver(deps.dnsServer);
       let failing = 0;
-      const domains = await allDomains(deps.pool);
+      let checked = 0;
+      const domains = await domainsToCheck(deps.pool);
       for (const d of domains) {
+        if (d.verification === 'superseded') {
+          // The API rests them when the domain moves; this catches any it could not.
+          for (const mailboxId of await activeMailboxesOfDomain(deps.pool, d.id)) {
+            await restMailbox(deps, mailboxId, DOMAIN_MOVED_REST_REASON, null);
+          }
+          continue;
+        }
+        checked++;
         const verdict = await checkDomainDns(resolver, d.domain, d.dkimSelector);
         await storeDnsVerdict(deps.pool, d.id, verdict);
         await logRotation(deps.pool, runId, 'domain_checked', 'domain', d.id, {
@@ -37,8 +52,8 @@ export function domainActivities(deps: Deps) {
           }
         }
       }
-      deps.logger.info({ checked: domains.length, failing }, 'sending domains checked');
-      return { checked: domains.length, failing };
+      deps.logger.info({ checked, failing }, 'sending domains checked');
+      return { checked, failing };
     },
   };
 }

@@ -36,6 +36,8 @@ export interface ScheduledActivityDeps {
 }
 
 type Deps = ActivityDeps & ScheduledActivityDeps;
+/** What pausing and resting a mailbox needs (the API passes its own: a domain moving to another owner rests mailboxes at once). */
+export type MailboxRestDeps = Pick<ActivityDeps, 'pool' | 'client'> & { logger: { warn(obj: object, msg: string): void } };
 
 export interface ReputationInput {
   /** One page of mailboxes; domains and providers on the first page only. */
@@ -63,7 +65,7 @@ export async function raiseAlert(deps: Deps, alert: NewAlert): Promise<void> {
 }
 
 /** Pauses (or resumes) a mailbox's workflow and its stored status; a mailbox with no running workflow changes in the database only. */
-export async function setMailboxPaused(deps: Deps, mailboxId: string, paused: boolean, reason: string): Promise<boolean> {
+export async function setMailboxPaused(deps: MailboxRestDeps, mailboxId: string, paused: boolean, reason: string): Promise<boolean> {
   const m = await mailboxAddress(deps.pool, mailboxId);
   if (!m) return false;
   const handle = deps.client.workflow.getHandle(mailboxWorkflowId(m.address));
@@ -80,7 +82,7 @@ export async function setMailboxPaused(deps: Deps, mailboxId: string, paused: bo
 }
 
 /** Rests a mailbox: an open mailbox_rests row, its workflow paused. False when it already rests. */
-export async function restMailbox(deps: Deps, mailboxId: string, reason: string, restUntil: Date | null): Promise<boolean> {
+export async function restMailbox(deps: MailboxRestDeps, mailboxId: string, reason: string, restUntil: Date | null): Promise<boolean> {
   const opened = await openRest(deps.pool, mailboxId, reason, restUntil);
   if (!opened) return false;
   await setMailboxPaused(deps, mailboxId, true, `rest: ${reason}`);
@@ -88,7 +90,7 @@ export async function restMailbox(deps: Deps, mailboxId: string, reason: string,
 }
 
 /** Ends a mailbox's rest: its workflow resumed, the rest closed. */
-export async function endRest(deps: Deps, mailboxId: string): Promise<boolean> {
+export async function endRest(deps: MailboxRestDeps, mailboxId: string): Promise<boolean> {
   // Resume first: a failure leaves the rest open, so the next run tries again.
   await setMailboxPaused(deps, mailboxId, false, 'rest over');
   return closeRest(deps.pool, mailboxId);

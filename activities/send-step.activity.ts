@@ -109,7 +109,7 @@ export function sendStepActivities(deps: ActivityDeps) {
       getMailboxById(pool, mailboxId),
     ]);
     if (!campaign || !mailbox) throw ApplicationFailure.nonRetryable('campaign or mailbox vanished', 'NotFound');
-    const configurationSet = await configurationSetFor(pool, mailbox.address);
+    const configurationSet = await configurationSetFor(pool, mailbox.address, mailbox.clientId);
     return { campaign, mailbox, configurationSet, leads: new Map(leads.map((l) => [l.id, l])), templates: new Map(), clients: new Map() };
   }
 

@@ -1,4 +1,5 @@
 import { promises as dns } from 'node:dns';
+import { randomBytes } from 'node:crypto';
 
 /**
  * SPF, DKIM and DMARC checks of a sending domain through Node's DNS resolver.
@@ -131,4 +132,40 @@ export async function checkDomainDns(resolver: TxtResolver, domain: string, dkim
   ]);
   const overall = spf.verdict === 'pass' && dkim.verdict === 'pass' && dmarc.verdict === 'pass' ? 'pass' : 'fail';
   return { overall, spf, dkim, dmarc };
+}
+
+/**
+ * Proof of control: the owner of a claim publishes `outreach-verification=<token>`
+ * as a TXT record at `_outreach.<domain>` (a label of its own, so the record
+ * sits beside SPF and other verification records without touching them).
+ */
+export const VERIFICATION_LABEL = '_outreach';
+export const VERIFICATION_PREFIX = 'outreach-verification=';
+
+export function verificationRecord(domain: string, token: string): { type: 'TXT'; name: string; value: string } {
+  return { type: 'TXT', name: `${VERIFICATION_LABEL}.${domain.toLowerCase().replace(/\.$/, '')}`, value: `${VERIFICATION_PREFIX}${token}` };
+}
+
+/** A fresh verification token: 32 random bytes, base64url (43 characters). */
+export function newVerificationToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Looks the claim's record up: `pass` when one TXT record at `_outreach.<domain>`
+ * is exactly `outreach-verification=<token>`; `missing` when none is (the
+ * detail says how many other records were there, never their text); `error`
+ * when the lookup failed.
+ */
+export async function checkDomainControl(resolver: TxtResolver, domain: string, token: string): Promise<RecordCheck> {
+  const { name, value } = verificationRecord(domain, token);
+  const got = await txt(resolver, name);
+  if ('error' in got) return { verdict: 'error', name, detail: got.error };
+  if (got.records.some((r) => r.trim() === value)) return { verdict: 'pass', name };
+  const others = got.records.filter((r) => r.trim().startsWith(VERIFICATION_PREFIX)).length;
+  return {
+    verdict: 'missing',
+    name,
+    detail: others > 0 ? `${others} ${VERIFICATION_PREFIX} record(s) at ${name}, none with this claim's token` : `no ${VERIFICATION_PREFIX} record at ${name}`,
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * npm run demo: `npm run dev`, then a whole agency day in a few minutes.
  *
- *   a demo client · DEMO_MAILBOXES (1,200) sender mailboxes in 4 pools over 8 sending domains
+ *   a demo client · DEMO_MAILBOXES (1,200) sender mailboxes in 4 pools over 8 sending domains, each
+ *   verified by the client through the real path (its TXT records on a local DNS server the demo runs)
  *   a local SMTP sink as the provider · warm-up and quotas shortened for the demo
  *   a two-step campaign (follow-up after DEMO_FOLLOWUP_SECONDS) of DEMO_LEADS (3,000) leads, 2 % suppressed
  *
@@ -16,6 +17,8 @@ import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
+import { startDnsServer } from '../test/fakes/dns-server';
+import { fetchApi, verifyDomains, type DnsZone } from '../test/helpers/verified-domains';
 import { startDev, type DevStack } from './dev';
 
 const POOLS = ['pool-1', 'pool-2', 'pool-3', 'pool-4'];
@@ -95,7 +98,7 @@ interface Counts {
   suppressed: number;
 }
 
-async function runDemo(dev: DevStack, sink: DemoSink): Promise<boolean> {
+async function runDemo(dev: DevStack, sink: DemoSink, zone: DnsZone): Promise<boolean> {
   const { config, apiUrl, uiUrl, pool, say } = dev;
   const call = apiClient(apiUrl);
   const admin = config.ADMIN_API_KEY!;
@@ -112,6 +115,11 @@ async function runDemo(dev: DevStack, sink: DemoSink): Promise<boolean> {
   const provider = await call<{ name: string }>('POST', '/v1/providers', admin, {
     name: `demo-sink-${tag}`, kind: 'smtp', config: { host: '127.0.0.1', port: sink.port },
   });
+
+  // Mailboxes are imported only at domains their client has verified: it registers each domain, publishes the
+  // TXT record it is given (and SPF, DKIM, DMARC) on the demo's DNS server, and proves control.
+  await verifyDomains(fetchApi(apiUrl), zone, client.apiKey, DOMAINS);
+  say(`  ${DOMAINS.length} sending domains verified (TXT outreach-verification at _outreach.<domain>, on the demo's DNS server)`);
 
   // Warm-up and quotas shortened for the demo: day 0 already allows every mailbox its share of the campaign.
   const perMailbox = Math.ceil((2 * leadsWanted) / mailboxCount);
@@ -229,11 +237,18 @@ async function runDemo(dev: DevStack, sink: DemoSink): Promise<boolean> {
 async function main(): Promise<void> {
   // The sink starts first and stops last, after the worker has finished its sends.
   const sink = await new DemoSink().start();
+  // The demo's sending domains live on a DNS server of its own (the domain checks ask it: DNS_SERVER).
+  const zone: DnsZone = new Map();
+  const dns = await startDnsServer(zone);
   const say = (m: string) => process.stdout.write(`[demo] ${m}\n`);
-  const dev = await startDev({ before: [{ name: 'SMTP sink', stop: () => sink.stop() }], say });
+  const dev = await startDev({
+    before: [{ name: 'SMTP sink', stop: () => sink.stop() }, { name: 'demo DNS server', stop: () => dns.close() }],
+    say,
+    config: { DNS_SERVER: dns.address },
+  });
   let ok = false;
   try {
-    ok = await runDemo(dev, sink);
+    ok = await runDemo(dev, sink, zone);
   } catch (err) {
     if (dev.stopping()) return; // Ctrl-C while it ran: the API went away under the progress loop
     say(`demo failed: ${(err as Error).stack ?? String(err)}`);

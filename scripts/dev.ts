@@ -116,6 +116,8 @@ export interface StartDevOptions {
   /** Started before the engine and stopped after it (e.g. the demo's SMTP sink). */
   before?: { name: string; stop: Stop }[];
   say?: (m: string) => void;
+  /** Settings that win over the environment (the demo points DNS_SERVER at its own DNS server). */
+  config?: Partial<Config>;
 }
 
 /**
@@ -191,6 +193,7 @@ export async function startDev(opts: StartDevOptions = {}): Promise<DevStack> {
       ADMIN_API_KEY: base.ADMIN_API_KEY ?? secrets.ADMIN_API_KEY,
       CREDENTIALS_KEY: base.CREDENTIALS_KEY ?? secrets.CREDENTIALS_KEY,
       TEMPORAL_PAYLOAD_KEY: base.TEMPORAL_PAYLOAD_KEY ?? secrets.TEMPORAL_PAYLOAD_KEY,
+      ...opts.config,
     };
 
     const pool = createPool(config.DATABASE_URL!, config.DATABASE_POOL_MAX);

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { jsonSizeExceeds } from '../../core/json-size';
 import { mailboxInput, type MailboxInput } from '../../core/schemas/mailboxes';
+import { verifiedDomainsOf } from '../../db/repositories/domains';
 import { existingAddresses, insertMailboxes, type MailboxRecord, type NewMailbox } from '../../db/repositories/mailboxes';
 import { providerIdsByName } from '../../db/repositories/providers';
 
@@ -23,10 +24,23 @@ function localDate(tz: string, at: Date): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
 
+export interface ImportResult {
+  inserted: MailboxRecord[];
+  indexes: number[];
+  errors: RowError[];
+  /** Addresses at domains the importer has not verified (also in `errors`); when any, nothing was written. */
+  domainRefused: RowError[];
+}
+
 /**
  * Validates each row on its own, so a partly bad batch imports its good rows
  * and reports the others by index and path. Duplicates within the batch and
  * addresses that already exist are errors, as are unknown provider names.
+ *
+ * Addresses are accepted only at domains the importer has verified (a
+ * client's own verified claims; for the operator, importing agency
+ * mailboxes with clientId null, the agency's): one address elsewhere refuses
+ * the whole batch, nothing written, those rows in `domainRefused`.
  */
 export async function importMailboxes(
   pool: Pool,
@@ -34,7 +48,7 @@ export async function importMailboxes(
   rows: unknown[],
   defaults: { timezone: string },
   now = new Date(),
-): Promise<{ inserted: MailboxRecord[]; indexes: number[]; errors: RowError[] }> {
+): Promise<ImportResult> {
   const errors: RowError[] = [];
   const valid: { index: number; row: MailboxInput }[] = [];
   const seen = new Map<string, number>();
@@ -67,6 +81,21 @@ export async function importMailboxes(
     seen.set(parsed.data.address, index);
     valid.push({ index, row: parsed.data });
   });
+
+  const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  const verified = await verifiedDomainsOf(pool, clientId, [...new Set(valid.map((v) => domainOf(v.row.address)))]);
+  const owner = clientId === null ? 'the agency' : 'this client';
+  const refused = valid.filter((v) => !verified.has(domainOf(v.row.address)));
+  if (refused.length > 0) {
+    const domainRefused = refused.map(({ index, row }) => ({
+      index,
+      path: `mailboxes.${index}.address`,
+      message: `${domainOf(row.address)} is not a domain ${owner} has verified: register it (POST /v1/domains) and prove control (POST /v1/domains/:id/verify)`,
+    }));
+    errors.push(...domainRefused);
+    errors.sort((a, b) => a.index - b.index);
+    return { inserted: [], indexes: [], errors, domainRefused };
+  }
 
   const providerNames = [...new Set(valid.flatMap((v) => v.row.providers))];
   const [providerIds, existing] = await Promise.all([
@@ -114,5 +143,5 @@ export async function importMailboxes(
     } else indexes.push(t.index);
   }
   errors.sort((a, b) => a.index - b.index);
-  return { inserted, indexes, errors };
+  return { inserted, indexes, errors, domainRefused: [] };
 }

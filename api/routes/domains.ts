@@ -1,20 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { checkDomainDns, createResolver } from '../../core/dns-check';
-import { badRequest, conflict, notFound } from '../../core/errors';
+import { checkDomainDns, createResolver, verificationRecord } from '../../core/dns-check';
+import { AppError, badRequest, conflict, notFound } from '../../core/errors';
 import { decodeCursor, encodeCursor } from '../../core/ids';
 import { cursorQuery, idParams } from '../../core/schemas/common';
 import { getClient } from '../../db/repositories/clients';
 import {
   getDomain,
   insertDomain,
+  insertDomainAudit,
   listDomains,
   returnToRotation,
   storeDnsVerdict,
   type DomainRecord,
 } from '../../db/repositories/domains';
+import { withTransaction } from '../../db/pool';
 import type { AppDeps } from '../deps';
+import { actorOf, overrideDomainProof, proveDomainControl, type DomainOwnershipDeps } from '../lifecycle/domain-ownership';
 import { ownerOf } from '../plugins/auth';
 
 const hostname = z
@@ -49,8 +52,15 @@ export const domainView = (d: DomainRecord) => ({
   configurationSets: d.configurationSets,
   inRotation: d.inRotation,
   rotationReason: d.rotationReason,
-  /** Whether mailboxes at this domain may send: in rotation and not failing its DNS check. */
-  usable: d.inRotation && d.dnsStatus !== 'fail',
+  /** Whether the owner's mailboxes at this domain may send: verified, in rotation and not failing its DNS check. */
+  usable: d.verification === 'verified' && d.inRotation && d.dnsStatus !== 'fail',
+  /** Proof of control: publish `record` and call POST /v1/domains/:id/verify. */
+  verification: {
+    status: d.verification,
+    method: d.verificationMethod,
+    verifiedAt: d.verifiedAt ? d.verifiedAt.toISOString() : null,
+    record: verificationRecord(d.domain, d.verificationToken),
+  },
   dns: {
     status: d.dnsStatus,
     checkedAt: d.dnsCheckedAt ? d.dnsCheckedAt.toISOString() : null,
@@ -61,12 +71,20 @@ export const domainView = (d: DomainRecord) => ({
   createdAt: d.createdAt.toISOString(),
 });
 
+const overrideBody = z.strictObject({
+  /** Why the operator vouches for this owner without a DNS proof (kept in domain_audit and the log). */
+  reason: z.string().trim().min(1).max(500),
+});
+
 /**
- * Sending domains. A client sees and checks its own; the operator sees all
- * (and creates agency domains, or a client's with clientId).
+ * Sending domains. A client sees and checks its own claims; the operator sees
+ * all (and creates agency claims, or a client's with clientId). A claim is
+ * usable only once its owner proved control (verify) or the operator
+ * overrode the proof (override); see api/lifecycle/domain-ownership.ts.
  */
-export function domainRoutes(app: FastifyInstance, { pool, config }: AppDeps): void {
+export function domainRoutes(app: FastifyInstance, { pool, config, temporal }: AppDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const ownership = (log: DomainOwnershipDeps['log']): DomainOwnershipDeps => ({ pool, temporal, log, alertWebhookUrl: config.ALERT_WEBHOOK_URL });
 
   r.post('/v1/domains', { config: { auth: 'any', errors: [409] }, schema: { tags: ['domains'], body: createDomainBody } }, async (req, reply) => {
     const caller = ownerOf(req);
@@ -87,26 +105,30 @@ export function domainRoutes(app: FastifyInstance, { pool, config }: AppDeps): v
     if (req.body.configurationSet !== undefined && sets.length > 0 && !sets.includes(req.body.configurationSet)) {
       throw badRequest('configurationSet must be one of configurationSets', [{ path: 'configurationSet', message: 'not in configurationSets' }]);
     }
-    const d = await insertDomain(pool, {
-      clientId,
-      domain: req.body.domain,
-      dkimSelector: req.body.dkimSelector ?? null,
-      // The set in use: the one given, else the rotation's first.
-      configurationSet: req.body.configurationSet ?? sets[0] ?? null,
-      configurationSets: sets,
+    const d = await withTransaction(pool, async (tx) => {
+      const claim = await insertDomain(tx, {
+        clientId,
+        domain: req.body.domain,
+        dkimSelector: req.body.dkimSelector ?? null,
+        // The set in use: the one given, else the rotation's first.
+        configurationSet: req.body.configurationSet ?? sets[0] ?? null,
+        configurationSets: sets,
+      });
+      if (claim) await insertDomainAudit(tx, { domainId: claim.id, domain: claim.domain, clientId, action: 'registered', actor: actorOf(caller) });
+      return claim;
     });
-    if (!d) throw conflict('domain already registered', [{ path: 'domain', message: 'this domain is already registered' }]);
+    if (!d) throw conflict('domain already registered', [{ path: 'domain', message: 'you have already registered this domain' }]);
     req.log.info({ clientId, domainId: d.id }, 'sending domain registered');
     return reply.status(201).send(domainView(d));
   });
 
   r.get('/v1/domains', {
     config: { auth: 'any' },
-    schema: { tags: ['domains'], querystring: z.strictObject(cursorQuery) },
+    schema: { tags: ['domains'], querystring: z.strictObject({ ...cursorQuery, domain: hostname.optional() }) },
   }, async (req) => {
     const afterId = decodeCursor(req.query.cursor);
     if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
-    const rows = await listDomains(pool, ownerOf(req), afterId ?? null, req.query.limit + 1);
+    const rows = await listDomains(pool, ownerOf(req), afterId ?? null, req.query.limit + 1, req.query.domain ?? null);
     const items = rows.slice(0, req.query.limit);
     return {
       items: items.map(domainView),
@@ -127,6 +149,36 @@ export function domainRoutes(app: FastifyInstance, { pool, config }: AppDeps): v
     const verdict = await checkDomainDns(createResolver(config.DNS_SERVER), d.domain, d.dkimSelector);
     await storeDnsVerdict(pool, d.id, verdict);
     req.log.info({ domainId: d.id, overall: verdict.overall }, 'sending domain checked');
+    return domainView((await getDomain(pool, null, d.id))!);
+  });
+
+  /**
+   * Proof of control: looks up the claim's TXT record (`verification.record`)
+   * and, on a match, makes this claim the domain's verified one (the latest
+   * proof wins; see domain-ownership.ts). 422 naming `verification` otherwise.
+   */
+  r.post('/v1/domains/:id/verify', { config: { auth: 'any' }, schema: { tags: ['domains'], params: idParams } }, async (req) => {
+    const caller = ownerOf(req);
+    const d = await getDomain(pool, caller, req.params.id);
+    if (!d) throw notFound('domain');
+    const result = await proveDomainControl(ownership(req.log), createResolver(config.DNS_SERVER), d, actorOf(caller));
+    if ('refused' in result) {
+      const { name, value } = verificationRecord(d.domain, d.verificationToken);
+      throw new AppError(422, 'domain_not_verified', `no proof of control over ${d.domain}`, [{
+        path: 'verification',
+        message: result.refused.verdict === 'error'
+          ? `the TXT lookup of ${name} failed (${result.refused.detail ?? 'error'}); try again`
+          : `publish a TXT record "${value}" at ${name} (${result.refused.detail ?? 'not found'})`,
+      }]);
+    }
+    return domainView((await getDomain(pool, null, d.id))!);
+  });
+
+  /** The operator vouches for a claim without a DNS proof; kept in domain_audit with its reason and logged. */
+  r.post('/v1/domains/:id/override', { config: { auth: 'operator' }, schema: { tags: ['domains'], params: idParams, body: overrideBody } }, async (req) => {
+    const d = await getDomain(pool, null, req.params.id);
+    if (!d) throw notFound('domain');
+    if (!(await overrideDomainProof(ownership(req.log), d, req.body.reason))) throw conflict('domain is already verified');
     return domainView((await getDomain(pool, null, d.id))!);
   });
 

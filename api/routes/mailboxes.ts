@@ -49,6 +49,17 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     const imported = await importMailboxes(pool, clientId, req.body.mailboxes, {
       timezone: client?.timezone ?? 'UTC',
     });
+    if (imported.domainRefused.length > 0) {
+      const refused = imported.domainRefused;
+      req.log.warn({ clientId, refused: refused.length }, 'mailbox import refused: addresses at domains the importer has not verified');
+      // Only the domain refusals name the reason; the row's other errors come along in `errors`.
+      return reply.status(422).send({
+        created: 0,
+        ids: [],
+        errors: imported.errors,
+        error: { code: 'domain_not_verified', message: 'addresses at domains you have not verified; nothing imported', details: refused.map((e) => ({ path: e.path, message: e.message })) },
+      });
+    }
     const errors = [...imported.errors];
     const failed = await startMailboxWorkflows(temporal, config.TEMPORAL_TASK_QUEUE, imported.inserted);
     if (failed.length) {

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { uuidv7 } from '../../core/ids';
+import { MAILBOX_DOMAIN_USABLE } from './domains';
 import type { DomainStats, MailboxStats, ProviderStats } from '../../workflows/policy/reputation';
 
 /** Send statuses the controller counts: every send that left, and every send that failed. */
@@ -62,14 +63,17 @@ export async function mailboxStats(
   }));
 }
 
-/** Registered domains in rotation, with the sends of the mailboxes whose address is at that domain. */
+/**
+ * Verified domains in rotation, with the sends of their owner's mailboxes at
+ * that domain (another owner's mailboxes there are not this domain's to judge).
+ */
 export async function domainStats(pool: Pool, windowMs: number): Promise<DomainStats[]> {
   const { rows } = await pool.query<CountRow & { id: string; client_id: string | null }>(
     `SELECT d.id, d.client_id, ${COUNTS}
      FROM sending_domains d
-     JOIN mailboxes m ON lower(split_part(m.address, '@', 2)) = d.domain
+     JOIN mailboxes m ON lower(split_part(m.address, '@', 2)) = d.domain AND m.client_id IS NOT DISTINCT FROM d.client_id
      JOIN sends s ON s.mailbox_id = m.id
-     WHERE d.in_rotation AND s.status IN ${COUNTED}
+     WHERE d.in_rotation AND d.verified_at IS NOT NULL AND s.status IN ${COUNTED}
        AND coalesce(s.sent_at, s.updated_at) > now() - make_interval(secs => $1::double precision / 1000)
      GROUP BY d.id, d.client_id
      ORDER BY d.id`,
@@ -112,25 +116,32 @@ export async function closeRest(pool: Pool, mailboxId: string): Promise<boolean>
   return (rowCount ?? 0) > 0;
 }
 
-/** Mailboxes whose timed rest is over, or whose domain rest ended (the domain is back in rotation and passes its DNS check). */
+/**
+ * Mailboxes whose timed rest is over, or whose domain rest ended (their
+ * owner's claim on the domain is verified again, back in rotation and
+ * passing its DNS check: MAILBOX_DOMAIN_USABLE).
+ */
 export async function restsDue(pool: Pool, limit = 1000): Promise<{ mailboxId: string; reason: string }[]> {
   const { rows } = await pool.query<{ mailbox_id: string; reason: string }>(
     `SELECT r.mailbox_id, r.reason FROM mailbox_rests r JOIN mailboxes m ON m.id = r.mailbox_id
      WHERE r.returned_at IS NULL
        AND ((r.rest_until IS NOT NULL AND r.rest_until <= now())
-         OR (r.rest_until IS NULL AND NOT EXISTS (
-              SELECT 1 FROM sending_domains sd WHERE sd.domain = lower(split_part(m.address, '@', 2))
-                AND (NOT sd.in_rotation OR sd.dns_status = 'fail'))))
+         OR (r.rest_until IS NULL AND ${MAILBOX_DOMAIN_USABLE}))
      ORDER BY r.rested_at LIMIT $1`,
     [limit],
   );
   return rows.map((r) => ({ mailboxId: r.mailbox_id, reason: r.reason }));
 }
 
-/** Active mailboxes at a domain with no open rest (to rest with the domain). */
+/**
+ * Active mailboxes with no open rest at a claim's domain that belong to the
+ * claim's owner (to rest with the domain). Another owner's mailboxes at the
+ * same name are never the claim's.
+ */
 export async function activeMailboxesOfDomain(pool: Pool, domainId: string): Promise<string[]> {
   const { rows } = await pool.query<{ id: string }>(
-    `SELECT m.id FROM mailboxes m JOIN sending_domains d ON d.domain = lower(split_part(m.address, '@', 2))
+    `SELECT m.id FROM mailboxes m
+     JOIN sending_domains d ON d.domain = lower(split_part(m.address, '@', 2)) AND m.client_id IS NOT DISTINCT FROM d.client_id
      WHERE d.id = $1 AND m.status = 'active'
        AND NOT EXISTS (SELECT 1 FROM mailbox_rests r WHERE r.mailbox_id = m.id AND r.returned_at IS NULL)
      ORDER BY m.id`,

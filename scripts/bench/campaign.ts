@@ -42,6 +42,7 @@ async function main(): Promise<void> {
       ? { name: 'sink', kind: 'smtp', config: { host: '127.0.0.1', port: smtp.port } }
       : { name: 'sink', kind: 'sendgrid', config: { apiKey: 'SG.bench', endpoint: httpUrl } });
     const all = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' };
+    await stack.verifyDomains(client.apiKey, Array.from({ length: 8 }, (_, i) => `d${i}.bench.example`));
     await call('POST', '/v1/mailboxes', client.apiKey, {
       mailboxes: Array.from({ length: MAILBOXES }, (_, i) => ({ address: `b${i}@d${i % 8}.bench.example`, pool: 'bench', providers: ['sink'], warmup: null, window: all, limits: { dailyMax: 10_000, hourlyMax: 10_000, minIntervalSeconds: 0, jitterRatio: 0 } })),
     });

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     await call('POST', '/v1/providers', admin, { name: 'sg', kind: 'sendgrid', config: { apiKey: 'SG.bench', endpoint: sgUrl } });
     const all = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' };
     const limits = { dailyMax: 10_000, hourlyMax: 10_000, minIntervalSeconds: PACING_S, jitterRatio: 0 };
+    await stack.verifyDomains(client.apiKey, [...Array.from({ length: 4 }, (_, i) => `d${i}.bench.example`), 'warm.bench.example']);
     await call('POST', '/v1/mailboxes', client.apiKey, {
       mailboxes: [
         ...Array.from({ length: MAILBOXES }, (_, i) => ({ address: `b${i}@d${i % 4}.bench.example`, pool: 'bench', providers: ['ses', 'sg'], warmup: null, window: all, limits })),

@@ -15,8 +15,10 @@ import { dataConverterFrom } from '../../core/codec';
 import { loadConfig, type Config } from '../../core/config';
 import { SecretBox } from '../../core/crypto';
 import { createPool } from '../../db/pool';
+import { startDnsServer } from '../../test/fakes/dns-server';
 import { createTestDatabase } from '../../test/helpers/databases';
 import { DEFAULT_ADMIN_DATABASE_URL } from '../../test/helpers/test-env';
+import { injectApi, verifyDomains, type DnsZone } from '../../test/helpers/verified-domains';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { freePort, startDevServer } from '../temporal-cli';
 
@@ -29,6 +31,8 @@ export interface BenchStack {
   connection: Connection;
   temporal: Client;
   app: FastifyInstance;
+  /** Proves control of the domains of `addresses` for the key's owner (the real path, on the bench's own DNS server). */
+  verifyDomains(key: string, addresses: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,6 +40,9 @@ export interface BenchStack {
 export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
   const db = await createTestDatabase(process.env.BENCH_DATABASE_ADMIN_URL ?? DEFAULT_ADMIN_DATABASE_URL, 'outreach_bench');
   const server = await startDevServer({ headless: true, searchAttributes: SEARCH_ATTRIBUTES, log: () => undefined });
+  // Mailboxes are imported only at verified domains: the bench's domains are proved on a DNS server of its own.
+  const zone: DnsZone = new Map();
+  const dns = await startDnsServer(zone);
   const config = loadConfig({
     NODE_ENV: 'production',
     PUBLIC_BASE_URL: 'https://outreach.bench.invalid', // production needs an https one (core/config.ts)
@@ -46,6 +53,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     ADMIN_API_KEY: 'bench-' + randomBytes(16).toString('hex'),
     CREDENTIALS_KEY: randomBytes(32).toString('base64'),
     PORT: String(await freePort()),
+    DNS_SERVER: dns.address,
     ...env,
   });
   const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker/main.ts')], {
@@ -64,6 +72,9 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     connection,
     temporal,
     app,
+    async verifyDomains(key, addresses) {
+      await verifyDomains(injectApi(app), zone, key, addresses, { agency: key === config.ADMIN_API_KEY });
+    },
     async close() {
       await app.close();
       worker.kill('SIGINT');
@@ -71,6 +82,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
       await connection.close();
       await pool.end();
       await server.stop();
+      await dns.close();
       await db.drop();
     },
   };

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     const client = (await call('POST', '/v1/clients', admin, { name: 'bench' })) as { apiKey: string };
     await call('POST', '/v1/providers', admin, { name: 'sink', kind: 'smtp', config: { host: '127.0.0.1', port: sink.port } });
     const all = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' };
+    await stack.verifyDomains(client.apiKey, Array.from({ length: 8 }, (_, i) => `d${i}.pacing.example`));
     await call('POST', '/v1/mailboxes', client.apiKey, {
       mailboxes: Array.from({ length: MAILBOXES }, (_, i) => ({
         address: `p${i}@d${i % 8}.pacing.example`, pool: 'pacing', providers: ['sink'], warmup: null, window: all,

@@ -23,7 +23,7 @@ describe('one mailbox of a campaign fails mid-campaign', () => {
       mailboxOverrides: { limits: { dailyMax: 1000, hourlyMax: 1000, minIntervalSeconds: 1, jitterRatio: 0 } },
     });
     const auth = bearer(client.apiKey);
-    const victim = { id: c.mailboxIds[0]!, address: `s0-${c.tag}@send0.example.com` };
+    const victim = { id: c.mailboxIds[0]!, address: c.addresses[0]! };
     await c.start();
     await eventually(async () => sink.received.length >= 10, 30_000, 50);
     await stack.temporal.workflow.getHandle(mailboxWorkflowId(victim.address)).terminate('test: the mailbox workflow is gone');

@@ -64,6 +64,7 @@ describe('npm run demo', () => {
       const expected = 2 * (LEADS - suppressed);
       expect(output).toMatch(new RegExp(`leads: ${LEADS - suppressed} accepted, ${suppressed} suppressed → ${expected} sends expected`));
       expect(output).toMatch(/\[demo\] \[[█░]{30}\]\s+\d+%\s+sent \d+\/\d+\s+queued \d+\s+suppressed \d+\s+\| pool-1 [\d.]+\/s {2}pool-2/);
+      expect(output).toContain('8 sending domains verified');
       expect(output).toContain(`campaign completed in`);
       expect(output).toContain(`the SMTP sink accepted ${expected} messages, 0 duplicated`);
       expect(output).not.toContain('did NOT end as expected');
@@ -81,6 +82,10 @@ describe('npm run demo', () => {
           `SELECT count(DISTINCT pool) AS pools, count(DISTINCT split_part(address, '@', 2)) AS domains, count(*) AS n
              FROM mailboxes WHERE client_id = $1`, [secrets.clientId]);
         expect(mailboxes.rows[0]).toEqual({ pools: '4', domains: '8', n: String(MAILBOXES) });
+        // The client proved control of its 8 domains over DNS (the demo's own DNS server), as any client would.
+        const domains = await pg.query<{ n: string }>(
+          "SELECT count(*) AS n FROM sending_domains WHERE client_id = $1 AND verification_method = 'dns' AND verified_at IS NOT NULL", [secrets.clientId]);
+        expect(domains.rows[0]!.n).toBe('8');
         const sends = await pg.query<{ step: number; status: string; n: string; leads: string }>(
           `SELECT step, status, count(*) AS n, count(DISTINCT lead_id) AS leads FROM sends WHERE campaign_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
           [secrets.campaignId]);

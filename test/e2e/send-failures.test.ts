@@ -28,7 +28,7 @@ describe('send failures inside a campaign', () => {
     const c = await campaignWithLeads(stack, client, { providers: [okProvider.name], mailboxes: 3, leads: 30 });
     // One more mailbox in the same pool whose only provider rejects its credentials.
     const pool = (await stack.pool.query('SELECT pool FROM mailboxes WHERE id = $1', [c.mailboxIds[0]])).rows[0].pool as string;
-    const brokenAddress = `broken-${c.tag}@send.example.com`;
+    const brokenAddress = `broken-${c.tag}@${c.addresses[0]!.split('@')[1]}`; // a domain the fixture verified for this client
     const imported = json<{ ids: string[] }>(await stack.app.inject({
       method: 'POST', url: '/v1/mailboxes', headers: bearer(client.apiKey),
       payload: { mailboxes: [{ address: brokenAddress, pool, providers: [brokenProvider.name], warmup: null, window: ALWAYS_OPEN, limits: FAST_LIMITS }] },

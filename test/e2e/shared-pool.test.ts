@@ -3,6 +3,7 @@ import { isInsideWindow, type SendingWindow } from '../../workflows/policy';
 import { SmtpSink } from '../fakes/smtp-sink';
 import { newProvider } from '../helpers/campaign-fixture';
 import { bearer, eventually, json, newClient, startStack, type Stack } from '../helpers/stack';
+import { verifyStackDomains } from '../helpers/verified-domains';
 
 describe('three campaigns of two clients sharing one 12-mailbox agency pool', () => {
   let stack: Stack;
@@ -23,10 +24,12 @@ describe('three campaigns of two clients sharing one 12-mailbox agency pool', ()
     const provider = await newProvider(stack, 'smtp', { host: '127.0.0.1', port: sink.port });
     const window: SendingWindow = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' };
     const limits = { dailyMax: 6, hourlyMax: 6, minIntervalSeconds: 1, jitterRatio: 0.3 };
-    // The operator imports the agency's mailboxes: shared by every client's campaigns.
+    // The operator imports the agency's mailboxes, at the agency's verified domains: shared by every client's campaigns.
+    const addresses = Array.from({ length: 12 }, (_, i) => `agent${i}-${tag}@d${i % 4}-${tag}.agency.example`);
+    await verifyStackDomains(stack, stack.adminKey, addresses);
     const imported = await stack.app.inject({
       method: 'POST', url: '/v1/mailboxes', headers: bearer(stack.adminKey),
-      payload: { mailboxes: Array.from({ length: 12 }, (_, i) => ({ address: `agent${i}-${tag}@d${i % 4}.agency.example`, pool, providers: [provider.name], warmup: null, window, limits })) },
+      payload: { mailboxes: addresses.map((address) => ({ address, pool, providers: [provider.name], warmup: null, window, limits })) },
     });
     expect(imported.statusCode).toBe(201);
     const mailboxIds = json<{ ids: string[] }>(imported).ids;

@@ -1,5 +1,6 @@
 import { SmtpSink } from '../fakes/smtp-sink';
 import { bearer, eventually, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
+import { verifyStackDomains } from '../helpers/verified-domains';
 
 describe('thin slice: HTTP API → campaign workflow → SMTP → Postgres', () => {
   let stack: Stack;
@@ -20,6 +21,7 @@ describe('thin slice: HTTP API → campaign workflow → SMTP → Postgres', () 
     const provider = await newSmtpProvider(stack, sink.port);
     const auth = bearer(client.apiKey);
     const suffix = client.id.slice(-8);
+    await verifyStackDomains(stack, client.apiKey, [`x@send-${suffix}.example.com`]);
 
     const mb = await app.inject({
       method: 'POST',
@@ -27,7 +29,7 @@ describe('thin slice: HTTP API → campaign workflow → SMTP → Postgres', () 
       headers: auth,
       payload: {
         mailboxes: [1, 2, 3].map((i) => ({
-          address: `sender${i}-${suffix}@send.example.com`,
+          address: `sender${i}-${suffix}@send-${suffix}.example.com`,
           displayName: `Sender ${i}`,
           pool: 'slice',
           providers: [provider.name],

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { bearer, eventually, json, type Stack } from './stack';
+import { verifyStackDomains } from './verified-domains';
 
 export const ALWAYS_OPEN = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' };
 export const FAST_LIMITS = { dailyMax: 10_000, hourlyMax: 1_000, minIntervalSeconds: 0, jitterRatio: 0 };
@@ -15,7 +16,8 @@ export async function newProvider(stack: Stack, kind: 'ses' | 'sendgrid' | 'mail
 }
 
 /**
- * A client's mailboxes (fast, always-open pacing unless overridden), a
+ * A client's mailboxes (fast, always-open pacing unless overridden) at
+ * domains of its own it has verified (test/helpers/verified-domains.ts), a
  * one-step template and a draft campaign on that pool with `leads` leads.
  */
 export async function campaignWithLeads(
@@ -26,15 +28,12 @@ export async function campaignWithLeads(
   const tag = randomUUID().slice(0, 8);
   const pool = `pool-${tag}`;
   const auth = bearer(client.apiKey);
-  const mb = await stack.app.inject({
-    method: 'POST', url: '/v1/mailboxes', headers: auth,
-    payload: {
-      mailboxes: Array.from({ length: opts.mailboxes }, (_, i) => ({
-        address: `s${i}-${tag}@send${i % 3}.example.com`, pool, providers: opts.providers, warmup: null,
-        window: ALWAYS_OPEN, limits: FAST_LIMITS, ...opts.mailboxOverrides,
-      })),
-    },
-  });
+  const rows = Array.from({ length: opts.mailboxes }, (_, i) => ({
+    address: `s${i}-${tag}@send${i % 3}-${tag}.example.com`, pool, providers: opts.providers, warmup: null,
+    window: ALWAYS_OPEN, limits: FAST_LIMITS, ...opts.mailboxOverrides,
+  }));
+  await verifyStackDomains(stack, client.apiKey, rows.map((r) => String(r.address)));
+  const mb = await stack.app.inject({ method: 'POST', url: '/v1/mailboxes', headers: auth, payload: { mailboxes: rows } });
   const created = json<{ created: number; ids: string[] }>(mb);
   if (created.created !== opts.mailboxes) throw new Error(`mailboxes: ${mb.body}`);
   const tpl = json<{ id: string }>(await stack.app.inject({
@@ -54,6 +53,8 @@ export async function campaignWithLeads(
   return {
     campaignId: camp.id,
     mailboxIds: created.ids,
+    /** The mailboxes' addresses, in the order of mailboxIds. */
+    addresses: rows.map((r) => String(r.address)),
     emails,
     tag,
     start: async () => {

@@ -3,8 +3,12 @@ import { Client } from 'pg';
 import { migrate } from '../../db/migrate';
 import { createPool } from '../../db/pool';
 
-/** Creates a fresh, migrated database; returns its URL and a drop function. */
-export async function createTestDatabase(adminUrl: string, prefix = 'outreach_test'): Promise<{ url: string; drop(): Promise<void> }> {
+/** Creates a fresh database migrated with `migrationsDir` (default: every migration); returns its URL and a drop function. */
+export async function createTestDatabase(
+  adminUrl: string,
+  prefix = 'outreach_test',
+  opts: { migrationsDir?: string } = {},
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${Date.now()}_${randomBytes(3).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
@@ -18,7 +22,7 @@ export async function createTestDatabase(adminUrl: string, prefix = 'outreach_te
   const url = u.toString();
   const pool = createPool(url, 1);
   try {
-    await migrate(pool);
+    await migrate(pool, opts.migrationsDir);
   } finally {
     await pool.end();
   }

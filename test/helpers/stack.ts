@@ -9,7 +9,9 @@ import { SecretBox } from '../../core/crypto';
 import { createLogger } from '../../core/logger';
 import { createPool } from '../../db/pool';
 import { startWorker, type WorkerHandle } from '../../worker/main';
+import { startDnsServer } from '../fakes/dns-server';
 import { testEnv } from './test-env';
+import type { DnsZone } from './verified-domains';
 
 export interface Stack {
   config: Config;
@@ -18,6 +20,11 @@ export interface Stack {
   temporal: Client;
   adminKey: string;
   worker: WorkerHandle | null;
+  /**
+   * The stack's own DNS server (DNS_SERVER points at it): test/helpers/verified-domains.ts
+   * publishes domain proofs and records in `zone`. Null when the caller passed its own DNS_SERVER.
+   */
+  dns: { zone: DnsZone; address: string; asked: string[] } | null;
   close(): Promise<void>;
 }
 
@@ -36,9 +43,15 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
-/** The API (built with buildApp and driven by inject) and, optionally, a worker on its own task queue. */
-export async function startStack(opts: { worker?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
-  const config = testConfig(opts.env);
+/**
+ * The API (built with buildApp and driven by inject), a local DNS server
+ * serving `dnsZone` (unless env gives a DNS_SERVER) and, optionally, a worker
+ * on its own task queue.
+ */
+export async function startStack(opts: { worker?: boolean; env?: Record<string, string>; dnsZone?: DnsZone } = {}): Promise<Stack> {
+  const zone: DnsZone = opts.dnsZone ?? new Map();
+  const dnsServer = opts.env?.DNS_SERVER ? null : await startDnsServer(zone);
+  const config = testConfig({ ...(dnsServer ? { DNS_SERVER: dnsServer.address } : {}), ...opts.env });
   const pool = createPool(config.DATABASE_URL!, 5);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...dataConverterFrom(config) });
@@ -57,11 +70,13 @@ export async function startStack(opts: { worker?: boolean; env?: Record<string, 
     temporal,
     adminKey: config.ADMIN_API_KEY!,
     worker,
+    dns: dnsServer ? { zone, address: dnsServer.address, asked: dnsServer.asked } : null,
     async close() {
       await worker?.shutdown();
       await app.close();
       await connection.close();
       await pool.end();
+      await dnsServer?.close();
     },
   };
 }

@@ -35,6 +35,7 @@ describe('bad input: API.md error format, 4xx, nothing written', () => {
     ['campaign with no steps', () => ({ method: 'POST', url: '/v1/campaigns', headers: asClient(), payload: { name: 'c', steps: [], mailboxes: { pool: 'p' } } }), 400, 'validation_failed', ['steps']],
     ['mailbox import with a wrong top-level shape', () => ({ method: 'POST', url: '/v1/mailboxes', headers: asClient(), payload: { mailboxes: 'all of them' } }), 400, 'validation_failed', ['mailboxes']],
     ['mailbox import where every row is bad', () => ({ method: 'POST', url: '/v1/mailboxes', headers: asClient(), payload: { mailboxes: [{ address: 'not-an-email', providers: ['x'] }, { address: 'a@b.co', providers: [], extra: 1 }] } }), 400, 'validation_failed', ['mailboxes.0.address', 'mailboxes.1.providers', 'mailboxes.1.extra']],
+    ['mailbox import at a domain the client has not verified', () => ({ method: 'POST', url: '/v1/mailboxes', headers: asClient(), payload: { mailboxes: [{ address: 'ann@not-verified.example.com', providers: ['x'] }] } }), 422, 'domain_not_verified', ['mailboxes.0.address']],
   ];
 
   it.each(cases)('%s', async (_name, req, status, code, paths) => {

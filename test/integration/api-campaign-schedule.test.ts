@@ -8,6 +8,7 @@ import { campaignWindowConstraint, getCampaign } from '../../db/repositories/cam
 import type { ReserveRequest } from '../../workflows/mailbox.workflow';
 import type { WindowConstraint } from '../../workflows/policy';
 import { bearer, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
+import { verifyStackDomains } from '../helpers/verified-domains';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri'];
 const TABLES = ['campaigns', 'leads', 'sends', 'mailboxes', 'templates'];
@@ -32,8 +33,9 @@ describe('POST /v1/campaigns: startAt, limits and window against the mailboxes',
     const provider = await newSmtpProvider(stack, 2525);
     const auth = bearer(client.apiKey);
     const mailbox = (address: string, pool: string, timezone: string, window: object) => ({
-      address: `${address}-${tag}@send.example.com`, pool, providers: [provider.name], timezone, window, warmup: null,
+      address: `${address}-${tag}@send-${tag}.example.com`, pool, providers: [provider.name], timezone, window, warmup: null,
     });
+    await verifyStackDomains(stack, client.apiKey, [`x@send-${tag}.example.com`]);
     const mb = await stack.app.inject({
       method: 'POST', url: '/v1/mailboxes', headers: auth,
       payload: {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mailboxWorkflowId } from '../../workflows/ids';
 import { bearer, eventually, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
+import { verifyStackDomains } from '../helpers/verified-domains';
 
 interface ImportAnswer {
   created: number;
@@ -23,7 +24,7 @@ describe('mailbox API on the dev server', () => {
   afterAll(() => stack?.close());
 
   const row = (i: number, tag: string, extra: Record<string, unknown> = {}) => ({
-    address: `m${i}-${tag}@d${i % 8}.example.com`,
+    address: `m${i}-${tag}@d${i % 8}-${tag}.example.com`,
     pool: `pool-${i % 4}`,
     providers: [providerName],
     timezone: 'America/New_York',
@@ -31,12 +32,17 @@ describe('mailbox API on the dev server', () => {
     limits: { dailyMax: 40, hourlyMax: 8, minIntervalSeconds: 90 },
     ...extra,
   });
+  /** The importer proves control of the rows' domains first (the real path, on the stack's DNS server). */
+  const verified = async <T extends { address: string }>(key: string, rows: T[]): Promise<T[]> => {
+    await verifyStackDomains(stack, key, rows.map((r) => r.address).filter((a) => a.includes('@')));
+    return rows;
+  };
 
   it('imports 1,200 mailboxes in one call and starts 1,200 workflows', async () => {
     const tag = randomUUID().slice(0, 8);
     const res = await stack.app.inject({
       method: 'POST', url: '/v1/mailboxes', headers: bearer(a.apiKey),
-      payload: { mailboxes: Array.from({ length: 1200 }, (_, i) => row(i, tag)) },
+      payload: { mailboxes: await verified(a.apiKey, Array.from({ length: 1200 }, (_, i) => row(i, tag))) },
     });
     expect(res.statusCode).toBe(201);
     const body = json<ImportAnswer>(res);
@@ -55,7 +61,7 @@ describe('mailbox API on the dev server', () => {
 
   it('reports bad rows by index and path while the good rows import', async () => {
     const tag = randomUUID().slice(0, 8);
-    const mailboxes = [
+    const mailboxes = await verified(a.apiKey, [
       row(0, tag),
       row(1, tag, { address: 'not-an-email' }),
       row(2, tag, { timezone: 'Moon/Tranquility' }),
@@ -65,7 +71,7 @@ describe('mailbox API on the dev server', () => {
       row(0, tag), // duplicate of row 0
       row(7, tag, { warmup: { startPerDay: 5, increasePerDay: 3, maxPerDay: 50 } }),
       row(8, tag, { colour: 'blue' }),
-    ];
+    ]);
     const before = (await stack.pool.query('SELECT count(*)::int AS n FROM mailboxes')).rows[0].n;
     const res = await stack.app.inject({ method: 'POST', url: '/v1/mailboxes', headers: bearer(a.apiKey), payload: { mailboxes } });
     expect(res.statusCode).toBe(201);
@@ -94,7 +100,7 @@ describe('mailbox API on the dev server', () => {
     const c = await newClient(stack);
     const res = await stack.app.inject({
       method: 'POST', url: '/v1/mailboxes', headers: bearer(c.apiKey),
-      payload: { mailboxes: Array.from({ length: 10 }, (_, i) => row(i, tag, { warmup: { startPerDay: 5, increasePerDay: 3, maxPerDay: 50 } })) },
+      payload: { mailboxes: await verified(c.apiKey, Array.from({ length: 10 }, (_, i) => row(i, tag, { warmup: { startPerDay: 5, increasePerDay: 3, maxPerDay: 50 } }))) },
     });
     expect(json<ImportAnswer>(res).created).toBe(10);
     const seen: string[] = [];
@@ -123,7 +129,7 @@ describe('mailbox API on the dev server', () => {
 
   it('pauses and resumes through the API; another client can neither see nor pause the mailbox', async () => {
     const tag = randomUUID().slice(0, 8);
-    const res = await stack.app.inject({ method: 'POST', url: '/v1/mailboxes', headers: bearer(a.apiKey), payload: { mailboxes: [row(1, tag)] } });
+    const res = await stack.app.inject({ method: 'POST', url: '/v1/mailboxes', headers: bearer(a.apiKey), payload: { mailboxes: await verified(a.apiKey, [row(1, tag)]) } });
     const id = json<ImportAnswer>(res).ids[0]!;
     const address = row(1, tag).address;
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { bearer, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
+import { verifyStackDomains } from '../helpers/verified-domains';
 
 describe('tenant isolation and auth', () => {
   let stack: Stack;
@@ -13,9 +14,11 @@ describe('tenant isolation and auth', () => {
     b = await newClient(stack, 'tenant B');
     const provider = await newSmtpProvider(stack, 2525);
     const { app } = stack;
+    const address = `a-${randomUUID()}@a-${randomUUID().slice(0, 8)}.example.com`;
+    await verifyStackDomains(stack, a.apiKey, [address]);
     const mb = await app.inject({
       method: 'POST', url: '/v1/mailboxes', headers: bearer(a.apiKey),
-      payload: { mailboxes: [{ address: `a-${randomUUID()}@a.example.com`, providers: [provider.name], pool: 'a-pool' }] },
+      payload: { mailboxes: [{ address, providers: [provider.name], pool: 'a-pool' }] },
     });
     ids.mailbox = json<{ ids: string[] }>(mb).ids[0]!;
     const tpl = await app.inject({

@@ -49,8 +49,10 @@ import {
   type MailboxPolicySettings,
 } from '../../workflows/policy';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { startDnsServer } from '../fakes/dns-server';
 import { SmtpSink } from '../fakes/smtp-sink';
 import { testEnv } from '../helpers/test-env';
+import { verifyDomainsInDb, type DnsZone } from '../helpers/verified-domains';
 import { createTimeSkippingEnv, timeSkippingDataConverter } from '../helpers/time-skipping';
 
 const MAILBOXES = 100;
@@ -73,6 +75,13 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
   let pool: Pool;
   let providers: ProviderRegistry;
   let sink: SmtpSink;
+  const zone: DnsZone = new Map();
+  let dns: Awaited<ReturnType<typeof startDnsServer>>;
+  /** The client proves control of its mailboxes' domains (the verify route's proof, on a local DNS server). */
+  const verified = async <T extends { address: string }>(clientId: string, rows: T[]): Promise<T[]> => {
+    await verifyDomainsInDb({ pool, temporal: env.client }, { zone, address: dns.address }, clientId, rows.map((r) => r.address));
+    return rows;
+  };
   const taskQueue = `simulation-${randomUUID()}`;
   const box = new SecretBox(randomBytes(32).toString('base64'));
 
@@ -83,6 +92,7 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
       searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTES).map((k) => [k, 2 /* KEYWORD */])),
     });
     sink = await new SmtpSink().start();
+    dns = await startDnsServer(zone);
     pool = createPool(testEnv('databaseUrl'), 10);
     providers = new ProviderRegistry(pool, box);
     worker = await Worker.create({
@@ -109,6 +119,7 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
     await providers?.closeAll();
     await pool?.end();
     await sink?.stop();
+    await dns?.close();
     await env?.teardown();
   });
 
@@ -134,12 +145,12 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
     const imported = await importMailboxes(
       pool,
       client.id,
-      Array.from({ length: MAILBOXES }, (_, i) => ({
-        address: `s${i}-${tag}@send${i % 4}.sim.example.com`,
+      await verified(client.id, Array.from({ length: MAILBOXES }, (_, i) => ({
+        address: `s${i}-${tag}@send${i % 4}-${tag}.sim.example.com`,
         pool: poolName,
         providers: [provider.name],
         timezone: ZONES[i % ZONES.length],
-      })),
+      }))),
       { timezone: 'UTC' },
       new Date(t0), // the warm-up starts on the simulation's first day
     );
@@ -346,7 +357,7 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
     const imported = await importMailboxes(
       pool,
       client.id,
-      Array.from({ length: 10 }, (_, i) => ({ address: `q${i}-${tag}@sendq.sim.example.com`, pool: poolName, providers: [provider.name], timezone: 'UTC', warmup: null })),
+      await verified(client.id, Array.from({ length: 10 }, (_, i) => ({ address: `q${i}-${tag}@sendq-${tag}.sim.example.com`, pool: poolName, providers: [provider.name], timezone: 'UTC', warmup: null }))),
       { timezone: 'UTC' },
       new Date(t0),
     );

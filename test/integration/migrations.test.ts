@@ -1,9 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { migrate } from '../../db/migrate';
+import { importMailboxes } from '../../api/lifecycle/mailbox-import';
+import { migrate, MIGRATIONS_DIR } from '../../db/migrate';
 import { createPool } from '../../db/pool';
+import { configurationSetFor, insertDomain } from '../../db/repositories/domains';
+import { selectCampaignMailboxes } from '../../db/repositories/mailboxes';
+import { restsDue } from '../../db/repositories/reputation';
 import { createTestDatabase } from '../helpers/databases';
 import { testEnv } from '../helpers/test-env';
 
@@ -52,6 +57,80 @@ describe('migrations', () => {
       });
       expect(cli.status).toBe(1);
       expect(cli.stderr).toMatch(/migration failed/);
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  });
+
+  it('016 (domain ownership): domains registered before it are verified for their owner unless another owner sends from them; every mailbox keeps sending', async () => {
+    // A database as it was before 016: every migration before it, then rows written by the old code.
+    const before = await mkdtemp(path.join(os.tmpdir(), 'migr-015-'));
+    for (const f of (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_.*\.sql$/.test(f) && f < '016')) {
+      await copyFile(path.join(MIGRATIONS_DIR, f), path.join(before, f));
+    }
+    const db = await createTestDatabase(testEnv('adminDatabaseUrl'), 'outreach_migr', { migrationsDir: before });
+    const pool = createPool(db.url, 2);
+    try {
+      const [c1, c2, provider] = [randomUUID(), randomUUID(), randomUUID()];
+      await pool.query("INSERT INTO clients (id, name) VALUES ($1, 'one'), ($2, 'two')", [c1, c2]);
+      await pool.query("INSERT INTO provider_accounts (id, name, kind, config_encrypted) VALUES ($1, 'relay', 'smtp', 'sealed')", [provider]);
+      const [own, agency, squat] = [randomUUID(), randomUUID(), randomUUID()];
+      await pool.query(
+        `INSERT INTO sending_domains (id, domain, client_id, dkim_selector, configuration_set, dns_status, created_at) VALUES
+           ($1, 'own.example.com', $4, 's1', 'pool-a', 'pass', now() - interval '30 days'),
+           ($2, 'agency.example.com', NULL, NULL, NULL, 'unchecked', now() - interval '10 days'),
+           ($3, 'squatted.example.com', $5, 'nope', NULL, 'fail', now() - interval '1 day')`,
+        [own, agency, squat, c1, c2],
+      );
+      const mailbox = (client: string | null, address: string) => pool.query(
+        `INSERT INTO mailboxes (id, client_id, address, pool, provider_ids, send_window, limits)
+         VALUES (gen_random_uuid(), $1, $2, 'p', ARRAY[$3::uuid], '{"days":["mon"],"start":"09:00","end":"17:00"}', '{}') RETURNING id`,
+        [client, address, provider],
+      ).then((r) => r.rows[0].id as string);
+      const m = {
+        own: await mailbox(c1, 'ann@own.example.com'),
+        unregistered: await mailbox(c1, 'bob@unregistered.example.com'),
+        atAgency: await mailbox(c2, 'cy@agency.example.com'), // a client's mailbox at the agency's domain, as the old import allowed
+        squatted: await mailbox(c1, 'dee@squatted.example.com'), // c1's domain, which c2 registered first (the old first come)
+        agencyOwn: await mailbox(null, 'eve@agency.example.com'),
+      };
+      // The old hourly check rested c1's mailbox for c2's failing claim.
+      await pool.query("UPDATE mailboxes SET status = 'paused' WHERE id = $1", [m.squatted]);
+      await pool.query("INSERT INTO mailbox_rests (id, mailbox_id, reason) VALUES (gen_random_uuid(), $1, 'its sending domain failed its DNS check')", [m.squatted]);
+
+      expect(await migrate(pool)).toEqual(expect.arrayContaining(['016_domain_ownership.sql']));
+
+      const rows = await pool.query<{ id: string; verified_at: Date | null; created_at: Date; verification_method: string | null; verification_token: string }>(
+        'SELECT id, verified_at, created_at, verification_method, verification_token FROM sending_domains');
+      const byId = new Map(rows.rows.map((r) => [r.id, r]));
+      // Verified for its owner: only its owner's mailboxes there.
+      expect([byId.get(own)!.verification_method, byId.get(own)!.verified_at?.getTime()]).toEqual(['migration', byId.get(own)!.created_at.getTime()]);
+      // Pending: another owner sends from it (c2's mailbox at the agency's domain; c1's at the domain c2 registered first).
+      expect([byId.get(agency)!.verified_at, byId.get(agency)!.verification_method]).toEqual([null, null]);
+      expect([byId.get(squat)!.verified_at, byId.get(squat)!.verification_method]).toEqual([null, null]);
+      for (const r of rows.rows) expect(r.verification_token).toMatch(/^[0-9a-f]{64}$/);
+      expect(new Set(rows.rows.map((r) => r.verification_token)).size).toBe(3);
+
+      // Production keeps sending: every mailbox is still picked by its client's campaigns, on the same configuration set.
+      expect((await selectCampaignMailboxes(pool, c1, { pool: 'p' })).map((x) => x.id).sort()).toEqual([m.own, m.unregistered, m.squatted, m.agencyOwn].sort());
+      expect((await selectCampaignMailboxes(pool, c2, { pool: 'p' })).map((x) => x.id).sort()).toEqual([m.atAgency, m.agencyOwn].sort());
+      expect(await configurationSetFor(pool, 'ann@own.example.com', c1)).toBe('pool-a');
+      // The mailbox the squatter's failing claim had rested comes back with the next rotation.
+      expect((await restsDue(pool)).map((r) => r.mailboxId)).toEqual([m.squatted]);
+
+      // From now on: imports only at the importer's verified domains; another owner's claim is its own, pending.
+      const row = (address: string) => ({ address, providers: ['relay'], pool: 'p' });
+      expect((await importMailboxes(pool, c1, [row('new@own.example.com')], { timezone: 'UTC' })).inserted).toHaveLength(1);
+      expect((await importMailboxes(pool, null, [row('new@agency.example.com')], { timezone: 'UTC' })).domainRefused.map((e) => e.path)).toEqual(['mailboxes.0.address']);
+      expect((await importMailboxes(pool, c2, [row('new@squatted.example.com')], { timezone: 'UTC' })).domainRefused.map((e) => e.path)).toEqual(['mailboxes.0.address']);
+      expect((await importMailboxes(pool, c1, [row('new@unregistered.example.com')], { timezone: 'UTC' })).domainRefused.map((e) => e.path)).toEqual(['mailboxes.0.address']);
+      expect((await importMailboxes(pool, c2, [row('new2@own.example.com')], { timezone: 'UTC' })).domainRefused.map((e) => e.path)).toEqual(['mailboxes.0.address']);
+      const claim = await insertDomain(pool, { clientId: c2, domain: 'own.example.com', dkimSelector: null, configurationSet: null });
+      expect(claim?.verification).toBe('pending');
+      expect(await insertDomain(pool, { clientId: c1, domain: 'own.example.com', dkimSelector: null, configurationSet: null })).toBeNull();
+      // At most one verified owner per name.
+      await expect(pool.query("UPDATE sending_domains SET verified_at = now(), verification_method = 'dns' WHERE id = $1", [claim!.id])).rejects.toThrow(/sending_domains_verified_uq/);
     } finally {
       await pool.end();
       await db.drop();

@@ -86,7 +86,7 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     }
     // The fault path: one mailbox's workflow is gone before the campaign starts; its lane fails, the other sends its leads.
     const f = await campaignWithLeads(stack, client, { providers: [provider.name], mailboxes: 2, leads: 4 });
-    await stack.temporal.workflow.getHandle(mailboxWorkflowId(`s0-${f.tag}@send0.example.com`)).terminate('replay fixture: mailbox gone');
+    await stack.temporal.workflow.getHandle(mailboxWorkflowId(f.addresses[0]!)).terminate('replay fixture: mailbox gone');
     await f.start();
     await f.waitDone(60_000);
     out.push({ name: 'campaign-group-fault-run1', workflowId: campaignGroupWorkflowId(f.campaignId, 0, 0), history: await stack.temporal.workflow.getHandle(campaignGroupWorkflowId(f.campaignId, 0, 0)).fetchHistory() });

@@ -8,6 +8,7 @@ import { reputationWorkflow, rotationWorkflow } from '../../workflows';
 import { createTestDatabase } from '../helpers/databases';
 import { bearer, eventually, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
 import { testEnv } from '../helpers/test-env';
+import { verifyStackDomains } from '../helpers/verified-domains';
 
 /**
  * The reputation controller and the daily rotation, run once each through
@@ -60,7 +61,9 @@ describe('reputation controller and daily rotation (dev server, PostgreSQL)', ()
     );
   }
 
+  /** Imports one mailbox, its domain proved first (the real path, on the stack's DNS server, with passing records). */
   async function importMailbox(apiKey: string, address: string, providers: string[]): Promise<string> {
+    await verifyStackDomains(stack, apiKey, [address]);
     const res = await stack.app.inject({
       method: 'POST', url: '/v1/mailboxes', headers: bearer(apiKey),
       payload: { mailboxes: [{ address, providers, pool: 'rep' }] },
@@ -119,9 +122,9 @@ describe('reputation controller and daily rotation (dev server, PostgreSQL)', ()
     const client = await newClient(stack);
     const p1 = await newSmtpProvider(stack, 2527);
     const p2 = await newSmtpProvider(stack, 2528);
-    const address = `rest-${randomUUID().slice(0, 8)}@unregistered.example.com`;
+    const address = `rest-${randomUUID().slice(0, 8)}@resting.example.com`;
     const mailboxId = await importMailbox(client.apiKey, address, [p1.name, p2.name]);
-    const calm = await importMailbox(client.apiKey, `calm-${randomUUID().slice(0, 8)}@unregistered.example.com`, [p1.name]);
+    const calm = await importMailbox(client.apiKey, `calm-${randomUUID().slice(0, 8)}@resting.example.com`, [p1.name]);
     await seedSends(client.id, mailboxId, 100, 3, 0);
     await seedSends(client.id, calm, 100, 2, 0); // at the 2% threshold, not over it
     await eventually(async () => (await liveStatus(address)) === 'active');

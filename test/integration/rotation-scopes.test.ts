@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { localDateTime } from '../../workflows/policy/time-zone';
 import { rotationWorkflow } from '../../workflows';
-import { passingRecords, startDnsServer } from '../fakes/dns-server';
+import { passingRecords } from '../fakes/dns-server';
 import { SesFake } from '../fakes/ses-fake';
 import { campaignWithLeads, newProvider } from '../helpers/campaign-fixture';
 import { createTestDatabase } from '../helpers/databases';
@@ -24,7 +24,6 @@ const zoneAt = (from: number, to: number) => ZONES.find((z) => { const h = local
 describe('daily rotation per client time zone: provider order and SES configuration sets', () => {
   let stack: Stack;
   let db: { url: string; drop(): Promise<void> };
-  let dns: Awaited<ReturnType<typeof startDnsServer>>;
   const ses = new SesFake();
   let sesUrl = '';
   const zone = new Map<string, string[][]>();
@@ -33,18 +32,17 @@ describe('daily rotation per client time zone: provider order and SES configurat
   const laterZone = zoneAt(2, 10);
 
   beforeAll(async () => {
-    dns = await startDnsServer(zone);
     sesUrl = await ses.start();
     db = await createTestDatabase(testEnv('adminDatabaseUrl'), 'outreach_rotation');
     stack = await startStack({
       worker: true,
-      env: { DATABASE_URL: db.url, DNS_SERVER: dns.address, ROTATION_HOUR: '12', ROTATION_TIMEZONE: laterZone },
+      env: { DATABASE_URL: db.url, ROTATION_HOUR: '12', ROTATION_TIMEZONE: laterZone },
+      dnsZone: zone,
     });
   });
   afterAll(async () => {
     await stack?.close();
     await db?.drop();
-    await dns?.close();
     await ses.stop();
   });
 

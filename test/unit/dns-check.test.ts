@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '../../core/config';
-import { checkDomainDns, dkimVerdict, dmarcVerdict, spfVerdict, type TxtResolver } from '../../core/dns-check';
+import { checkDomainControl, checkDomainDns, dkimVerdict, dmarcVerdict, newVerificationToken, spfVerdict, verificationRecord, type TxtResolver } from '../../core/dns-check';
 
 const DKIM_KEY = 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu2Jb0Q==';
 
@@ -100,6 +100,52 @@ describe('checkDomainDns', () => {
     const v = await checkDomainDns(fake({}), 'example.com', null);
     expect(v.dkim.verdict).toBe('missing');
     expect(v.overall).toBe('fail');
+  });
+});
+
+describe('checkDomainControl (proof of control: outreach-verification=<token> at _outreach.<domain>)', () => {
+  const zone = (records: Record<string, string[][] | Error>): TxtResolver & { asked: string[] } => {
+    const asked: string[] = [];
+    return {
+      asked,
+      resolveTxt(name: string) {
+        asked.push(name);
+        const v = records[name];
+        if (v instanceof Error) return Promise.reject(v);
+        if (!v) return Promise.reject(Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+        return Promise.resolve(v);
+      },
+    };
+  };
+  const token = newVerificationToken();
+
+  it('names the record to publish, with a fresh unguessable token each time', () => {
+    expect(verificationRecord('Mail.Example.com.', token)).toEqual({ type: 'TXT', name: '_outreach.mail.example.com', value: `outreach-verification=${token}` });
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(newVerificationToken()).not.toBe(token);
+  });
+
+  it('passes on the exact record among others (split TXT strings joined), and asks only _outreach.<domain>', async () => {
+    const r = zone({ '_outreach.example.com': [['google-site-verification=x'], ['outreach-verification=', token]] });
+    expect(await checkDomainControl(r, 'example.com', token)).toEqual({ verdict: 'pass', name: '_outreach.example.com' });
+    expect(r.asked).toEqual(['_outreach.example.com']);
+  });
+
+  it.each([
+    ['no record', {}, 'no outreach-verification= record'],
+    ['another token', { '_outreach.example.com': [['outreach-verification=someone-else']] }, '1 outreach-verification= record(s)'],
+    ['the token as a prefix', { '_outreach.example.com': [[`outreach-verification=${token}x`]] }, 'none with this claim'],
+    ['the record at the domain itself', { 'example.com': [[`outreach-verification=${token}`]] }, 'no outreach-verification= record'],
+  ])('is missing with %s', async (_what, records, detail) => {
+    const v = await checkDomainControl(zone(records), 'example.com', token);
+    expect(v.verdict).toBe('missing');
+    expect(v.detail).toContain(detail);
+    expect(v.detail).not.toContain(token);
+  });
+
+  it('is an error when the lookup fails', async () => {
+    const v = await checkDomainControl(zone({ '_outreach.example.com': Object.assign(new Error('x'), { code: 'ETIMEOUT' }) }), 'example.com', token);
+    expect(v).toEqual({ verdict: 'error', name: '_outreach.example.com', detail: 'ETIMEOUT' });
   });
 });
 
