@@ -157,7 +157,7 @@ export function domainRoutes(app: FastifyInstance, { pool, config, temporal }: A
    * and, on a match, makes this claim the domain's verified one (the latest
    * proof wins; see domain-ownership.ts). 422 naming `verification` otherwise.
    */
-  r.post('/v1/domains/:id/verify', { config: { auth: 'any' }, schema: { tags: ['domains'], params: idParams } }, async (req) => {
+  r.post('/v1/domains/:id/verify', { config: { auth: 'any', errors: [422] }, schema: { tags: ['domains'], params: idParams } }, async (req) => {
     const caller = ownerOf(req);
     const d = await getDomain(pool, caller, req.params.id);
     if (!d) throw notFound('domain');
@@ -175,7 +175,7 @@ export function domainRoutes(app: FastifyInstance, { pool, config, temporal }: A
   });
 
   /** The operator vouches for a claim without a DNS proof; kept in domain_audit with its reason and logged. */
-  r.post('/v1/domains/:id/override', { config: { auth: 'operator' }, schema: { tags: ['domains'], params: idParams, body: overrideBody } }, async (req) => {
+  r.post('/v1/domains/:id/override', { config: { auth: 'operator', errors: [409] }, schema: { tags: ['domains'], params: idParams, body: overrideBody } }, async (req) => {
     const d = await getDomain(pool, null, req.params.id);
     if (!d) throw notFound('domain');
     if (!(await overrideDomainProof(ownership(req.log), d, req.body.reason))) throw conflict('domain is already verified');

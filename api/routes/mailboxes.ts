@@ -41,7 +41,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
   r.post('/v1/mailboxes', {
     bodyLimit: 16 * 1024 * 1024, // 10,000 rows
     // A client imports its own mailboxes; the operator imports agency mailboxes that every client's campaigns may use.
-    config: { auth: 'any' },
+    config: { auth: 'any', errors: [422] },
     schema: { tags: ['mailboxes'], body: importMailboxesBody },
   }, async (req, reply) => {
     const clientId = ownerOf(req);

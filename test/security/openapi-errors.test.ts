@@ -45,6 +45,8 @@ describe('the OpenAPI document lists every error response', () => {
     expect(Object.keys(doc.paths['/v1/campaigns/{id}/start']!.post!.responses!)).toContain('409');
     expect(Object.keys(doc.paths['/v1/providers']!.post!.responses!)).toContain('409');
     expect(Object.keys(doc.paths['/v1/domains']!.post!.responses!)).toContain('409');
+    expect(Object.keys(doc.paths['/v1/domains/{id}/verify']!.post!.responses!)).toContain('422');
+    expect(Object.keys(doc.paths['/v1/mailboxes']!.post!.responses!)).toContain('422');
   });
 
   it('marks a body optional only where the route takes none, and never answers 413 to a body the schema allows', async () => {
