@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { badRequest, notFound } from '../../core/errors';
 import { decodeCursor, encodeCursor } from '../../core/ids';
-import { idParams } from '../../core/schemas/common';
+import { errorResponse, idParams } from '../../core/schemas/common';
 import { importMailboxesBody, listMailboxesQuery } from '../../core/schemas/mailboxes';
 import { getClient } from '../../db/repositories/clients';
 import { z } from 'zod';
@@ -35,14 +35,36 @@ export const mailboxView = (m: MailboxRecord) => ({
   createdAt: m.createdAt.toISOString(),
 });
 
+/**
+ * The import's answer: what was created and each row's error. A 400 when no
+ * row was created and a 422 when a domain is not the importer's carry it too
+ * (the 422 with `error` naming the domain refusals); a body that fails
+ * validation is the plain error format.
+ */
+const importAnswer = z.object({
+  created: z.number().int(),
+  ids: z.array(z.string()),
+  errors: z.array(z.object({ index: z.number().int(), path: z.string(), message: z.string() })),
+  error: errorResponse.shape.error.optional(),
+});
+const importAnswerOrError = z.union([importAnswer, errorResponse]);
+
 export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: AppDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/mailboxes', {
     bodyLimit: 16 * 1024 * 1024, // 10,000 rows
     // A client imports its own mailboxes; the operator imports agency mailboxes that every client's campaigns may use.
-    config: { auth: 'any', errors: [422] },
-    schema: { tags: ['mailboxes'], body: importMailboxesBody },
+    config: { auth: 'any' },
+    schema: {
+      tags: ['mailboxes'],
+      body: importMailboxesBody,
+      response: {
+        201: importAnswer,
+        400: importAnswerOrError.describe('no row imported (each row\'s error in `errors`), or a body that fails validation'),
+        422: importAnswer.describe('an address at a domain the importer has not verified: nothing imported; `error.details` names each row'),
+      },
+    },
   }, async (req, reply) => {
     const clientId = ownerOf(req);
     const client = clientId ? await getClient(pool, clientId) : null;

@@ -4,6 +4,7 @@ import { routeTable, type RouteEntry } from '../../api/plugins/auth';
 import { createTestDatabase } from '../helpers/databases';
 import { fillPath, pathParams } from '../helpers/routes';
 import { bearer, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
+import { verifyStackDomains } from '../helpers/verified-domains';
 import { testEnv } from '../helpers/test-env';
 
 /**
@@ -76,6 +77,8 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
       return json<Record<string, unknown>>(res);
     };
     const tag = randomUUID().slice(0, 8);
+    // The mailbox's domain: registered and proved over DNS first (imports take only verified domains); it is A's domain resource too.
+    const domainId = (await verifyStackDomains(stack, c.apiKey, [`${tag}.example.com`])).get(`${tag}.example.com`)!;
     const mailbox = await call('POST', '/v1/mailboxes', {
       mailboxes: [{ address: `sender-${tag}@${tag}.example.com`, providers: [providerName], pool: `pool-${tag}` }],
     });
@@ -84,7 +87,6 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
       name: 'c', steps: [{ templateId: template.id, delayDays: 0 }], mailboxes: { pool: `pool-${tag}` },
     });
     await call('POST', `/v1/campaigns/${campaign.id as string}/leads`, { leads: [{ email: `lead-${tag}@example.net` }] });
-    const domain = await call('POST', '/v1/domains', { domain: `${tag}.example.com` });
     const key = await call('POST', `/v1/clients/${c.id}/keys`, { label: 'second' }, stack.adminKey);
     const lead = await stack.pool.query<{ id: string }>('SELECT id FROM leads WHERE campaign_id = $1', [campaign.id]);
     return {
@@ -95,7 +97,7 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
         campaign: campaign.id as string,
         template: template.id as string,
         mailbox: (mailbox.ids as string[])[0]!,
-        domain: domain.id as string,
+        domain: domainId,
         lead: lead.rows[0]!.id,
       },
     };

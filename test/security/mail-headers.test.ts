@@ -13,6 +13,7 @@ import { stateQuery } from '../../workflows/mailbox.workflow';
 import { SmtpFake } from '../fakes/smtp-fake';
 import { ALWAYS_OPEN, campaignWithLeads, FAST_LIMITS, newProvider } from '../helpers/campaign-fixture';
 import { bearer, eventually, json, newClient, startStack, type Stack } from '../helpers/stack';
+import { verifyStackDomains } from '../helpers/verified-domains';
 
 type ErrorBody = { error: { code: string; message: string; details?: { path: string; message: string }[] } };
 type Report = { accepted: number; duplicates: number; suppressed: number; invalid: { row: number; message: string }[] };
@@ -72,18 +73,19 @@ describe('mail headers: no CR, LF or control character reaches a header', () => 
   it('a mailbox display name with CR LF is refused naming it; the other rows import', async () => {
     const provider = await newProvider(stack, 'smtp', { host: '127.0.0.1', port: smtp.port });
     const tag = randomUUID().slice(0, 8);
+    await verifyStackDomains(stack, client.apiKey, [`send-${tag}.example.com`]);
     const res = await post('/v1/mailboxes', {
       mailboxes: [
-        { address: `bad-${tag}@send.example.com`, displayName: INJECTED, providers: [provider.name] },
-        { address: `good-${tag}@send.example.com`, displayName: 'Ann Smith', providers: [provider.name] },
+        { address: `bad-${tag}@send-${tag}.example.com`, displayName: INJECTED, providers: [provider.name] },
+        { address: `good-${tag}@send-${tag}.example.com`, displayName: 'Ann Smith', providers: [provider.name] },
       ],
     });
     expect(res.statusCode).toBe(201);
     const answer = json<{ created: number; errors: { index: number; path: string; message: string }[] }>(res);
     expect(answer.created).toBe(1);
     expect(answer.errors).toEqual([{ index: 0, path: 'mailboxes.0.displayName', message: expect.stringMatching(/line break or control character \(U\+000D/) }]);
-    const { rows } = await stack.pool.query('SELECT address FROM mailboxes WHERE address LIKE $1', [`%-${tag}@send.example.com`]);
-    expect(rows.map((r) => r.address)).toEqual([`good-${tag}@send.example.com`]);
+    const { rows } = await stack.pool.query('SELECT address FROM mailboxes WHERE address LIKE $1', [`%-${tag}@send-${tag}.example.com`]);
+    expect(rows.map((r) => r.address)).toEqual([`good-${tag}@send-${tag}.example.com`]);
   });
 
   describe('lead variables that reach a subject', () => {
@@ -158,7 +160,8 @@ describe('mail headers: no CR, LF or control character reaches a header', () => 
     const poisoned = c.emails[0]!;
     await stack.pool.query(`UPDATE leads SET vars = $2 WHERE campaign_id = $1 AND email = $3`, [c.campaignId, { firstName: INJECTED }, poisoned]);
     const pool = (await stack.pool.query('SELECT pool FROM mailboxes WHERE id = $1', [c.mailboxIds[0]])).rows[0].pool as string;
-    const brokenAddress = `broken-${c.tag}@send.example.com`;
+    const brokenAddress = `broken-${c.tag}@send-${c.tag}.example.com`;
+    await verifyStackDomains(stack, owner.apiKey, [brokenAddress]);
     const imported = json<{ ids: string[] }>(await post('/v1/mailboxes', {
       mailboxes: [{ address: brokenAddress, pool, providers: [provider.name], warmup: null, window: ALWAYS_OPEN, limits: FAST_LIMITS }],
     }, owner.apiKey));
