@@ -17,6 +17,7 @@ import { appendFooter } from '../../core/template/footer';
 import { renderEmail } from '../../core/template/render';
 import { validateTemplate } from '../../core/template/validate';
 import { machineLine, runBench, say } from './harness';
+import { columnName } from '../../test/helpers/adversarial';
 
 const SCALE = Number(process.env.BENCH_INPUT_SCALE ?? 1);
 const ONLY = process.env.BENCH_INPUT_CASES ?? '';
@@ -43,16 +44,6 @@ async function csv(text: string): Promise<string> {
     const e = err as { statusCode?: number; message: string };
     return `refused ${e.statusCode ?? '?'}: ${e.message.slice(0, 60)}`;
   }
-}
-
-/** Distinct short header names: a, b, …, z, ba, bb, … */
-function columnName(i: number): string {
-  let s = '';
-  do {
-    s = String.fromCharCode(97 + (i % 26)) + s;
-    i = Math.floor(i / 26);
-  } while (i > 0);
-  return s;
 }
 
 const validate = (t: { subject?: string; text?: string; html?: string }) => {

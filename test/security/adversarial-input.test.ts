@@ -10,22 +10,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { bearer, json, newClient, startStack, type Stack } from '../helpers/stack';
+import { columnName } from '../helpers/adversarial';
 
 type ErrorBody = { error: { code: string; message: string; details?: { path: string; message: string }[] } };
 type Report = { accepted: number; duplicates: number; suppressed: number; invalid: { row: number; message: string }[] };
 type MailboxAnswer = { created: number; errors: { index: number; path: string; message: string }[] };
 
 const U = '{{unsubscribeUrl}}';
-
-/** Distinct short header names: a, b, …, z, ba, bb, … */
-function columnName(i: number): string {
-  let s = '';
-  do {
-    s = String.fromCharCode(97 + (i % 26)) + s;
-    i = Math.floor(i / 26);
-  } while (i > 0);
-  return s;
-}
 
 describe('adversarial input: bounded answers, nothing written', () => {
   let stack: Stack;
