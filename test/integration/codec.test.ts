@@ -106,6 +106,8 @@ describe('encrypted Temporal histories', () => {
     const c = await campaignWithLeads(stack, client, { providers: [provider.name], mailboxes: 2, leads: 4 });
     await c.start();
     await c.waitDone();
+    // The API says completed once the rows are settled, a moment before the campaign run records its result: wait for that event.
+    await stack.temporal.workflow.getHandle(campaignWorkflowId(c.campaignId)).result();
     completedCampaignId = c.campaignId;
     const { rows: sends } = await stack.pool.query<{ id: string; lead_id: string; mailbox_id: string }>(
       'SELECT id, lead_id, mailbox_id FROM sends WHERE campaign_id = $1', [c.campaignId]);
