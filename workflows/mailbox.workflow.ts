@@ -5,6 +5,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -54,6 +55,8 @@ export interface MailboxWorkflowInput {
   grantsByCampaign?: Record<string, number>;
   /** Messages handled per run before continuing as new (tests force it small). */
   maxEventsPerRun?: number;
+  /** History events per run before continuing as new (runs started since the history-cap patch). */
+  maxHistoryPerRun?: number;
   /** How far ahead a slot may be granted; later answers are "try again at". */
   grantHorizonMs?: number;
 }
@@ -159,6 +162,16 @@ const { setMailboxStatus } = proxyActivities<Activities>({
 });
 
 export const DEFAULT_MAX_EVENTS_PER_RUN = 1000; // well under the server's 2,000 updates per run
+/**
+ * A message costs 2 to 5 history events, so 1,000 messages made runs of up to
+ * about 4,600 events. A worker that lost its cache replays the whole run, and
+ * on a loaded machine a 4,600-event replay outlasted the workflow task
+ * timeout, so every retry replayed again (a busy mailbox stuck for minutes).
+ * Capping the run's history keeps a cold replay short.
+ */
+export const DEFAULT_MAX_HISTORY_PER_RUN = 2000;
+/** Runs recorded before it continued as new on the message counter alone. */
+export const HISTORY_CAP_PATCH = 'mailbox-history-cap';
 export const DEFAULT_GRANT_HORIZON_MS = 6 * 60 * 60 * 1000;
 /** The most slots one reservation can take. */
 export const MAX_BATCH = 100;
@@ -176,6 +189,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
   const outstanding = new Map<string, OutstandingGrant>((input.outstanding ?? []).map((g) => [g.requestId, g]));
   const grantsByCampaign: Record<string, number> = { ...(input.grantsByCampaign ?? {}) };
   const maxEvents = input.maxEventsPerRun ?? DEFAULT_MAX_EVENTS_PER_RUN;
+  const maxHistory = patched(HISTORY_CAP_PATCH) ? (input.maxHistoryPerRun ?? DEFAULT_MAX_HISTORY_PER_RUN) : Infinity;
   const horizon = input.grantHorizonMs ?? DEFAULT_GRANT_HORIZON_MS;
   let events = 0;
   let lastStatus: MailboxStatus | null = null;
@@ -335,7 +349,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
 
   lastStatus = status(now()) === 'paused' ? 'paused' : 'active';
   for (;;) {
-    await condition(() => statusDirty || events >= maxEvents || workflowInfo().continueAsNewSuggested);
+    await condition(() => statusDirty || events >= maxEvents || workflowInfo().historyLength >= maxHistory || workflowInfo().continueAsNewSuggested);
     if (statusDirty) {
       statusDirty = false;
       const s = state.paused ? 'paused' : 'active';

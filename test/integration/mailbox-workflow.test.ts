@@ -119,7 +119,7 @@ describe('mailbox workflow (time-skipping test server)', () => {
     const desc = await handle.describe();
     expect(desc.runId).not.toBe(handle.firstExecutionRunId);
     expect((await handle.query(stateQuery)).status).toBe('active');
-  }, 300_000);
+  }, 600_000); // about 40 s on a quiet machine; the limit only guards against a hang
 
   it('pause stops grants at once, resume restarts them, and the status reaches Postgres', async () => {
     const client = await createClient(pool, { name: 'pause-test' });
@@ -211,6 +211,31 @@ describe('mailbox workflow (time-skipping test server)', () => {
     // The next new request still respects every earlier grant.
     const next = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'late', campaignId: 'late' }] });
     expect(next.granted && next.at >= times[23]! + 5_000).toBe(true);
+  });
+
+  it('continues as new when its run\'s history reaches the cap, however few messages it counted', async () => {
+    const settings: MailboxPolicySettings = {
+      timezone: 'UTC', window: allWeek, warmup: null,
+      limits: { dailyMax: 1000, hourlyMax: 500, minIntervalSeconds: 1, jitterRatio: 0 },
+    };
+    // The message counter alone would carry this run to 1,000 messages; the history cap ends it near 40 events.
+    const { handle } = await startMailbox(settings, { maxEventsPerRun: 1000, maxHistoryPerRun: 40 });
+    let last = 0;
+    for (let i = 0; i < 20; i++) {
+      const a = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: `h-${i}`, campaignId: 'c' }] });
+      expect(a.granted).toBe(true);
+      if (a.granted) last = a.at;
+      await handle.signal(reportOutcomeSignal, { requestId: `h-${i}`, outcome: 'sent' });
+    }
+    await expectEventually(async () => (await handle.describe()).runId !== handle.firstExecutionRunId);
+    const first = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+    const events = first.events ?? [];
+    expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    // It stops at the first workflow task past the cap: the handlers of that task finish, then the run ends.
+    expect(events.length).toBeLessThan(40 + 15);
+    // The state crossed over: the next slot still keeps the interval after the last grant of the first run.
+    const next = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'h-next', campaignId: 'c' }] });
+    expect(next.granted && next.at >= last + 1_000).toBe(true);
   });
 });
 
