@@ -52,6 +52,7 @@ export async function campaignWithLeads(
   if (json<{ accepted: number }>(up).accepted !== opts.leads) throw new Error(`leads: ${up.body}`);
   return {
     campaignId: camp.id,
+    templateId: tpl.id,
     mailboxIds: created.ids,
     /** The mailboxes' addresses, in the order of mailboxIds. */
     addresses: rows.map((r) => String(r.address)),
