@@ -16,7 +16,9 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
+export const notFound = (what: string, details: ErrorDetail[] = []) => new AppError(404, 'not_found', `${what} not found`, details);
+/** The key may not do this (a capability, e.g. a field only the operator may set); another client's resource is a 404, never this. */
+export const forbidden = (message: string, details: ErrorDetail[] = []) => new AppError(403, 'forbidden', message, details);
 export const conflict = (message: string, details: ErrorDetail[] = []) =>
   new AppError(409, 'conflict', message, details);
 export const badRequest = (message: string, details: ErrorDetail[] = []) =>

@@ -2,10 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../core/errors';
-import { decodeCursor, encodeCursor } from '../../core/ids';
-import { campaignDetail, campaignStatusAnswer, campaignView, createCampaignBody, leadEmail } from '../../core/schemas/campaigns';
+import { campaignDetail, campaignStatusAnswer, campaignView, createCampaignBody } from '../../core/schemas/campaigns';
 import { markReplied } from '../../db/repositories/lead-work';
-import { errorResponse, idParams } from '../../core/schemas/common';
+import { cursorQuery, email, errorResponse, idParams } from '../../core/schemas/common';
 import { campaignCounts, createCampaign, getCampaign, type CampaignRecord } from '../../db/repositories/campaigns';
 import { listSends } from '../../db/repositories/sends';
 import { countOwnedTemplates } from '../../db/repositories/templates';
@@ -126,8 +125,8 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
   });
 
   r.post('/v1/leads/reply', {
-    config: { auth: 'client' },
-    schema: { tags: ['campaigns'], body: z.strictObject({ email: leadEmail, campaignId: z.uuid().optional() }) },
+    config: { auth: 'client', errors: [404] }, // a campaignId that is not this client's
+    schema: { tags: ['campaigns'], body: z.strictObject({ email, campaignId: z.uuid().optional() }) },
   }, async (req) => {
     const clientId = clientIdOf(req);
     if (req.body.campaignId && !(await getCampaign(pool, clientId, req.body.campaignId))) throw notFound('campaign');
@@ -142,18 +141,16 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
       params: idParams,
       querystring: z.strictObject({
         status: z.enum(['pending', 'sending', 'sent', 'failed', 'unknown', 'bounced', 'complained', 'delivered']).optional(),
-        cursor: z.string().max(200).optional(),
-        limit: z.coerce.number().int().min(1).max(500).default(100),
+        ...cursorQuery,
       }),
     },
   }, async (req) => {
     const clientId = clientIdOf(req);
     const c = await getCampaign(pool, clientId, req.params.id);
     if (!c) throw notFound('campaign');
-    const afterId = decodeCursor(req.query.cursor);
-    if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
+    const afterId = req.query.cursor;
     const rows = await listSends(pool, clientId, c.id, { status: req.query.status, afterId, limit: req.query.limit + 1 });
     const items = rows.slice(0, req.query.limit);
-    return { items, nextCursor: rows.length > req.query.limit ? encodeCursor(items[items.length - 1]!.id as string) : null };
+    return { items, nextCursor: rows.length > req.query.limit ? items[items.length - 1]!.id as string : null };
   });
 }

@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { checkDomainDns, createResolver, verificationRecord } from '../../core/dns-check';
-import { AppError, badRequest, conflict, notFound } from '../../core/errors';
-import { decodeCursor, encodeCursor } from '../../core/ids';
+import { AppError, badRequest, conflict, forbidden, notFound } from '../../core/errors';
 import { cursorQuery, idParams } from '../../core/schemas/common';
 import { getClient } from '../../db/repositories/clients';
 import {
@@ -28,17 +27,18 @@ const hostname = z
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name, e.g. mail.example.com');
 
 /** SES's rule for configuration set names. */
-const configurationSetName = z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name (letters, digits, _ and -, up to 64)');
+const configurationSetName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name (letters, digits, _ and -, up to 64)');
 
 const createDomainBody = z.strictObject({
   domain: hostname,
   /** The DKIM selector the check reads (<selector>._domainkey.<domain>). */
-  dkimSelector: z.string().trim().regex(/^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*$/, 'must be a DNS label, e.g. s1').optional(),
+  dkimSelector: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*$/, 'must be a DNS label, e.g. s1').optional(),
   /** Operator only: the SES configuration set (dedicated IP pool) for this domain's mail. */
   configurationSet: configurationSetName.optional(),
   /** Operator only: SES configuration sets the daily rotation moves this domain's mail through, in order. */
   configurationSets: z.array(configurationSetName).max(32)
-    .refine((sets) => new Set(sets).size === sets.length, 'must not repeat a configuration set').optional(),
+    .refine((sets) => new Set(sets).size === sets.length, 'must not repeat a configuration set')
+    .meta({ uniqueItems: true }).optional(),
   /** Operator only: the client owning the domain (unset = an agency domain). */
   clientId: z.uuid().optional(),
 });
@@ -86,19 +86,20 @@ export function domainRoutes(app: FastifyInstance, { pool, config, temporal }: A
   const r = app.withTypeProvider<ZodTypeProvider>();
   const ownership = (log: DomainOwnershipDeps['log']): DomainOwnershipDeps => ({ pool, temporal, log, alertWebhookUrl: config.ALERT_WEBHOOK_URL });
 
-  r.post('/v1/domains', { config: { auth: 'any', errors: [409] }, schema: { tags: ['domains'], body: createDomainBody } }, async (req, reply) => {
+  // A field only the operator may set is a 403 naming it (a matter of the key, not of the input); an unknown clientId a 404 naming it.
+  r.post('/v1/domains', { config: { auth: 'any', errors: [403, 404, 409] }, schema: { tags: ['domains'], body: createDomainBody } }, async (req, reply) => {
     const caller = ownerOf(req);
     if (caller !== null && req.body.clientId !== undefined && req.body.clientId !== caller) {
-      throw badRequest('clientId is for the operator key only', [{ path: 'clientId', message: 'a client key creates its own domains' }]);
+      throw forbidden('clientId is for the operator key only', [{ path: 'clientId', message: 'a client key creates its own domains' }]);
     }
     const clientId = caller ?? req.body.clientId ?? null;
     if (clientId !== null && caller === null && !(await getClient(pool, clientId))) {
-      throw badRequest('no such client', [{ path: 'clientId', message: 'no client with this id' }]);
+      throw notFound('client', [{ path: 'clientId', message: 'no client with this id' }]);
     }
     // Configuration sets are the agency's dedicated IP pools (shared SES accounts): a client key may not pick one.
     for (const field of ['configurationSet', 'configurationSets'] as const) {
       if (caller !== null && req.body[field] !== undefined) {
-        throw badRequest(`${field} is for the operator key only`, [{ path: field, message: 'configuration sets are set by the operator' }]);
+        throw forbidden(`${field} is for the operator key only`, [{ path: field, message: 'configuration sets are set by the operator' }]);
       }
     }
     const sets = req.body.configurationSets ?? [];
@@ -126,13 +127,12 @@ export function domainRoutes(app: FastifyInstance, { pool, config, temporal }: A
     config: { auth: 'any' },
     schema: { tags: ['domains'], querystring: z.strictObject({ ...cursorQuery, domain: hostname.optional() }) },
   }, async (req) => {
-    const afterId = decodeCursor(req.query.cursor);
-    if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
+    const afterId = req.query.cursor;
     const rows = await listDomains(pool, ownerOf(req), afterId ?? null, req.query.limit + 1, req.query.domain ?? null);
     const items = rows.slice(0, req.query.limit);
     return {
       items: items.map(domainView),
-      nextCursor: rows.length > req.query.limit ? encodeCursor(items[items.length - 1]!.id) : null,
+      nextCursor: rows.length > req.query.limit ? items[items.length - 1]!.id : null,
     };
   });
 

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { badRequest, notFound } from '../../core/errors';
-import { decodeCursor, encodeCursor } from '../../core/ids';
+import { notFound } from '../../core/errors';
 import { errorResponse, idParams } from '../../core/schemas/common';
 import { importMailboxesBody, listMailboxesQuery } from '../../core/schemas/mailboxes';
 import { getClient } from '../../db/repositories/clients';
@@ -105,13 +104,12 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
   });
 
   r.get('/v1/mailboxes', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], querystring: listMailboxesQuery } }, async (req) => {
-    const afterId = decodeCursor(req.query.cursor);
-    if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
+    const afterId = req.query.cursor;
     const rows = await listMailboxes(pool, clientIdOf(req), { ...req.query, afterId, limit: req.query.limit + 1 });
     const items = rows.slice(0, req.query.limit);
     return {
       items: items.map(mailboxView),
-      nextCursor: rows.length > req.query.limit ? encodeCursor(items[items.length - 1]!.id) : null,
+      nextCursor: rows.length > req.query.limit ? items[items.length - 1]!.id : null,
     };
   });
 
@@ -122,9 +120,10 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
   });
 
   // Fastify hands a missing body over as null.
-  const pauseBody = z.strictObject({ reason: z.string().trim().min(1).max(200).optional() }).nullish();
+  // No trimming: the schema's pattern (some non-space) is the whole rule, so the document and the route agree.
+  const pauseBody = z.strictObject({ reason: z.string().max(200).regex(/\S/, 'must not be blank').optional() }).nullish();
 
-  r.post('/v1/mailboxes/:id/pause', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams, body: pauseBody } }, async (req) => {
+  r.post('/v1/mailboxes/:id/pause', { config: { auth: 'client', bodyOptional: true }, schema: { tags: ['mailboxes'], params: idParams, body: pauseBody } }, async (req) => {
     const m = await getMailbox(pool, clientIdOf(req), req.params.id);
     if (!m) throw notFound('mailbox');
     const live = await temporal.workflow

@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../core/errors';
-import { decodeCursor, encodeCursor } from '../../core/ids';
-import { idParams } from '../../core/schemas/common';
+import { cursorQuery, idParams } from '../../core/schemas/common';
 import { createTemplateBody, PREVIEW_UNSUBSCRIBE_URL, previewTemplateBody } from '../../core/schemas/templates';
 import { appendFooter } from '../../core/template/footer';
 import { buildTemplateVars, renderEmail } from '../../core/template/render';
@@ -39,13 +38,12 @@ export function templateRoutes(app: FastifyInstance, { pool }: AppDeps): void {
 
   r.get('/v1/templates', {
     config: { auth: 'client' },
-    schema: { tags: ['templates'], querystring: z.strictObject({ cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+    schema: { tags: ['templates'], querystring: z.strictObject(cursorQuery) },
   }, async (req) => {
-    const afterId = decodeCursor(req.query.cursor);
-    if (afterId === null) throw badRequest('invalid cursor', [{ path: 'query.cursor', message: 'not a cursor from this API' }]);
+    const afterId = req.query.cursor;
     const rows = await listTemplates(pool, clientIdOf(req), afterId, req.query.limit + 1);
     const items = rows.slice(0, req.query.limit);
-    return { items: items.map(view), nextCursor: rows.length > req.query.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    return { items: items.map(view), nextCursor: rows.length > req.query.limit ? items[items.length - 1]!.id : null };
   });
 
   r.get('/v1/templates/:id', { config: { auth: 'client' }, schema: { tags: ['templates'], params: idParams } }, async (req) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { email, timezone } from './common';
+import { timezone, trimmedEmail, nonBlank } from './common';
 import { pool, sendingWindow } from './mailboxes';
 
 export const campaignStep = z.strictObject({
@@ -17,7 +17,7 @@ export const campaignLimits = z.strictObject({
 export type CampaignLimits = z.infer<typeof campaignLimits>;
 
 export const createCampaignBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: nonBlank(200),
   steps: z.array(campaignStep).min(1).max(10),
   mailboxes: z
     .strictObject({ pool: pool.optional(), ids: z.array(z.uuid()).min(1).max(10_000).optional() })
@@ -36,7 +36,7 @@ export const leadInput = z.strictObject({
   vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.union([z.string().max(2000), z.number(), z.boolean()])).optional(),
 });
 export const jsonLeadsBody = z.strictObject({ leads: z.array(leadInput).min(1).max(100_000) });
-export const leadEmail = email;
+export const leadEmail = trimmedEmail;
 
 /**
  * draft → running ⇄ paused → completed | cancelled. failed: the campaign's

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { timezone } from './common';
+import { timezone, nonBlank } from './common';
 
 export const createClientBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: nonBlank(200),
   timezone: timezone.optional(),
-  physicalAddress: z.string().trim().min(1).max(500).optional(),
+  physicalAddress: nonBlank(500).optional(),
 });
 
 export const clientCreated = z.object({ id: z.uuid(), apiKey: z.string() });
@@ -15,7 +15,7 @@ export const createKeyBody = z
     /** When the key stops working (401 from then on); must be in the future. Unset: until revoked. */
     expiresAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2027-01-01T00:00:00Z' }).optional(),
     /** A name to tell keys apart, e.g. "ci deploys". */
-    label: z.string().trim().min(1).max(100).optional(),
+    label: nonBlank(100).optional(),
   })
   .nullish();
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { headerProblem } from '../mail-headers';
-import { email, timezone } from './common';
+import { cursorQuery, email, timezone, nonBlank } from './common';
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM (24h)');
@@ -29,21 +29,21 @@ export const warmupInput = z
   })
   .refine((w) => w.maxPerDay >= w.startPerDay, { message: 'maxPerDay must be >= startPerDay', path: ['maxPerDay'] });
 
-export const pool = z.string().trim().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -');
+export const pool = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -');
 
 /** A sender's display name: it goes into the From header, so no line break or control character. */
 export const senderName = z
   .string()
-  .trim()
-  .min(1)
   .max(200)
+  .regex(/\S/, 'must not be blank')
+  .trim()
   .superRefine((v, ctx) => {
     const problem = headerProblem(v);
     if (problem) ctx.addIssue({ code: 'custom', message: `${problem}: it goes into the From header` });
   });
 
 /** Provider account names are at most 100 characters (core/schemas/providers.ts). */
-export const providerName = z.string().trim().min(1).max(100);
+export const providerName = nonBlank(100);
 
 export const mailboxInput = z.strictObject({
   address: email,
@@ -67,6 +67,5 @@ export const MAILBOX_STATUSES = ['active', 'paused', 'disabled'] as const;
 export const listMailboxesQuery = z.strictObject({
   pool: pool.optional(),
   status: z.enum(MAILBOX_STATUSES).optional(),
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  ...cursorQuery,
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonBlank } from './common';
 
 export const PROVIDER_KINDS = ['ses', 'sendgrid', 'mailgun', 'smtp'] as const;
 export const providerKind = z.enum(PROVIDER_KINDS);
@@ -14,7 +15,7 @@ const requestTimeoutMs = z
   .describe('Per-request timeout (default 30 s); a timeout after the request went out marks the send unknown, never re-sent');
 
 export const smtpConfig = z.strictObject({
-  host: z.string().trim().min(1),
+  host: nonBlank(1000),
   port: z.number().int().min(1).max(65535),
   secure: z.boolean().default(false),
   user: z.string().optional(),
@@ -23,30 +24,30 @@ export const smtpConfig = z.strictObject({
   requestTimeoutMs,
 });
 export const sesConfig = z.strictObject({
-  region: z.string().trim().min(1),
-  accessKeyId: z.string().trim().min(1),
-  secretAccessKey: z.string().trim().min(1),
-  configurationSet: z.string().trim().min(1).optional(),
+  region: nonBlank(1000),
+  accessKeyId: nonBlank(1000),
+  secretAccessKey: nonBlank(1000),
+  configurationSet: nonBlank(1000).optional(),
   endpoint,
   requestTimeoutMs,
 });
 export const sendgridConfig = z.strictObject({
-  apiKey: z.string().trim().min(1),
+  apiKey: nonBlank(1000),
   endpoint,
   requestTimeoutMs,
 });
 export const mailgunConfig = z.strictObject({
-  apiKey: z.string().trim().min(1),
-  domain: z.string().trim().min(1),
+  apiKey: nonBlank(1000),
+  domain: nonBlank(1000),
   endpoint,
   requestTimeoutMs,
 });
 
 export const createProviderBody = z.discriminatedUnion('kind', [
-  z.strictObject({ name: z.string().trim().min(1).max(100), kind: z.literal('smtp'), config: smtpConfig }),
-  z.strictObject({ name: z.string().trim().min(1).max(100), kind: z.literal('ses'), config: sesConfig }),
-  z.strictObject({ name: z.string().trim().min(1).max(100), kind: z.literal('sendgrid'), config: sendgridConfig }),
-  z.strictObject({ name: z.string().trim().min(1).max(100), kind: z.literal('mailgun'), config: mailgunConfig }),
+  z.strictObject({ name: nonBlank(100), kind: z.literal('smtp'), config: smtpConfig }),
+  z.strictObject({ name: nonBlank(100), kind: z.literal('ses'), config: sesConfig }),
+  z.strictObject({ name: nonBlank(100), kind: z.literal('sendgrid'), config: sendgridConfig }),
+  z.strictObject({ name: nonBlank(100), kind: z.literal('mailgun'), config: mailgunConfig }),
 ]);
 export type CreateProviderBody = z.infer<typeof createProviderBody>;
 export type ProviderConfig = CreateProviderBody['config'];

@@ -58,7 +58,8 @@ export async function createCampaign(pool: Pool, clientId: string, c: CreateCamp
       JSON.stringify(c.mailboxes),
       c.window ? JSON.stringify(c.window) : null,
       c.timezone ?? null,
-      c.startAt ?? null,
+      // As an instant, not the text: PostgreSQL refuses offsets past ±15:59 that ISO 8601 and JavaScript allow (-21:08 was a 500).
+      c.startAt ? new Date(c.startAt) : null,
       c.limits ? JSON.stringify(c.limits) : null,
     ],
   );

@@ -129,6 +129,12 @@ describe('POST /v1/campaigns: startAt, limits and window against the mailboxes',
     }
   });
 
+  it('startAt with an offset PostgreSQL refuses (-21:08, found by the conformance fuzzer; it was a 500) is stored as the same instant', async () => {
+    const res = await post({ startAt: '7801-07-21T07:30:37.3-21:08' });
+    expect(res.statusCode).toBe(201);
+    expect(json(res)).toMatchObject({ startAt: '7801-07-22T04:38:37.300Z' });
+  });
+
   it('limits.newLeadsPerDay must be an integer >= 1; unknown limits are named', async () => {
     for (const newLeadsPerDay of [0, -3, 1.5, '10']) await expectRejected({ limits: { newLeadsPerDay } }, ['limits.newLeadsPerDay']);
     await expectRejected({ limits: { newLeadsPerDay: 5, perHour: 2 } }, ['limits.perHour']);

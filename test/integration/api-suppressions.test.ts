@@ -40,7 +40,7 @@ describe('GET/POST /v1/suppressions', () => {
     expect(json<{ error: { code: string; details: { path: string }[] } }>(bad).error).toMatchObject({ code: 'validation_failed', details: [expect.objectContaining({ path: 'emails.1' })] });
     expect((await stack.app.inject({ method: 'POST', url: '/v1/suppressions', headers: bearer(b.apiKey), payload: { emails: [] } })).statusCode).toBe(400);
     expect((await stack.app.inject({ method: 'POST', url: '/v1/suppressions', headers: bearer(b.apiKey), payload: { emails: ['x@y.example'], extra: 1 } })).statusCode).toBe(400);
-    expect((await stack.app.inject({ method: 'GET', url: '/v1/suppressions?cursor=bogus', headers: bearer(b.apiKey) })).statusCode).toBe(400);
+    expect((await stack.app.inject({ method: 'GET', url: '/v1/suppressions?cursor=not%20a%20cursor%21', headers: bearer(b.apiKey) })).statusCode).toBe(400);
     expect(json<Page>(await stack.app.inject({ method: 'GET', url: '/v1/suppressions', headers: bearer(b.apiKey) })).items).toEqual([]);
     expect((await stack.app.inject({ method: 'GET', url: '/v1/suppressions' })).statusCode).toBe(401);
   });
