@@ -88,20 +88,3 @@ export async function consumeWebhookToken(db: Db, provider: string, token: strin
 export async function pruneWebhookTokens(db: Db, olderThanSeconds: number): Promise<void> {
   await db.query(`DELETE FROM webhook_tokens WHERE seen_at < now() - make_interval(secs => $1)`, [olderThanSeconds]);
 }
-
-/**
- * A mailbox's mails that went out since `since`, and how many of them
- * bounced (hard) or drew a complaint.
- */
-export async function mailboxFeedbackCounts(db: Db, mailboxId: string, since: Date): Promise<{ sent: number; bounced: number; complained: number }> {
-  const { rows } = await db.query<{ sent: number; bounced: number; complained: number }>(
-    `SELECT count(*)::int AS sent,
-            count(*) FILTER (WHERE status = 'bounced')::int AS bounced,
-            count(*) FILTER (WHERE status = 'complained')::int AS complained
-     FROM sends
-     WHERE mailbox_id = $1 AND status IN ('sent', 'delivered', 'bounced', 'complained', 'unknown')
-       AND COALESCE(sent_at, created_at) >= $2`,
-    [mailboxId, since],
-  );
-  return rows[0]!;
-}
