@@ -275,7 +275,7 @@ export function sendStepActivities(deps: ActivityDeps) {
     await markSent(pool, row.id, {
       providerAccountId: result.accountId,
       providerMessageId: result.providerMessageId,
-      messageIdHeader: message.messageId,
+      messageIdHeader: result.messageIdHeader, // what the recipient received: later steps name it
       slotAt: input.slotAt,
       ...(clock ? { sentAt: clock() } : {}),
     });

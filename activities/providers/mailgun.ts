@@ -80,7 +80,8 @@ export class MailgunProvider implements EmailProvider {
     } catch {
       // Accepted (2xx) with an unreadable body: our own Message-ID still identifies it.
     }
-    return { providerMessageId: typeof id === 'string' && id ? id : m.messageId };
+    // Mailgun sends the Message-Id we give (h:Message-Id) as it is.
+    return { providerMessageId: typeof id === 'string' && id ? id : m.messageId, messageIdHeader: m.messageId };
   }
 
   async close(): Promise<void> {

@@ -69,7 +69,8 @@ export class SendgridProvider implements EmailProvider {
     try {
       const [response] = await this.client.request({ method: 'POST', url: '/v3/mail/send', body });
       // Accepted: without an x-message-id our own Message-ID still identifies it.
-      return { providerMessageId: getHeader(response.headers as HeaderBag, 'x-message-id') ?? m.messageId };
+      // SendGrid keeps a Message-ID header we set (it is not one of its reserved headers).
+      return { providerMessageId: getHeader(response.headers as HeaderBag, 'x-message-id') ?? m.messageId, messageIdHeader: m.messageId };
     } catch (err) {
       throw classifySendgridError(err);
     }

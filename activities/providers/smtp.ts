@@ -94,7 +94,7 @@ export class SmtpProvider implements EmailProvider {
       });
       // SMTP has no provider id of its own beyond the queue reply; the Message-ID identifies it.
       const queued = /queued as ([A-Za-z0-9._-]+)/i.exec(String(info.response ?? ''))?.[1];
-      return { providerMessageId: queued ?? info.messageId };
+      return { providerMessageId: queued ?? info.messageId, messageIdHeader: info.messageId || m.messageId };
     } catch (err) {
       throw classifySmtpError(err as SmtpError);
     }

@@ -48,6 +48,12 @@ export interface OutgoingMessage {
 
 export interface SendResult {
   providerMessageId: string;
+  /**
+   * The Message-ID header the recipient receives, which later steps name in
+   * In-Reply-To / References: ours, except where the provider replaces it
+   * (SES: `<MessageId@region.amazonses.com>`); null when it is not known.
+   */
+  messageIdHeader: string | null;
 }
 
 export interface EmailProvider {

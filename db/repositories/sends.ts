@@ -76,7 +76,7 @@ export async function waitForClaimedSends(pool: Pool, campaignId: string, timeou
 export async function markSent(
   pool: Pool,
   id: string,
-  r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string; slotAt?: number; sentAt?: number },
+  r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string | null; slotAt?: number; sentAt?: number },
 ): Promise<void> {
   await pool.query(
     `UPDATE sends SET status = 'sent', provider_account_id = $2, provider_message_id = $3, message_id_header = $4,

@@ -21,6 +21,7 @@ describe('Mailgun adapter (fetch) against the local fake', () => {
   test('a send records text, html, h: unsubscribe and threading headers, v:correlation_id, and returns the id', async () => {
     const res = await mg.send(message());
     const rec = fake.messages.at(-1)!;
+    expect(res.messageIdHeader).toBe('<m-1@sender.example>'); // the provider keeps the Message-ID we set
     expect(res.providerMessageId).toBe(rec.id);
     expect(rec).toMatchObject({
       domain: 'mg.sender.example',

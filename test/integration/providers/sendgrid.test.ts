@@ -21,6 +21,7 @@ describe('SendGrid adapter (real @sendgrid/client) against the local fake', () =
   test('a send records text, html, unsubscribe and threading headers, custom_args correlation_id, and returns x-message-id', async () => {
     const res = await sg.send(message());
     const rec = fake.messages.at(-1)!;
+    expect(res.messageIdHeader).toBe('<m-1@sender.example>'); // the provider keeps the Message-ID we set
     expect(res.providerMessageId).toBe(rec.messageId);
     expect(rec).toMatchObject({
       from: 'alice@sender.example',

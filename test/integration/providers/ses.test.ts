@@ -26,10 +26,14 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
     await fake.stop();
   });
 
-  test('a send records text, html, unsubscribe and threading headers, the correlation tag, and returns the MessageId', async () => {
+  test('a send records text, html, unsubscribe and threading headers, the correlation tag, and returns the MessageId and the Message-ID SES gave the mail', async () => {
     const res = await ses.send(message());
     const rec = fake.messages.at(-1)!;
     expect(res.providerMessageId).toBe(rec.messageId);
+    // SES sets Message-ID itself: the send records SES's, which is what the recipient gets and a follow-up names.
+    expect(res.messageIdHeader).toBe(`<${rec.messageId}@eu-west-1.amazonses.com>`);
+    expect(rec.messageIdHeader).toBe(res.messageIdHeader);
+    expect(rec.region).toBe('eu-west-1');
     expect(rec).toMatchObject({
       from: '"Alice Sender" <alice@sender.example>',
       to: ['bob@lead.example'],
@@ -45,8 +49,9 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
       'list-unsubscribe-post': 'List-Unsubscribe=One-Click',
       'in-reply-to': '<m-0@sender.example>',
       references: '<m-0@sender.example>',
-      'message-id': '<m-1@sender.example>',
+      'message-id': res.messageIdHeader,
     });
+    expect(rec.requestHeaders['message-id']).toBeUndefined(); // none sent: SES would replace it (and v2 refuses it as a custom header)
   });
 
   test('a message may pick its own configuration set', async () => {

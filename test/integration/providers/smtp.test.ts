@@ -21,6 +21,7 @@ describe('SmtpProvider (nodemailer) against the faulty SMTP fake', () => {
   test('a send records text, html, unsubscribe and threading headers, X-Outreach-Correlation-Id, and returns the queue id', async () => {
     const res = await smtp.send(message());
     const rec = fake.messages.at(-1)!;
+    expect(res.messageIdHeader).toBe('<m-1@sender.example>'); // the provider keeps the Message-ID we set
     expect(res.providerMessageId).toBe(rec.queueId);
     expect(rec.to).toEqual(['bob@lead.example']);
     expect(rec.user).toBe('mailbox');
