@@ -23,6 +23,10 @@ export function classifyMailgunResponse(status: number, bodyText: string, header
   if (status === 400 && /'?from'? parameter|sender/i.test(detail)) {
     return new ProviderSendError('sender_misconfigured', msg, undefined, status);
   }
+  // "'to' parameter is not a valid address": the recipient's address itself is bad.
+  if (status === 400 && /'?(to|cc|bcc)'? parameter is not a valid address/i.test(detail)) {
+    return new ProviderSendError('recipient_invalid', msg, undefined, status);
+  }
   return classifyHttpStatus('mailgun', status, detail, headers);
 }
 

@@ -48,6 +48,14 @@ const MISCONFIGURED = new Set([
 ]);
 
 /**
+ * SES's answers about a bad destination address (its address parser's, and
+ * "Address blacklisted" for an address on its suppression list after an
+ * earlier hard bounce). The sender's address is checked before these (above),
+ * and our From is a verified mailbox, so they name the recipient.
+ */
+const SES_RECIPIENT_INVALID = /address blacklisted|illegal address|missing final '@domain'|domain (contains|starts with|ends with) (illegal|dot)|local address contains|invalid (to|recipient|destination)\b/i;
+
+/**
  * The Message-ID header SES gives every mail it sends, in place of any we set:
  * `<MessageId@region.amazonses.com>`, and `<MessageId@email.amazonses.com>`
  * in us-east-1 (as mail sent from there carries it).
@@ -84,6 +92,8 @@ export function classifySesError(err: unknown): ProviderSendError {
     if (/not verified|identit|sandbox|from ?address|source|configuration set/i.test(e.message)) {
       return new ProviderSendError('sender_misconfigured', msg, undefined, name);
     }
+    // The recipient's address itself: malformed, or on SES's list of addresses that bounced before.
+    if (SES_RECIPIENT_INVALID.test(e.message)) return new ProviderSendError('recipient_invalid', msg, undefined, name);
     return new ProviderSendError('recipient_permanent', msg, undefined, name);
   }
   const byStatus = classifyHttpStatus('ses', status, `${name}: ${e.message}`, headers);

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import type { FeedbackEvent } from '../../core/webhooks/events';
+import type { FeedbackEvent, FeedbackType } from '../../core/webhooks/events';
 import type { SendStatus } from '../../core/webhooks/feedback-rules';
 
 type Db = Pool | PoolClient;
@@ -87,4 +87,23 @@ export async function consumeWebhookToken(db: Db, provider: string, token: strin
 /** Forgets tokens older than any timestamp that could still pass the freshness check. */
 export async function pruneWebhookTokens(db: Db, olderThanSeconds: number): Promise<void> {
   await db.query(`DELETE FROM webhook_tokens WHERE seen_at < now() - make_interval(secs => $1)`, [olderThanSeconds]);
+}
+
+/**
+ * An event we observed ourselves rather than a provider reported (a
+ * permanent rejection of the recipient at send time): stored once per
+ * `dedupeKey`, as the send's own, under the kind of the account that refused
+ * it. True when stored.
+ */
+export async function insertOwnEvent(
+  db: Db,
+  e: { clientId: string; sendId: string; providerAccountId: string | null; type: FeedbackType; dedupeKey: string; payload: unknown; occurredAt: Date },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO events (id, client_id, send_id, provider_kind, type, dedupe_key, payload, occurred_at)
+     VALUES ($1, $2, $3, coalesce((SELECT kind FROM provider_accounts WHERE id = $4::uuid), 'unknown'), $5, $6, $7, $8)
+     ON CONFLICT (dedupe_key) DO NOTHING`,
+    [uuidv7(), e.clientId, e.sendId, e.providerAccountId, e.type, e.dedupeKey, JSON.stringify(e.payload ?? {}), e.occurredAt],
+  );
+  return rowCount === 1;
 }

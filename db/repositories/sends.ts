@@ -92,6 +92,20 @@ export async function markSent(
   );
 }
 
+/**
+ * The provider refused the recipient's address for good at send time (a hard
+ * bounce): the send is `bounced`, stamped when it was refused (`at`, the
+ * caller's clock; now() when omitted), so it counts in its mailbox's sample
+ * like a bounce reported later.
+ */
+export async function markBouncedAtSend(db: Pool | PoolClient, id: string, error: string, providerAccountId: string | undefined, at?: number): Promise<void> {
+  await db.query(
+    `UPDATE sends SET status = 'bounced', last_error = $2, provider_account_id = COALESCE($3, provider_account_id),
+       sent_at = coalesce($4::timestamptz, now()), updated_at = now() WHERE id = $1`,
+    [id, error, providerAccountId ?? null, at !== undefined ? new Date(at) : null],
+  );
+}
+
 export async function markSendStatus(
   pool: Pool,
   id: string,

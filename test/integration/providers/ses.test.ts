@@ -90,7 +90,8 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
     ['500 InternalServiceErrorException', () => fake.fail(500), 'transient', 'InternalServiceErrorException'],
     ['503 ServiceUnavailable (one 503 is not an outage)', () => fake.fail(503), 'transient', 'ServiceUnavailable'],
     ['403 UnrecognizedClientException', () => fake.authFail(), 'sender_misconfigured', 'UnrecognizedClientException'],
-    ['MessageRejected for the recipient', () => fake.rejectRecipient('bob@lead.example'), 'recipient_permanent', 'MessageRejected'],
+    ['MessageRejected: the recipient is on the suppression list', () => fake.rejectRecipient('bob@lead.example'), 'recipient_invalid', 'MessageRejected'],
+    ['MessageRejected for the message (too long)', () => fake.respondWith(awsError(400, 'MessageRejected', 'Message length is more than 10485760 bytes long')), 'recipient_permanent', 'MessageRejected'],
     [
       'MessageRejected: Email address is not verified',
       () => fake.respondWith(awsError(400, 'MessageRejected', 'Email address is not verified. The following identities failed the check in region EU-WEST-1: alice@sender.example')),
@@ -102,7 +103,7 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
     ['LimitExceededException (daily quota)', () => fake.respondWith(awsError(400, 'LimitExceededException', 'Daily message quota exceeded.')), 'throttled', 'LimitExceededException'],
     ['SendingPausedException', () => fake.respondWith(awsError(400, 'SendingPausedException', 'Sending paused for this account.')), 'provider_down', 'SendingPausedException'],
     ['AccountSuspendedException', () => fake.respondWith(awsError(400, 'AccountSuspendedException', 'Account suspended.')), 'provider_down', 'AccountSuspendedException'],
-    ['BadRequestException on an illegal address', () => fake.respondWith(awsError(400, 'BadRequestException', "Missing final '@domain'")), 'recipient_permanent', 'BadRequestException'],
+    ['BadRequestException on an illegal address', () => fake.respondWith(awsError(400, 'BadRequestException', "Missing final '@domain'")), 'recipient_invalid', 'BadRequestException'],
     ['504 from a gateway', () => fake.respondWith({ status: 504, body: 'Gateway Timeout' }), 'ambiguous', undefined],
     // Gateways answer in HTML the SDK cannot parse: the status still decides (nginx's 504 says "Time-out").
     ['504 from nginx, an HTML page', () => fake.respondWith({ status: 504, headers: { 'content-type': 'text/html' }, body: NGINX_504 }), 'ambiguous', 504],
