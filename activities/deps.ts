@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from '../core/logger';
+import type { MailboxRuleSettings } from '../workflows/policy/mailbox-reputation';
 import type { BreakerSettings } from './providers/breaker-policy';
 import type { ProviderRegistry } from './providers/registry';
 
@@ -18,4 +19,8 @@ export interface ActivityDeps {
   breaker?: BreakerSettings;
   /** See SEND_DELIVERY_GUARANTEE in core/config.ts; at-most-once when omitted. */
   deliveryGuarantee?: 'at-most-once' | 'at-least-once';
+  /** The one mailbox reputation rule (a send-time hard bounce is judged by it); DEFAULT_MAILBOX_RULE when omitted. */
+  mailboxRule?: MailboxRuleSettings;
+  /** Alerts are also POSTed here (ALERT_WEBHOOK_URL). */
+  alertWebhookUrl?: string;
 }

@@ -30,7 +30,6 @@ export interface ScheduledActivityDeps {
   reputation?: ReputationSettings;
   /** DNS server for domain checks (DNS_SERVER); unset = the system's. */
   dnsServer?: string;
-  alertWebhookUrl?: string;
   /** The daily rotation's local hour, and the agency's zone (ROTATION_HOUR, ROTATION_TIMEZONE). */
   rotation?: { hour: number; agencyTimezone: string };
 }
@@ -105,7 +104,7 @@ export function reputationActivities(deps: Deps) {
       const takenAt = deps.clock().getTime();
       const first = input.afterMailboxId === null;
       const [mailboxes, domains, providers] = await Promise.all([
-        mailboxStats(deps.pool, settings.windowMs, settings.mailboxMinSample, { afterId: input.afterMailboxId, limit: REPUTATION_PAGE }),
+        mailboxStats(deps.pool, settings.mailboxRule, { afterId: input.afterMailboxId, limit: REPUTATION_PAGE }),
         first ? domainStats(deps.pool, settings.windowMs) : [],
         first ? providerStats(deps.pool, settings.providerWindowMs) : [],
       ]);
@@ -140,7 +139,8 @@ export function reputationActivities(deps: Deps) {
           case 'rest_mailbox': {
             if (await restMailbox(deps, d.mailboxId, d.reason, d.restUntil === null ? null : new Date(d.restUntil))) {
               out.mailboxesRested++;
-              await raiseAlert(deps, { clientId: d.clientId, kind: 'mailbox_rested', subjectType: 'mailbox', subjectId: d.mailboxId, message: `mailbox ${d.mailboxId} rested: ${d.reason}` });
+              const until = d.restUntil === null ? 'until its domain is back' : `until ${new Date(d.restUntil).toISOString()}`;
+              await raiseAlert(deps, { clientId: d.clientId, kind: 'mailbox_rested', subjectType: 'mailbox', subjectId: d.mailboxId, message: `mailbox ${d.mailboxId}: ${d.reason}; resting ${until}` });
             }
             break;
           }

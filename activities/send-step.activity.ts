@@ -16,6 +16,7 @@ import { FailoverSender } from './providers/failover';
 import { configurationSetFor } from '../db/repositories/domains';
 import { claimFirstStepWithinQuota, newLeadQuota } from '../db/repositories/campaign-quota';
 import { ProviderSendError, type OutgoingMessage } from './providers/types';
+import { recordSendTimeBounce } from './send-time-bounce';
 
 export interface SendStepInput {
   campaignId: string;
@@ -238,6 +239,14 @@ export function sendStepActivities(deps: ActivityDeps) {
       const accountId = err.accountId;
       log.warn({ sendId: row.id, errorClass: err.errorClass, providerId: accountId }, 'send failed');
       switch (err.errorClass) {
+        case 'recipient_invalid':
+          // A hard bounce: recorded, suppressed and judged like one a provider reports later. To the lane it is a
+          // failed send (the slot was used; the lead gets no further step).
+          await recordSendTimeBounce(deps, {
+            sendId: row.id, clientId: lead.clientId, campaignId: input.campaignId, leadId: lead.id, mailboxId: input.mailboxId, email: lead.email,
+            ...(clock ? { at: clock() } : {}),
+          }, err);
+          return { status: 'failed', sendId: row.id, reason: `hard bounce at send time: ${err.message}` };
         case 'recipient_permanent':
           await markSendStatus(pool, row.id, 'failed', err.message, accountId);
           await setLeadStatus(pool, lead.id, 'failed', ['pending', 'active']);
@@ -275,7 +284,7 @@ export function sendStepActivities(deps: ActivityDeps) {
     await markSent(pool, row.id, {
       providerAccountId: result.accountId,
       providerMessageId: result.providerMessageId,
-      messageIdHeader: message.messageId,
+      messageIdHeader: result.messageIdHeader, // what the recipient received: later steps name it
       slotAt: input.slotAt,
       ...(clock ? { sentAt: clock() } : {}),
     });

@@ -189,11 +189,21 @@ export const configSchema = z.object({
   MAILGUN_WEBHOOK_MAX_AGE_SECONDS: wholeNumber(300, 'a whole number of seconds'),
   /** Alerts are also POSTed here as JSON when set. */
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
-  /** Mailbox feedback: bounce / complaint rates over the window cool a mailbox down (min sample sends). */
+  /**
+   * The one mailbox reputation rule (README "Reputation"): a bounce / complaint rate whose Wilson lower bound
+   * at MAILBOX_RATE_CONFIDENCE is above its threshold, over the mailbox's sends in the window, cools it down.
+   */
   MAILBOX_BOUNCE_THRESHOLD: fraction(0.02),
   MAILBOX_COMPLAINT_THRESHOLD: fraction(0.001),
-  MAILBOX_FEEDBACK_MIN_SAMPLE: wholeNumber(100),
-  MAILBOX_FEEDBACK_WINDOW_HOURS: wholeNumber(168, 'a whole number of hours'),
+  MAILBOX_RATE_CONFIDENCE: z
+    .string()
+    .regex(/^0\.\d+$/, 'must be a confidence between 0.5 and 1, e.g. 0.95')
+    .transform(Number)
+    .refine((n) => n > 0.5 && n < 1, 'must be a confidence between 0.5 and 1, e.g. 0.95')
+    .default(0.95),
+  MAILBOX_MIN_BOUNCES: positiveWhole(2, 'a whole number of bounces'),
+  MAILBOX_MIN_COMPLAINTS: positiveWhole(1, 'a whole number of complaints'),
+  MAILBOX_FEEDBACK_WINDOW_HOURS: positiveWhole(168, 'a whole number of hours'),
   MAILBOX_BOUNCE_COOLDOWN_HOURS: wholeNumber(12, 'a whole number of hours'),
   MAILBOX_COMPLAINT_COOLDOWN_HOURS: wholeNumber(24, 'a whole number of hours'),
   /** Reputation controller and daily rotation (README "Reputation and rotation"). Unset = on, except NODE_ENV=test. */

@@ -8,6 +8,7 @@ import { loadConfigOrExit, type Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
 import { unsubscribeKey } from '../core/unsubscribe';
 import { createLogger, type Logger } from '../core/logger';
+import { mailboxRuleFromConfig } from '../services/mailbox-verdict';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { ensureSchedules } from './schedules';
@@ -45,6 +46,7 @@ export async function startWorker(
   const { dataConverter } = dataConverterFrom(config);
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const mailboxRule = mailboxRuleFromConfig(config);
   const activities = createActivities({
     pool,
     providers,
@@ -60,14 +62,13 @@ export async function startWorker(
       windowMs: config.PROVIDER_BREAKER_WINDOW_SECONDS * 1000,
       openForMs: config.PROVIDER_BREAKER_OPEN_SECONDS * 1000,
     },
+    mailboxRule,
     // The scheduled workflows' activities (reputation controller, daily rotation, domain checks).
     reputation: {
       windowMs: config.REPUTATION_WINDOW_HOURS * 3_600_000,
       providerWindowMs: config.REPUTATION_PROVIDER_WINDOW_MINUTES * 60_000,
       mailboxRestMs: config.MAILBOX_REST_HOURS * 3_600_000,
-      mailboxBounceMax: config.MAILBOX_BOUNCE_THRESHOLD,
-      mailboxComplaintMax: config.MAILBOX_COMPLAINT_THRESHOLD,
-      mailboxMinSample: config.REPUTATION_MIN_SAMPLE,
+      mailboxRule,
       domainDeliveryMin: config.REPUTATION_DOMAIN_DELIVERY_MIN,
       domainMinSample: config.REPUTATION_MIN_SAMPLE,
       providerFailureRate: config.REPUTATION_PROVIDER_FAILURE_RATE,

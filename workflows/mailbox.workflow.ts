@@ -161,6 +161,13 @@ const { setMailboxStatus } = proxyActivities<Activities>({
   retry: { maximumAttempts: 20, maximumInterval: '1 minute' },
 });
 
+/**
+ * The patch under which the mailbox stops judging bounces itself (its ring of
+ * recent outcomes) and applies only the one reputation rule's verdict carried
+ * by a bounced or complained report (workflows/policy/mailbox-reputation.ts).
+ */
+export const ONE_REPUTATION_RULE_PATCH = 'one-reputation-rule';
+
 export const DEFAULT_MAX_EVENTS_PER_RUN = 1000; // well under the server's 2,000 updates per run
 /**
  * A message costs 2 to 5 history events, so 1,000 messages made runs of up to
@@ -317,7 +324,10 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       return;
     }
     if (report.outcome === 'throttled' && g) state = releaseGrant(state, g.at); // not sent: the slot is free again
-    state = applyOutcome(settings, state, report.outcome, t, { retryAfterMs: report.retryAfterMs }).state;
+    // Histories recorded before the one reputation rule replay with the mailbox's old ring of outcomes.
+    const ringOutcome = report.outcome === 'sent' || report.outcome === 'bounced' || report.outcome === 'complained';
+    const legacyRing = ringOutcome && !patched(ONE_REPUTATION_RULE_PATCH);
+    state = applyOutcome(settings, state, report.outcome, t, { retryAfterMs: report.retryAfterMs, legacyRing }).state;
     markStatus();
   };
 

@@ -3,6 +3,8 @@ import type { Activities } from '../activities';
 import type { ReputationApplied } from '../activities/reputation.activity';
 import { decideCampaignHealth } from './policy/campaign-health';
 import { decideReputation, type ReputationDecision } from './policy/reputation';
+import { decideReputationLegacy, type LegacyReputationSettings, type LegacyReputationSnapshot } from './policy/reputation-legacy';
+import { ONE_REPUTATION_RULE_PATCH } from './mailbox.workflow';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -27,10 +29,14 @@ const RESULT_DECISIONS = 200;
  */
 export async function reputationWorkflow(): Promise<ReputationRunResult> {
   const result: ReputationRunResult = { decisions: [], providersSwitched: 0, domainsOut: 0, mailboxesRested: 0, mailboxesResumed: 0 };
+  // Decided once, at the start: a run recorded before the one reputation rule replays with the old mailbox rule.
+  const oneRule = patched(ONE_REPUTATION_RULE_PATCH);
   let afterMailboxId: string | null = null;
   do {
     const page: Awaited<ReturnType<Activities['reputationSnapshot']>> = await acts.reputationSnapshot({ afterMailboxId });
-    const decisions = decideReputation(page.snapshot, page.settings, page.takenAt);
+    const decisions = oneRule
+      ? decideReputation(page.snapshot, page.settings, page.takenAt)
+      : decideReputationLegacy(page.snapshot as unknown as LegacyReputationSnapshot, page.settings as unknown as LegacyReputationSettings, page.takenAt);
     if (decisions.length > 0) {
       const applied = await acts.applyReputationDecisions(decisions);
       result.providersSwitched += applied.providersSwitched;

@@ -20,6 +20,8 @@ export interface Delivered {
   accountId: string;
   providerName: string;
   providerMessageId: string;
+  /** The Message-ID header the recipient receives (SendResult.messageIdHeader). */
+  messageIdHeader: string | null;
 }
 
 /**
@@ -63,7 +65,7 @@ export class FailoverSender {
         const result = await provider.send(message);
         await recordAttempt(this.pool, accountId, true, null);
         if (wasProbe) await this.switch(accountId, ['half_open'], 'closed', 'probe succeeded', null);
-        return { accountId, providerName: provider.name, providerMessageId: result.providerMessageId };
+        return { accountId, providerName: provider.name, providerMessageId: result.providerMessageId, messageIdHeader: result.messageIdHeader };
       } catch (err) {
         if (!(err instanceof ProviderSendError)) throw err; // a probe left half-open is taken over when its lease ends
         err.accountId = accountId;

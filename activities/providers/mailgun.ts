@@ -23,6 +23,10 @@ export function classifyMailgunResponse(status: number, bodyText: string, header
   if (status === 400 && /'?from'? parameter|sender/i.test(detail)) {
     return new ProviderSendError('sender_misconfigured', msg, undefined, status);
   }
+  // "'to' parameter is not a valid address": the recipient's address itself is bad.
+  if (status === 400 && /'?(to|cc|bcc)'? parameter is not a valid address/i.test(detail)) {
+    return new ProviderSendError('recipient_invalid', msg, undefined, status);
+  }
   return classifyHttpStatus('mailgun', status, detail, headers);
 }
 
@@ -80,7 +84,8 @@ export class MailgunProvider implements EmailProvider {
     } catch {
       // Accepted (2xx) with an unreadable body: our own Message-ID still identifies it.
     }
-    return { providerMessageId: typeof id === 'string' && id ? id : m.messageId };
+    // Mailgun sends the Message-Id we give (h:Message-Id) as it is.
+    return { providerMessageId: typeof id === 'string' && id ? id : m.messageId, messageIdHeader: m.messageId };
   }
 
   async close(): Promise<void> {

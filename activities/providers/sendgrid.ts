@@ -30,6 +30,9 @@ export function classifySendgridError(err: unknown): ProviderSendError {
     // A 400 about the sender (unverified or malformed from, bad reply_to) is the mailbox's problem.
     const aboutSender = errors.some((x) => /^(from|reply_to)\b/.test(x.field ?? '') || /\bfrom address|sender identity/i.test(x.message ?? ''));
     if (aboutSender) return new ProviderSendError('sender_misconfigured', `sendgrid: HTTP 400 ${detail}`, undefined, status);
+    // "Does not contain a valid address." on a recipient's email field: the address itself is bad.
+    const badRecipient = errors.length > 0 && errors.every((x) => /^personalizations\.\d+\.(to|cc|bcc)\.\d+\.email$/.test(x.field ?? ''));
+    if (badRecipient) return new ProviderSendError('recipient_invalid', `sendgrid: HTTP 400 ${detail}`, undefined, status);
   }
   return classifyHttpStatus('sendgrid', status, detail, e.response.headers);
 }
@@ -69,7 +72,8 @@ export class SendgridProvider implements EmailProvider {
     try {
       const [response] = await this.client.request({ method: 'POST', url: '/v3/mail/send', body });
       // Accepted: without an x-message-id our own Message-ID still identifies it.
-      return { providerMessageId: getHeader(response.headers as HeaderBag, 'x-message-id') ?? m.messageId };
+      // SendGrid keeps a Message-ID header we set (it is not one of its reserved headers).
+      return { providerMessageId: getHeader(response.headers as HeaderBag, 'x-message-id') ?? m.messageId, messageIdHeader: m.messageId };
     } catch (err) {
       throw classifySendgridError(err);
     }

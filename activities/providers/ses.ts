@@ -48,6 +48,24 @@ const MISCONFIGURED = new Set([
 ]);
 
 /**
+ * SES's answers about a bad destination address (its address parser's, and
+ * "Address blacklisted" for an address on its suppression list after an
+ * earlier hard bounce). The sender's address is checked before these (above),
+ * and our From is a verified mailbox, so they name the recipient.
+ */
+const SES_RECIPIENT_INVALID = /address blacklisted|illegal address|missing final '@domain'|domain (contains|starts with|ends with) (illegal|dot)|local address contains|invalid (to|recipient|destination)\b/i;
+
+/**
+ * The Message-ID header SES gives every mail it sends, in place of any we set:
+ * `<MessageId@region.amazonses.com>`, and `<MessageId@email.amazonses.com>`
+ * in us-east-1 (as mail sent from there carries it).
+ */
+export function sesMessageIdHeader(messageId: string, region: string): string {
+  const host = region === 'us-east-1' ? 'email' : region;
+  return `<${messageId}@${host}.amazonses.com>`;
+}
+
+/**
  * Maps an SES v2 SDK failure onto the shared classes. An answer the SDK could
  * not read (a gateway's HTML page, an empty body: no `$fault`) is still
  * classified by its HTTP status, so a 504 stays ambiguous and a 502 transient;
@@ -74,6 +92,8 @@ export function classifySesError(err: unknown): ProviderSendError {
     if (/not verified|identit|sandbox|from ?address|source|configuration set/i.test(e.message)) {
       return new ProviderSendError('sender_misconfigured', msg, undefined, name);
     }
+    // The recipient's address itself: malformed, or on SES's list of addresses that bounced before.
+    if (SES_RECIPIENT_INVALID.test(e.message)) return new ProviderSendError('recipient_invalid', msg, undefined, name);
     return new ProviderSendError('recipient_permanent', msg, undefined, name);
   }
   const byStatus = classifyHttpStatus('ses', status, `${name}: ${e.message}`, headers);
@@ -88,13 +108,17 @@ export function sesTagValue(v: string): string {
 /**
  * Amazon SES through the v2 API (SendEmail, Simple content). The SDK's own
  * retries are off: Temporal owns retries, and a blind SDK retry after an
- * ambiguous failure could send twice. SES replaces the Message-ID header
- * with its own `<MessageId@…amazonses.com>`.
+ * ambiguous failure could send twice. SES sets the Message-ID header itself
+ * (`<MessageId@region.amazonses.com>`, replacing any we give, and the v2
+ * API refuses one as a custom header of Simple content), so none is sent and
+ * the send records SES's: that is what the recipient received and what a
+ * follow-up must name.
  */
 export class SesProvider implements EmailProvider {
   readonly kind = 'ses' as const;
   private readonly client: SESv2Client;
   private readonly configurationSet?: string;
+  private readonly region: string;
 
   constructor(
     readonly accountId: string,
@@ -103,6 +127,7 @@ export class SesProvider implements EmailProvider {
     options: HttpProviderOptions = {},
   ) {
     this.configurationSet = config.configurationSet;
+    this.region = config.region;
     this.client = new SESv2Client({
       region: config.region,
       endpoint: config.endpoint,
@@ -117,7 +142,7 @@ export class SesProvider implements EmailProvider {
   }
 
   async send(m: SesOutgoingMessage): Promise<SendResult> {
-    const headers = { 'Message-ID': m.messageId, ...messageHeaders(m) };
+    const headers = messageHeaders(m);
     const configurationSet = m.configurationSet ?? this.configurationSet;
     try {
       const out = await this.client.send(
@@ -138,8 +163,9 @@ export class SesProvider implements EmailProvider {
           EmailTags: [{ Name: 'correlation_id', Value: sesTagValue(m.correlationId) }],
         }),
       );
-      // Accepted: without a MessageId our own Message-ID still identifies it.
-      return { providerMessageId: out.MessageId ?? m.messageId };
+      // Accepted: without a MessageId our own Message-ID still identifies the send, but the header is SES's and unknown.
+      if (!out.MessageId) return { providerMessageId: m.messageId, messageIdHeader: null };
+      return { providerMessageId: out.MessageId, messageIdHeader: sesMessageIdHeader(out.MessageId, this.region) };
     } catch (err) {
       throw classifySesError(err);
     }

@@ -17,6 +17,40 @@ interface SmtpTimeoutError extends SmtpError {
   timeoutType?: string;
 }
 
+/**
+ * RFC 3463 subject.detail of a permanent (5.x.x) reply that says the
+ * recipient's address is bad: 1.1 no such mailbox, 1.2 no such domain, 1.3
+ * bad address syntax, 1.4 ambiguous address, 1.6 mailbox moved with no
+ * forwarding, 1.10 null MX (RFC 7505), 2.1 mailbox disabled.
+ */
+const RECIPIENT_INVALID_DETAILS = new Set(['1.1', '1.2', '1.3', '1.4', '1.6', '1.10', '2.1']);
+/** 1.7 / 1.8: the sender's address (syntax, system) is bad. */
+const SENDER_DETAILS = new Set(['1.7', '1.8']);
+/** A rejection about us rather than the recipient: the relay will not take our mail, or our sender fails a check. */
+const SENDER_TEXT = /\brelay|\bsender\b|authenticat|\bspf\b|\bdmarc\b|\bdkim\b/i;
+/** A refusal of this message by the recipient's system (our IP or content is blocked): not the address's fault. */
+const POLICY_TEXT = /spam|block|blacklist|\blisted\b|dnsbl|\brbl\b|reputation|policy|rate limit|too many|abuse|content|virus/i;
+
+/**
+ * A permanent (5xx) reply to RCPT TO. A hard bounce (recipient_invalid) is a
+ * rejection of the address itself: an enhanced status code that says so, or,
+ * without one, a 550 / 551 / 553 that is not about the sender, the relay or
+ * a policy. A rejection naming the relay or our sender (`550 5.7.1 Relaying
+ * denied`, `553 Sender address rejected`) is the mailbox's setup
+ * (sender_misconfigured, never a suppression); any other permanent refusal
+ * fails this lead's send without judging its address (recipient_permanent).
+ */
+export function classifyRcptRejection(code: number, reply: string): 'recipient_invalid' | 'recipient_permanent' | 'sender_misconfigured' {
+  // The reply text after its code (nodemailer's message prefixes it with its own words), without the
+  // addresses it quotes: a recipient named relay@… or sender@… says nothing about the relay or the sender.
+  const text = (/\b[2-5]\d\d[ -]?(.*)$/s.exec(reply)?.[1] ?? reply).replace(/<[^>]*>|[^\s<>]+@[^\s<>]+/g, ' ').trim();
+  const enhanced = /^([245])\.(\d{1,3}\.\d{1,3})\b/.exec(text);
+  if (SENDER_TEXT.test(text) || (enhanced && SENDER_DETAILS.has(enhanced[2]!))) return 'sender_misconfigured';
+  if (enhanced) return enhanced[1] === '5' && RECIPIENT_INVALID_DETAILS.has(enhanced[2]!) ? 'recipient_invalid' : 'recipient_permanent';
+  if (POLICY_TEXT.test(text)) return 'recipient_permanent';
+  return code === 550 || code === 551 || code === 553 ? 'recipient_invalid' : 'recipient_permanent';
+}
+
 /** Maps a nodemailer failure onto the shared classes. */
 export function classifySmtpError(err: SmtpTimeoutError): ProviderSendError {
   const code = err.responseCode;
@@ -31,7 +65,7 @@ export function classifySmtpError(err: SmtpTimeoutError): ProviderSendError {
     if (code === 421 || code === 450 || code === 451 || code === 452) {
       return new ProviderSendError('throttled', msg, 60_000, code);
     }
-    if (code >= 500 && cmd.startsWith('RCPT')) return new ProviderSendError('recipient_permanent', msg, undefined, code);
+    if (code >= 500 && cmd.startsWith('RCPT')) return new ProviderSendError(classifyRcptRejection(code, err.response ?? err.message), msg, undefined, code);
     if (code >= 500 && cmd.startsWith('MAIL')) return new ProviderSendError('sender_misconfigured', msg, undefined, code);
     if (code >= 500) return new ProviderSendError('recipient_permanent', msg, undefined, code);
     if (code >= 400) return new ProviderSendError('transient', msg, undefined, code);
@@ -94,7 +128,7 @@ export class SmtpProvider implements EmailProvider {
       });
       // SMTP has no provider id of its own beyond the queue reply; the Message-ID identifies it.
       const queued = /queued as ([A-Za-z0-9._-]+)/i.exec(String(info.response ?? ''))?.[1];
-      return { providerMessageId: queued ?? info.messageId };
+      return { providerMessageId: queued ?? info.messageId, messageIdHeader: info.messageId || m.messageId };
     } catch (err) {
       throw classifySmtpError(err as SmtpError);
     }

@@ -7,7 +7,8 @@ import type { ProviderKind } from '../../core/schemas/providers';
 export const SEND_ERROR_CLASSES = [
   'throttled', // retry after the provider's hint
   'transient', // retry
-  'recipient_permanent', // give up for this lead
+  'recipient_invalid', // the address does not exist or cannot take mail: a hard bounce (suppress it)
+  'recipient_permanent', // give up for this lead (the message, not the address, was refused)
   'sender_misconfigured', // give up for this mailbox and pause it
   'provider_down', // trip the breaker, fail over
   'ambiguous', // may have been accepted: never re-send blindly
@@ -48,6 +49,12 @@ export interface OutgoingMessage {
 
 export interface SendResult {
   providerMessageId: string;
+  /**
+   * The Message-ID header the recipient receives, which later steps name in
+   * In-Reply-To / References: ours, except where the provider replaces it
+   * (SES: `<MessageId@region.amazonses.com>`); null when it is not known.
+   */
+  messageIdHeader: string | null;
 }
 
 export interface EmailProvider {

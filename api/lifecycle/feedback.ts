@@ -1,24 +1,15 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
-import { notifyAlert, recordAlert, type AlertLogger } from '../../core/alerts';
+import { notifyAlert, type AlertLogger } from '../../core/alerts';
 import type { Config } from '../../core/config';
 import type { SecretBox } from '../../core/crypto';
 import { matchEventToSend } from '../../core/webhooks/event-match';
 import type { FeedbackEvent } from '../../core/webhooks/events';
-import {
-  assessMailboxRates,
-  leadStatusAfter,
-  mailboxOutcomeOf,
-  sendStatusAfter,
-  suppressionReasonOf,
-  type RateVerdict,
-} from '../../core/webhooks/feedback-rules';
+import { leadStatusAfter, mailboxOutcomeOf, sendStatusAfter, suppressionReasonOf } from '../../core/webhooks/feedback-rules';
 import type { AlertRow } from '../../db/repositories/alerts';
-import { lastAlertAt } from '../../db/repositories/alerts';
-import { findSendForEvent, insertEvent, mailboxFeedbackCounts, setSendStatusFromEvent, type EventSend } from '../../db/repositories/events';
+import { findSendForEvent, insertEvent, setSendStatusFromEvent, type EventSend } from '../../db/repositories/events';
 import { suppress } from '../../db/repositories/suppressions';
-import { mailboxWorkflowId } from '../../workflows/ids';
-import { reportOutcomeSignal } from '../../workflows/mailbox.workflow';
+import { judgeMailboxFeedback, mailboxRuleFromConfig } from '../../services/mailbox-verdict';
 
 export interface FeedbackDeps {
   pool: Pool;
@@ -42,14 +33,13 @@ export interface FeedbackReport {
   mismatched: number;
 }
 
-export const RATE_ALERT_KINDS = ['mailbox_bounce_rate', 'mailbox_complaint_rate'];
-
 /**
  * Applies verified provider events, each in its own transaction: the event
  * is stored once (a provider event id seen before is skipped whole), the
  * send is settled, the lead stopped, the address suppressed for the send's
- * client, and a bounce or complaint goes to the mailbox workflow with the
- * feedback loop's verdict on the mailbox's rates. `guard` runs first in the
+ * client, and a bounce or complaint is judged by the one reputation rule
+ * (services/mailbox-verdict.ts): the mailbox workflow hears it with the
+ * rule's verdict, and a breach raises an alert. `guard` runs first in the
  * first event's transaction (the Mailgun replay check): false refuses the
  * batch, and a failure later in that transaction forgets the token again.
  */
@@ -131,76 +121,13 @@ async function applyOne(deps: FeedbackDeps, db: PoolClient, event: FeedbackEvent
 
   const outcome = mailboxOutcomeOf(event.type);
   if (outcome && send.mailboxId) {
-    const verdict = await judgeMailbox(deps, db, send.mailboxId, send.clientId, alerts);
-    await tellMailbox(deps, db, send.mailboxId, {
-      requestId: `feedback:${event.provider}:${event.eventId}`,
-      outcome,
-      ...(verdict && verdict.cooldownMs > 0 ? { retryAfterMs: verdict.cooldownMs } : {}),
-    });
+    const judged = await judgeMailboxFeedback(
+      { temporal: deps.temporal, rule: mailboxRuleFromConfig(deps.config), log: deps.log },
+      db,
+      { mailboxId: send.mailboxId, clientId: send.clientId, outcome, requestId: `feedback:${event.provider}:${event.eventId}` },
+    );
+    alerts.push(...judged.alerts);
   }
   deps.log.info({ provider: event.provider, type: event.type, sendId: send.id, clientId: send.clientId, campaignId: send.campaignId }, 'provider event applied');
   return 'stored';
-}
-
-/**
- * Rates over the mailbox's mails since the window start or its last rate
- * alert (whichever is later: a spike starts a new sample). Serialised per
- * mailbox so two webhooks cannot raise the same alert twice.
- */
-async function judgeMailbox(deps: FeedbackDeps, db: PoolClient, mailboxId: string, clientId: string, alerts: AlertRow[]): Promise<RateVerdict> {
-  const c = deps.config;
-  await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`mailbox-feedback:${mailboxId}`]);
-  const windowStart = new Date(Date.now() - c.MAILBOX_FEEDBACK_WINDOW_HOURS * 3_600_000);
-  const last = await lastAlertAt(db, 'mailbox', mailboxId, RATE_ALERT_KINDS);
-  const since = last && last > windowStart ? last : windowStart;
-  const counts = await mailboxFeedbackCounts(db, mailboxId, since);
-  const verdict = assessMailboxRates(counts, {
-    bounceThreshold: c.MAILBOX_BOUNCE_THRESHOLD,
-    complaintThreshold: c.MAILBOX_COMPLAINT_THRESHOLD,
-    minSample: c.MAILBOX_FEEDBACK_MIN_SAMPLE,
-    bounceCooldownHours: c.MAILBOX_BOUNCE_COOLDOWN_HOURS,
-    complaintCooldownHours: c.MAILBOX_COMPLAINT_COOLDOWN_HOURS,
-  });
-  for (const crossed of verdict.crossed) {
-    const isBounce = crossed === 'bounce_rate';
-    const rate = isBounce ? verdict.bounceRate : verdict.complaintRate;
-    const threshold = isBounce ? c.MAILBOX_BOUNCE_THRESHOLD : c.MAILBOX_COMPLAINT_THRESHOLD;
-    const hours = isBounce ? c.MAILBOX_BOUNCE_COOLDOWN_HOURS : c.MAILBOX_COMPLAINT_COOLDOWN_HOURS;
-    const n = isBounce ? counts.bounced : counts.complained;
-    alerts.push(
-      await recordAlert(db, deps.log, {
-        clientId,
-        kind: isBounce ? 'mailbox_bounce_rate' : 'mailbox_complaint_rate',
-        subjectType: 'mailbox',
-        subjectId: mailboxId,
-        message:
-          `mailbox ${mailboxId}: ${isBounce ? 'bounce' : 'complaint'} rate ${(rate * 100).toFixed(2)}% ` +
-          `(${n} of ${counts.sent} sends) is above ${(threshold * 100).toFixed(2)}%; cooling down for ${hours} h`,
-      }),
-    );
-  }
-  return verdict;
-}
-
-/** Signals mailbox-<address>; a mailbox without a running workflow is not an error here. */
-async function tellMailbox(
-  deps: FeedbackDeps,
-  db: PoolClient,
-  mailboxId: string,
-  report: { requestId: string; outcome: 'bounced' | 'complained'; retryAfterMs?: number },
-): Promise<void> {
-  const { rows } = await db.query<{ address: string }>('SELECT address FROM mailboxes WHERE id = $1', [mailboxId]);
-  const address = rows[0]?.address;
-  if (!address) return;
-  try {
-    await deps.temporal.connection.withDeadline(Date.now() + 10_000, () =>
-      deps.temporal.workflow.getHandle(mailboxWorkflowId(address)).signal(reportOutcomeSignal, report),
-    );
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
-      deps.log.info({ mailboxId }, 'no mailbox workflow to report the outcome to');
-      return;
-    }
-    throw err; // the transaction rolls back and the provider retries the webhook
-  }
 }

@@ -24,12 +24,3 @@ export async function insertAlert(db: Db, a: NewAlert): Promise<AlertRow> {
   );
   return { ...a, id: rows[0]!.id, createdAt: rows[0]!.created_at };
 }
-
-/** When the last alert of one of these kinds was raised about this subject, if ever. */
-export async function lastAlertAt(db: Db, subjectType: string, subjectId: string, kinds: string[]): Promise<Date | null> {
-  const { rows } = await db.query<{ at: Date | null }>(
-    `SELECT max(created_at) AS at FROM alerts WHERE subject_type = $1 AND subject_id = $2 AND kind = ANY($3::text[])`,
-    [subjectType, subjectId, kinds],
-  );
-  return rows[0]?.at ?? null;
-}

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import type { FeedbackEvent } from '../../core/webhooks/events';
+import type { FeedbackEvent, FeedbackType } from '../../core/webhooks/events';
 import type { SendStatus } from '../../core/webhooks/feedback-rules';
 
 type Db = Pool | PoolClient;
@@ -90,18 +90,20 @@ export async function pruneWebhookTokens(db: Db, olderThanSeconds: number): Prom
 }
 
 /**
- * A mailbox's mails that went out since `since`, and how many of them
- * bounced (hard) or drew a complaint.
+ * An event we observed ourselves rather than a provider reported (a
+ * permanent rejection of the recipient at send time): stored once per
+ * `dedupeKey`, as the send's own, under the kind of the account that refused
+ * it. True when stored.
  */
-export async function mailboxFeedbackCounts(db: Db, mailboxId: string, since: Date): Promise<{ sent: number; bounced: number; complained: number }> {
-  const { rows } = await db.query<{ sent: number; bounced: number; complained: number }>(
-    `SELECT count(*)::int AS sent,
-            count(*) FILTER (WHERE status = 'bounced')::int AS bounced,
-            count(*) FILTER (WHERE status = 'complained')::int AS complained
-     FROM sends
-     WHERE mailbox_id = $1 AND status IN ('sent', 'delivered', 'bounced', 'complained', 'unknown')
-       AND COALESCE(sent_at, created_at) >= $2`,
-    [mailboxId, since],
+export async function insertOwnEvent(
+  db: Db,
+  e: { clientId: string; sendId: string; providerAccountId: string | null; type: FeedbackType; dedupeKey: string; payload: unknown; occurredAt: Date },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO events (id, client_id, send_id, provider_kind, type, dedupe_key, payload, occurred_at)
+     VALUES ($1, $2, $3, coalesce((SELECT kind FROM provider_accounts WHERE id = $4::uuid), 'unknown'), $5, $6, $7, $8)
+     ON CONFLICT (dedupe_key) DO NOTHING`,
+    [uuidv7(), e.clientId, e.sendId, e.providerAccountId, e.type, e.dedupeKey, JSON.stringify(e.payload ?? {}), e.occurredAt],
   );
-  return rows[0]!;
+  return rowCount === 1;
 }

@@ -1,7 +1,10 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
 import { MAILBOX_DOMAIN_USABLE } from './domains';
+import type { MailboxRuleSettings, MailboxSample } from '../../workflows/policy/mailbox-reputation';
 import type { DomainStats, MailboxStats, ProviderStats } from '../../workflows/policy/reputation';
+
+type Db = Pool | PoolClient;
 
 /** Send statuses the controller counts: every send that left, and every send that failed. */
 const COUNTED = `('sent', 'delivered', 'bounced', 'complained', 'failed')`;
@@ -17,39 +20,76 @@ interface CountRow {
   failed: number;
 }
 
+/** The statuses of a mailbox's sends that went out: the one reputation rule's sample. */
+const SAMPLED = `('sent', 'delivered', 'bounced', 'complained', 'unknown')`;
+/** When a send went out (a send-time bounce is stamped when it was refused; an unknown one when its intent was written). */
+const SENT_AT = 'coalesce(s.sent_at, s.created_at)';
+/** Alerts that end a mailbox's sample: a verdict of the rule, from the feedback path or the controller. */
+export const MAILBOX_VERDICT_ALERTS = ['mailbox_bounce_rate', 'mailbox_complaint_rate', 'mailbox_rested'];
+
 /**
- * Mailboxes with a verdict to give: those with at least `minSample` sends
- * over the window (counted since their last return from rest, so an old spike
- * does not rest them again), and those on a timed rest. One page, in id order.
+ * Where a mailbox's sample starts: the rule's window back from now, or its
+ * last verdict (a rate alert or a rest), or its last return from rest,
+ * whichever is latest. `$1` is the window in ms, `$2` the verdict kinds,
+ * `mb` the mailbox's id column.
+ */
+const SAMPLE_SINCE = (mb: string) => `greatest(
+  now() - make_interval(secs => $1::double precision / 1000),
+  (SELECT max(a.created_at) FROM alerts a WHERE a.subject_type = 'mailbox' AND a.subject_id = ${mb}::text AND a.kind = ANY($2::text[])),
+  (SELECT max(r.returned_at) FROM mailbox_rests r WHERE r.mailbox_id = ${mb}))`;
+
+const SAMPLE_COUNTS = (mb: string, since: string) => `SELECT count(*)::int AS sends,
+    count(*) FILTER (WHERE s.status = 'bounced')::int AS bounced,
+    count(*) FILTER (WHERE s.status = 'complained')::int AS complained
+  FROM sends s WHERE s.mailbox_id = ${mb} AND s.status IN ${SAMPLED} AND ${SENT_AT} > ${since}`;
+
+/**
+ * One mailbox's sample for the rule (workflows/policy/mailbox-reputation.ts):
+ * its sends that went out since its sample started, with their hard bounces
+ * and complaints. The feedback path asks this after every bounce and
+ * complaint; the controller reads the same for many mailboxes (mailboxStats).
+ */
+export async function mailboxSample(db: Db, mailboxId: string, windowMs: number): Promise<MailboxSample> {
+  const { rows } = await db.query<MailboxSample>(
+    `WITH since AS (SELECT ${SAMPLE_SINCE('$3::uuid')} AS at) ${SAMPLE_COUNTS('$3::uuid', '(SELECT at FROM since)')}`,
+    [windowMs, MAILBOX_VERDICT_ALERTS, mailboxId],
+  );
+  return rows[0] ?? { sends: 0, bounced: 0, complained: 0 };
+}
+
+/**
+ * Mailboxes with a verdict to give, one page in id order: those whose sample
+ * holds at least `minEvents` bounces or complaints (only they can breach;
+ * found through the bounced and complained sends of the window, so a healthy
+ * fleet costs an index scan of nothing), and those on a timed rest.
  */
 export async function mailboxStats(
   pool: Pool,
-  windowMs: number,
-  minSample: number,
+  rule: Pick<MailboxRuleSettings, 'windowMs' | 'minBounces' | 'minComplaints'>,
   page: { afterId: string | null; limit: number } = { afterId: null, limit: 1000 },
 ): Promise<MailboxStats[]> {
-  const { rows } = await pool.query<CountRow & {
+  const { rows } = await pool.query<MailboxSample & {
     id: string; client_id: string | null; status: MailboxStats['status']; reason: string | null; rest_until: Date | null;
   }>(
-    `WITH last_return AS (
-       SELECT mailbox_id, max(returned_at) AS at FROM mailbox_rests WHERE returned_at IS NOT NULL GROUP BY mailbox_id),
-     counts AS (
-       SELECT s.mailbox_id, ${COUNTS}
-       FROM sends s LEFT JOIN last_return lr ON lr.mailbox_id = s.mailbox_id
-       WHERE s.mailbox_id IS NOT NULL AND s.status IN ${COUNTED}
-         AND coalesce(s.sent_at, s.updated_at) > now() - make_interval(secs => $1::double precision / 1000)
-         AND coalesce(s.sent_at, s.updated_at) > coalesce(lr.at, '-infinity'::timestamptz)
-       GROUP BY s.mailbox_id)
-     SELECT m.id, m.client_id, m.status, coalesce(c.sends, 0) AS sends, coalesce(c.bounced, 0) AS bounced,
-            coalesce(c.complained, 0) AS complained, coalesce(c.failed, 0) AS failed, r.reason, r.rest_until
+    `WITH flagged AS (
+       SELECT DISTINCT s.mailbox_id AS id FROM sends s
+       WHERE s.status IN ('bounced', 'complained') AND s.mailbox_id IS NOT NULL
+         AND ${SENT_AT} > now() - make_interval(secs => $1::double precision / 1000)
+         AND ($5::uuid IS NULL OR s.mailbox_id > $5)),
+     judged AS (
+       SELECT f.id, c.sends, c.bounced, c.complained FROM flagged f
+       CROSS JOIN LATERAL (SELECT ${SAMPLE_SINCE('f.id')} AS at) since
+       CROSS JOIN LATERAL (${SAMPLE_COUNTS('f.id', 'since.at')}) c)
+     SELECT m.id, m.client_id, m.status, coalesce(j.sends, 0) AS sends, coalesce(j.bounced, 0) AS bounced,
+            coalesce(j.complained, 0) AS complained, r.reason, r.rest_until
      FROM mailboxes m
-     LEFT JOIN counts c ON c.mailbox_id = m.id
+     LEFT JOIN judged j ON j.id = m.id
      LEFT JOIN mailbox_rests r ON r.mailbox_id = m.id AND r.returned_at IS NULL
-     WHERE ((r.id IS NULL AND c.sends >= $2) OR (r.id IS NOT NULL AND r.rest_until IS NOT NULL))
-       AND ($3::uuid IS NULL OR m.id > $3)
+     WHERE ((r.id IS NULL AND (j.bounced >= $3 OR j.complained >= $4)) OR (r.id IS NOT NULL AND r.rest_until IS NOT NULL))
+       AND ($5::uuid IS NULL OR m.id > $5)
      ORDER BY m.id
-     LIMIT $4`,
-    [windowMs, minSample, page.afterId, page.limit],
+     LIMIT $6`,
+    [rule.windowMs, MAILBOX_VERDICT_ALERTS, rule.minBounces, rule.minComplaints, page.afterId, page.limit],
   );
   return rows.map((r) => ({
     mailboxId: r.id,
@@ -58,7 +98,6 @@ export async function mailboxStats(
     sends: r.sends,
     bounced: r.bounced,
     complained: r.complained,
-    failed: r.failed,
     rest: r.reason !== null ? { reason: r.reason, restUntil: r.rest_until ? r.rest_until.getTime() : null } : null,
   }));
 }
@@ -150,7 +189,7 @@ export async function activeMailboxesOfDomain(pool: Pool, domainId: string): Pro
   return rows.map((r) => r.id);
 }
 
-export async function mailboxAddress(pool: Pool, mailboxId: string): Promise<{ address: string; clientId: string | null; status: string } | null> {
+export async function mailboxAddress(pool: Db, mailboxId: string): Promise<{ address: string; clientId: string | null; status: string } | null> {
   const { rows } = await pool.query<{ address: string; client_id: string | null; status: string }>(
     'SELECT address, client_id, status FROM mailboxes WHERE id = $1',
     [mailboxId],

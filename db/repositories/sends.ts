@@ -76,7 +76,7 @@ export async function waitForClaimedSends(pool: Pool, campaignId: string, timeou
 export async function markSent(
   pool: Pool,
   id: string,
-  r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string; slotAt?: number; sentAt?: number },
+  r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string | null; slotAt?: number; sentAt?: number },
 ): Promise<void> {
   await pool.query(
     `UPDATE sends SET status = 'sent', provider_account_id = $2, provider_message_id = $3, message_id_header = $4,
@@ -89,6 +89,20 @@ export async function markSent(
       r.slotAt !== undefined ? new Date(r.slotAt) : null,
       r.sentAt !== undefined ? new Date(r.sentAt) : null,
     ],
+  );
+}
+
+/**
+ * The provider refused the recipient's address for good at send time (a hard
+ * bounce): the send is `bounced`, stamped when it was refused (`at`, the
+ * caller's clock; now() when omitted), so it counts in its mailbox's sample
+ * like a bounce reported later.
+ */
+export async function markBouncedAtSend(db: Pool | PoolClient, id: string, error: string, providerAccountId: string | undefined, at?: number): Promise<void> {
+  await db.query(
+    `UPDATE sends SET status = 'bounced', last_error = $2, provider_account_id = COALESCE($3, provider_account_id),
+       sent_at = coalesce($4::timestamptz, now()), updated_at = now() WHERE id = $1`,
+    [id, error, providerAccountId ?? null, at !== undefined ? new Date(at) : null],
   );
 }
 

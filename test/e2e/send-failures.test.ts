@@ -21,7 +21,7 @@ describe('send failures inside a campaign', () => {
     await badAuth.stop();
   });
 
-  it('a recipient-permanent error fails that lead only; a sender-misconfigured mailbox pauses and the campaign goes on with the others', async () => {
+  it('a recipient refused at RCPT (550 no such user) bounces that lead only; a sender-misconfigured mailbox pauses and the campaign goes on with the others', async () => {
     const okProvider = await newProvider(stack, 'smtp', { host: '127.0.0.1', port: good.port, user: 'u', pass: 'p' });
     const brokenProvider = await newProvider(stack, 'smtp', { host: '127.0.0.1', port: badAuth.port, user: 'u', pass: 'wrong' });
     const client = await newClient(stack);
@@ -51,7 +51,7 @@ describe('send failures inside a campaign', () => {
     expect(statuses.rows).toHaveLength(30);
     for (const r of statuses.rows) {
       expect({ email: r.email, lead: r.lead, send: r.send }).toEqual(
-        r.email === rejected ? { email: r.email, lead: 'failed', send: 'failed' } : { email: r.email, lead: 'done', send: 'sent' },
+        r.email === rejected ? { email: r.email, lead: 'bounced', send: 'bounced' } : { email: r.email, lead: 'done', send: 'sent' },
       );
     }
 

@@ -7,13 +7,24 @@ export interface SesRecord {
   subject: string;
   text?: string;
   html?: string;
+  /** The headers the mail carries (names lower-cased): the request's, with SES's own Message-ID. */
   headers: Record<string, string>;
+  /** The custom headers exactly as the request gave them (names lower-cased). */
+  requestHeaders: Record<string, string>;
   tags: Record<string, string>;
   correlationId?: string;
   configurationSet?: string;
   /** Access key id from the SigV4 Authorization header. */
   accessKeyId?: string;
+  /** The region the request was signed for (the SigV4 credential scope). */
+  region?: string;
   messageId: string;
+  /**
+   * The Message-ID header the recipient receives: SES's own
+   * `<MessageId@region.amazonses.com>` (`email.amazonses.com` in us-east-1),
+   * whatever the request set (`headers['message-id']` holds the same).
+   */
+  messageIdHeader: string;
 }
 
 interface SendEmailBody {
@@ -35,7 +46,12 @@ export function awsError(status: number, type: string, message: string, headers:
   return { status, headers: { 'x-amzn-ErrorType': type, 'x-amzn-RequestId': 'fake-request', ...headers }, body: { message } };
 }
 
-/** Just enough of SES v2 SendEmail (`POST /v2/email/outbound-emails`, Simple content). */
+/**
+ * Just enough of SES v2 SendEmail (`POST /v2/email/outbound-emails`, Simple
+ * content). As SES does, it gives every mail its own Message-ID,
+ * `<MessageId@region.amazonses.com>` for the region the request was signed
+ * for, over any the request set.
+ */
 export class SesFake extends HttpFake<SesRecord> {
   protected matches(req: http.IncomingMessage): boolean {
     return req.method === 'POST' && (req.url ?? '').split('?')[0] === '/v2/email/outbound-emails';
@@ -52,10 +68,16 @@ export class SesFake extends HttpFake<SesRecord> {
     if (!b.FromEmailAddress || !b.Destination?.ToAddresses?.length || !simple) {
       throw awsError(400, 'BadRequestException', 'Missing FromEmailAddress, Destination or Simple content');
     }
-    const headers: Record<string, string> = {};
-    for (const h of simple.Headers ?? []) headers[h.Name.toLowerCase()] = h.Value;
+    const requestHeaders: Record<string, string> = {};
+    for (const h of simple.Headers ?? []) requestHeaders[h.Name.toLowerCase()] = h.Value;
     const tags: Record<string, string> = {};
     for (const t of b.EmailTags ?? []) tags[t.Name] = t.Value;
+    // Credential=AKID/20260101/eu-west-1/ses/aws4_request
+    const scope = /Credential=([^/,\s]+)\/\d{8}\/([a-z0-9-]+)\//.exec(authOf(req));
+    const messageId = `0100fake${this.instance}${String(this.attempts).padStart(8, '0')}-ses`;
+    // SES sets Message-ID itself, over any the request gave (as the mail it sends shows).
+    const messageIdHeader = `<${messageId}@${scope?.[2] === 'us-east-1' || !scope ? 'email' : scope[2]}.amazonses.com>`;
+    const headers = { ...requestHeaders, 'message-id': messageIdHeader };
     const record: SesRecord = {
       from: b.FromEmailAddress,
       to: b.Destination.ToAddresses,
@@ -63,11 +85,14 @@ export class SesFake extends HttpFake<SesRecord> {
       text: simple.Body?.Text?.Data,
       html: simple.Body?.Html?.Data,
       headers,
+      requestHeaders,
       tags,
       correlationId: tags.correlation_id,
       configurationSet: b.ConfigurationSetName,
-      accessKeyId: /Credential=([^/]+)\//.exec(authOf(req))?.[1],
-      messageId: `0100fake${this.instance}${String(this.attempts).padStart(8, '0')}-ses`,
+      accessKeyId: scope?.[1] ?? /Credential=([^/]+)\//.exec(authOf(req))?.[1],
+      region: scope?.[2],
+      messageId,
+      messageIdHeader,
     };
     return { record, recipients: record.to };
   }

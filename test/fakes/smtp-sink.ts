@@ -10,10 +10,14 @@ export interface ReceivedMail {
 
 /**
  * A real SMTP server (the smtp-server package) on a free loopback port that
- * records every message it accepts.
+ * records every message it accepts, and refuses the recipients it is told to
+ * at RCPT TO with the reply it is given (`rejectRecipient`).
  */
 export class SmtpSink {
   readonly received: ReceivedMail[] = [];
+  /** RCPT TO commands refused, by recipient (lower-cased). */
+  readonly refused: string[] = [];
+  private readonly rcptReplies = new Map<string, { code: number; text: string }>();
   readonly logins: { username: string; password: string }[] = [];
   /** Connection errors (a client killed mid-session resets its socket): kept, never thrown. */
   readonly errors: Error[] = [];
@@ -30,6 +34,13 @@ export class SmtpSink {
         callback(null, { user: auth.username });
       },
       logger: false,
+      onRcptTo: (address, _session, callback) => {
+        const to = address.address.toLowerCase();
+        const reply = this.rcptReplies.get(to);
+        if (!reply) return callback();
+        this.refused.push(to);
+        callback(Object.assign(new Error(reply.text), { responseCode: reply.code }));
+      },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
@@ -47,6 +58,12 @@ export class SmtpSink {
     });
     // smtp-server re-emits every connection's socket error on the server; unheard, the second one would crash the process.
     this.server.on('error', (err: Error) => void this.errors.push(err));
+  }
+
+  /** RCPT TO for this address is answered `<code> <text>`, e.g. 550 "5.1.1 No such user", or 550 "5.7.1 Relaying denied". */
+  rejectRecipient(address: string, code = 550, text = '5.1.1 No such user here'): this {
+    this.rcptReplies.set(address.toLowerCase(), { code, text });
+    return this;
   }
 
   async start(): Promise<this> {

@@ -21,8 +21,9 @@ const HOUR = 3_600_000;
 
 /**
  * The feedback loop against the mailbox workflow on the time-skipping test
- * server: 3 hard bounces on 100 sends cool the mailbox down for 12 h, and it
- * grants slots again by itself once the cooldown is over.
+ * server: 3 hard bounces on a day's 50 sends breach the one reputation rule
+ * and cool the mailbox down for 12 h, and it grants slots again by itself
+ * once the cooldown is over.
  */
 describe('feedback cooldown (time-skipping)', () => {
   let env: TestWorkflowEnvironment;
@@ -62,8 +63,8 @@ describe('feedback cooldown (time-skipping)', () => {
     await env?.teardown();
   });
 
-  /** A mailbox (row and workflow) with 100 accepted sends, one lead each. */
-  async function mailboxWith100Sends() {
+  /** A mailbox (row and workflow) with a day's 50 accepted sends, one lead each. */
+  async function mailboxWith50Sends() {
     const clientId = randomUUID();
     const campaignId = randomUUID();
     const mailboxId = randomUUID();
@@ -77,7 +78,7 @@ describe('feedback cooldown (time-skipping)', () => {
     await pool.query(`INSERT INTO provider_accounts (id, name, kind, config_encrypted) VALUES ($1, $2, 'ses', 'unused')`, [accountId, `ses-${accountId.slice(0, 8)}`]);
     await pool.query(`INSERT INTO mailboxes (id, client_id, address, provider_ids, send_window, limits) VALUES ($1, $2, $3, $4, $5, $6)`, [mailboxId, clientId, address, [accountId], JSON.stringify(window), JSON.stringify(limits)]);
     const sends: { id: string; email: string }[] = [];
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 50; i++) {
       const leadId = randomUUID();
       const sendId = randomUUID();
       const email = `lead${i}-${clientId.slice(0, 8)}@leads.example.org`;
@@ -100,15 +101,15 @@ describe('feedback cooldown (time-skipping)', () => {
     recipient: send.email, occurredAt: new Date(), payload: {},
   });
 
-  it('3 bounces in 100 sends cool the mailbox down for 12 h; it grants slots again afterwards', async () => {
-    const m = await mailboxWith100Sends();
+  it('3 bounces in 50 sends cool the mailbox down for 12 h with an alert; it grants slots again afterwards', async () => {
+    const m = await mailboxWith50Sends();
     const config = testConfig();
     const log = createLogger('silent');
     const deps = { pool, temporal: env.client, config, box: new SecretBox(config.CREDENTIALS_KEY!), log };
 
     await applyFeedbackEvents(deps, [hardBounce(m.sends[0]!)]);
     await applyFeedbackEvents(deps, [hardBounce(m.sends[1]!)]);
-    // 2 in 100: no verdict; the workflow's own ring saw 2 bounces in its first 2 outcomes (below its minimum sample).
+    // 2 in 50 (4%, lower bound 1.3%): no verdict, and the workflow judges nothing itself.
     expect((await m.handle.query(stateQuery, await env.currentTimeMs())).status).toBe('active');
     expect((await pool.query('SELECT count(*)::int AS n FROM alerts WHERE subject_id = $1', [m.mailboxId])).rows[0].n).toBe(0);
 
@@ -117,7 +118,9 @@ describe('feedback cooldown (time-skipping)', () => {
     const cooling = await m.handle.query(stateQuery, await env.currentTimeMs());
     expect(cooling.status).toBe('cooling_down');
     expect(Date.parse(cooling.cooldownUntil!)).toBeGreaterThanOrEqual(t0 + 12 * HOUR);
-    expect((await pool.query('SELECT kind FROM alerts WHERE subject_id = $1', [m.mailboxId])).rows).toEqual([{ kind: 'mailbox_bounce_rate' }]);
+    expect((await pool.query('SELECT kind, message FROM alerts WHERE subject_id = $1', [m.mailboxId])).rows).toEqual([
+      { kind: 'mailbox_bounce_rate', message: `mailbox ${m.mailboxId}: bounce rate 6.00% (3 of 50 sends; lower bound 2.42% at 95%) is above 2.00%; cooling down for 12 h` },
+    ]);
     const during = await m.handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'r1', campaignId: 'c' }] });
     // No slot now: the earliest is past the cooldown, beyond the grant horizon.
     expect(during.granted).toBe(false);

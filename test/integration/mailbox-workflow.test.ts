@@ -182,6 +182,35 @@ describe('mailbox workflow (time-skipping test server)', () => {
     expect(next.granted && next.at <= (await env.currentTimeMs()) + 1000).toBe(true);
   });
 
+  it("judges no bounce itself: a burst of bounces and a complaint without the rule's verdict leave it sending; a verdict cools it", async () => {
+    const settings: MailboxPolicySettings = {
+      timezone: 'UTC', window: allWeek, warmup: null,
+      limits: { dailyMax: 1000, hourlyMax: 500, minIntervalSeconds: 1, jitterRatio: 0 },
+    };
+    const { handle } = await startMailbox(settings);
+    for (let i = 0; i < 8; i++) {
+      const g = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: `s${i}`, campaignId: 'c' }] });
+      expect(g.granted).toBe(true);
+      await handle.signal(reportOutcomeSignal, { requestId: `s${i}`, outcome: 'sent' });
+    }
+    // Its old ring of 20 outcomes cooled it for 12 h here (2 bounces in 10), and for 24 h on any complaint.
+    await handle.signal(reportOutcomeSignal, { requestId: 'feedback:ses:b1', outcome: 'bounced' });
+    await handle.signal(reportOutcomeSignal, { requestId: 'feedback:ses:b2', outcome: 'bounced' });
+    await handle.signal(reportOutcomeSignal, { requestId: 'feedback:ses:c1', outcome: 'complained' });
+    const still = await handle.query(stateQuery, await env.currentTimeMs());
+    expect(still).toMatchObject({ status: 'active', cooldownUntil: null });
+    // Its next slot is only its pacing away (1 s after the 8 granted), not 12 h.
+    const g = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 's8', campaignId: 'c' }] });
+    expect(g.granted && g.at <= (await env.currentTimeMs()) + 60_000).toBe(true);
+
+    // The rule's verdict, carried by the report, is what cools it.
+    const t0 = await env.currentTimeMs();
+    await handle.signal(reportOutcomeSignal, { requestId: 'feedback:ses:b3', outcome: 'bounced', retryAfterMs: 12 * 3_600_000 });
+    const cooling = await handle.query(stateQuery, await env.currentTimeMs());
+    expect(cooling.status).toBe('cooling_down');
+    expect(Date.parse(cooling.cooldownUntil!)).toBeGreaterThanOrEqual(t0 + 12 * 3_600_000);
+  });
+
   it('continue-as-new (forced small) keeps all state and drops no reservation, even under concurrent requests', async () => {
     const settings: MailboxPolicySettings = {
       timezone: 'UTC', window: allWeek, warmup: null,

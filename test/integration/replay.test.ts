@@ -60,6 +60,12 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
 
   /** One run each of the scheduled workflows, over the campaign's data. */
   async function scheduledHistories(): Promise<{ name: string; workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
+    // Two of one mailbox's few sends bounced: the controller's rule breaches, so its run rests the mailbox (an applied decision).
+    await stack.pool.query(
+      `UPDATE sends SET status = 'bounced' WHERE id IN (
+         SELECT id FROM sends WHERE status = 'sent' AND mailbox_id = (SELECT mailbox_id FROM sends WHERE status = 'sent' ORDER BY id LIMIT 1)
+         ORDER BY id LIMIT 2)`,
+    );
     const out = [];
     for (const [name, wf, args] of [['reputation', reputationWorkflow, []], ['rotation', rotationWorkflow, [{ force: true }]]] as const) {
       const workflowId = `replay-${name}-${randomUUID()}`;
@@ -122,6 +128,8 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     const batch = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'b0', campaignId: 'c9', count: 3, withinMs: 10_000 }] });
     expect(batch.granted).toBe(true);
     await handle.signal(reportOutcomesSignal, { batchId: 'b0', outcomes: [{ outcome: 'sent' }, { outcome: 'skipped' }, { outcome: 'skipped' }] });
+    // A bounce carrying the one reputation rule's verdict (the only thing that cools a mailbox for bounces now).
+    await handle.signal(reportOutcomeSignal, { requestId: 'feedback:ses:verdict', outcome: 'bounced', retryAfterMs: 60_000 });
     await handle.query(stateQuery, Date.now());
     // At least one continue-as-new happened: collect every run's history.
     const desc = await eventually(async () => {
@@ -147,6 +155,9 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
         ...mailboxes.map((h, i) => [`mailbox-run${i + 1}`, h.history] as const),
         ...campaigns.map((h) => [h.name, h.history] as const),
         ...scheduled.map((h) => [`${h.name}-run1`, h.history] as const),
+        // Recorded under the one reputation rule (its patch marker): the mailbox's verdict-only branch, the controller's new rule.
+        ...mailboxes.map((h, i) => [`mailbox-rule-run${i + 1}`, h.history] as const),
+        ...scheduled.filter((h) => h.name === 'reputation').map((h) => ['reputation-rule-run1', h.history] as const),
       ];
       for (const [name, history] of named) {
         const file = path.join(FIXTURES, `${name}.json`);
@@ -158,7 +169,7 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
-      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-reputation-run', 'fixture-rotation-run']),
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run']),
     );
     // A hang guard, not a speed check: replay takes about 3 s on a quiet machine, and was seen past 30 s beside the scale lane in CI.
     const results = await stage('replay', 120_000, (async () => {

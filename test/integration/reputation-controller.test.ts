@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { uuidv7 } from '../../core/ids';
 import { selectCampaignMailboxes } from '../../db/repositories/mailboxes';
 import { mailboxStats } from '../../db/repositories/reputation';
+import { withTransaction } from '../../db/pool';
+import { judgeMailboxFeedback } from '../../services/mailbox-verdict';
+import { DEFAULT_MAILBOX_RULE } from '../../workflows/policy/mailbox-reputation';
+import { createLogger } from '../../core/logger';
 import { mailboxWorkflowId } from '../../workflows/ids';
 import { stateQuery } from '../../workflows/mailbox.workflow';
 import { reputationWorkflow, rotationWorkflow } from '../../workflows';
@@ -118,21 +122,22 @@ describe('reputation controller and daily rotation (dev server, PostgreSQL)', ()
     expect(total.rows[0].n).toBe(2);
   });
 
-  it('rests a mailbox over its bounce threshold, and the daily rotation returns it after the rest and rotates its providers', async () => {
+  it('rests a mailbox whose day of 50 sends breaches the one rule, with an alert naming the rate and the sample; the daily rotation returns it after the rest and rotates its providers', async () => {
     const client = await newClient(stack);
     const p1 = await newSmtpProvider(stack, 2527);
     const p2 = await newSmtpProvider(stack, 2528);
     const address = `rest-${randomUUID().slice(0, 8)}@resting.example.com`;
     const mailboxId = await importMailbox(client.apiKey, address, [p1.name, p2.name]);
     const calm = await importMailbox(client.apiKey, `calm-${randomUUID().slice(0, 8)}@resting.example.com`, [p1.name]);
-    await seedSends(client.id, mailboxId, 100, 3, 0);
-    await seedSends(client.id, calm, 100, 2, 0); // at the 2% threshold, not over it
+    // A day at 50 a day: 3 bounces breach (bound 2.4% > 2%); 2 do not (the old rule needed 100 sends in 24 h, and never fired).
+    await seedSends(client.id, mailboxId, 50, 3, 0);
+    await seedSends(client.id, calm, 50, 2, 0);
     await eventually(async () => (await liveStatus(address)) === 'active');
     // The controller reads mailboxes a page at a time, in id order.
-    const first = await mailboxStats(stack.pool, 86_400_000, 100, { afterId: null, limit: 1 });
-    const second = await mailboxStats(stack.pool, 86_400_000, 100, { afterId: first[0]!.mailboxId, limit: 1 });
+    const first = await mailboxStats(stack.pool, DEFAULT_MAILBOX_RULE, { afterId: null, limit: 1 });
+    const second = await mailboxStats(stack.pool, DEFAULT_MAILBOX_RULE, { afterId: first[0]!.mailboxId, limit: 1 });
     expect([...first, ...second].map((m) => [m.mailboxId, m.sends, m.bounced])).toEqual(
-      [[mailboxId, 100, 3], [calm, 100, 2]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      [[mailboxId, 50, 3], [calm, 50, 2]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     );
 
     const result = await runController();
@@ -141,8 +146,12 @@ describe('reputation controller and daily rotation (dev server, PostgreSQL)', ()
     expect(await liveStatus(address)).toBe('paused');
     const stored = await stack.pool.query('SELECT status FROM mailboxes WHERE id = $1', [mailboxId]);
     expect(stored.rows[0].status).toBe('paused');
-    const alerts = await stack.pool.query('SELECT kind, client_id FROM alerts WHERE subject_type = $1 AND subject_id = $2', ['mailbox', mailboxId]);
-    expect(alerts.rows).toEqual([{ kind: 'mailbox_rested', client_id: client.id }]);
+    const alerts = await stack.pool.query('SELECT kind, client_id, message FROM alerts WHERE subject_type = $1 AND subject_id = $2', ['mailbox', mailboxId]);
+    expect(alerts.rows).toEqual([{
+      kind: 'mailbox_rested', client_id: client.id,
+      message: expect.stringMatching(new RegExp(`^mailbox ${mailboxId}: bounce rate 6\\.00% \\(3 of 50 sends; lower bound 2\\.42% at 95%\\) is above 2\\.00%; resting until \\d{4}-`)),
+    }]);
+    expect((await stack.pool.query('SELECT count(*)::int AS n FROM alerts WHERE subject_id = $1', [calm])).rows[0].n).toBe(0);
 
     // Before its rest is over, the rotation leaves it resting; it rotates the client's two providers (first run of its day).
     const before = await stack.pool.query<{ provider_ids: string[] }>('SELECT provider_ids FROM mailboxes WHERE id = $1', [mailboxId]);
@@ -169,6 +178,27 @@ describe('reputation controller and daily rotation (dev server, PostgreSQL)', ()
     // Its old bounces were before its return: the next controller run does not rest it again.
     const next = await runController();
     expect(next.decisions.some((d) => 'mailboxId' in d && d.mailboxId === mailboxId)).toBe(false);
+  });
+
+  it('does not judge again what the feedback path judged: after its cooldown alert the sample starts afresh', async () => {
+    const client = await newClient(stack);
+    const p = await newSmtpProvider(stack, 2530);
+    const address = `fed-${randomUUID().slice(0, 8)}@feedback.example.com`;
+    const mailboxId = await importMailbox(client.apiKey, address, [p.name]);
+    await seedSends(client.id, mailboxId, 50, 3, 0);
+    await eventually(async () => (await liveStatus(address)) === 'active');
+    // The bounce that made it 3 in 50 arrived through the feedback path: the same rule, an alert and a cooldown.
+    const log = createLogger('silent');
+    const judged = await withTransaction(stack.pool, (tx) =>
+      judgeMailboxFeedback({ temporal: stack.temporal, rule: DEFAULT_MAILBOX_RULE, log }, tx, { mailboxId, clientId: client.id, outcome: 'bounced', requestId: `test:${randomUUID()}` }),
+    );
+    expect(judged.judgement.breaches.map((b) => b.signal)).toEqual(['bounce']);
+    expect(await liveStatus(address)).toBe('cooling_down');
+
+    const result = await runController();
+    expect(result.decisions.some((d) => 'mailboxId' in d && d.mailboxId === mailboxId)).toBe(false);
+    const alerts = await stack.pool.query('SELECT kind FROM alerts WHERE subject_type = $1 AND subject_id = $2', ['mailbox', mailboxId]);
+    expect(alerts.rows).toEqual([{ kind: 'mailbox_bounce_rate' }]);
   });
 
   it('takes a sending domain under 95% delivery out of rotation, rests its mailboxes and keeps them from new campaigns', async () => {

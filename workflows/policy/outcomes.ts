@@ -4,20 +4,15 @@
  * - throttled: cooldown of min(throttleMax, throttleBase * 2^streak) seconds
  *   (300, 600, 1200, ... capped), or the provider's Retry-After when longer;
  *   the streak then grows by one. An existing later cooldown is kept.
- * - sent / delivered: reset the throttle streak. 'sent' also adds an 'ok' to
- *   the ring of recent outcomes; 'delivered' does not, because it reports on
- *   a mail already counted by its 'sent'.
- * - bounced / complained: added to the ring (the last bounceWindow entries).
- *   Rates are counts over the ring's length. A bounce spike is a bounce rate
- *   strictly above bounceThreshold once the ring holds bounceMinSample
- *   entries; a complaint spike is a complaint rate strictly above
- *   complaintThreshold, with no minimum sample. A spike sets a cooldown of
- *   bounceCooldownHours / complaintCooldownHours from now and clears the
- *   ring, so the same outcomes cannot trigger it again.
- *   A bounced / complained report that carries retryAfterMs is a verdict
- *   of the feedback loop (rates over the mailbox's sends in PostgreSQL, see
- *   core/webhooks/feedback-rules.ts): the mailbox cools down for that long
- *   whatever the ring says, and the ring is cleared.
+ * - sent / delivered: reset the throttle streak.
+ * - bounced / complained: the mailbox judges nothing itself. A report that
+ *   carries retryAfterMs carries the verdict of the one reputation rule
+ *   (./mailbox-reputation.ts, asked by whoever recorded the bounce or
+ *   complaint): the mailbox cools down for that long (never shortening a
+ *   later cooldown). Without one, nothing changes.
+ *   With `legacyRing` (only while replaying histories recorded before the
+ *   one reputation rule, see ./legacy-ring.ts) the old ring of recent
+ *   outcomes is kept and judged as it was.
  * - sender_misconfigured: pauses with reason 'sender_misconfigured'.
  *
  * Every outcome also prunes grants that can no longer affect a slot at or
@@ -28,8 +23,8 @@
  */
 import { resolveCooldown } from './defaults';
 import { pruneGrants } from './grants';
-import { HOUR_MS } from './time-zone';
-import type { MailboxPolicySettings, Outcome, OutcomeResult, PolicyState, RecentOutcome } from './types';
+import { legacyRingCooldown, pushLegacyOutcome } from './legacy-ring';
+import type { MailboxPolicySettings, Outcome, OutcomeResult, PolicyState } from './types';
 
 export const SENDER_MISCONFIGURED = 'sender_misconfigured';
 
@@ -48,7 +43,7 @@ export function applyOutcome(
   state: PolicyState,
   outcome: Outcome,
   nowMs: number,
-  detail?: { retryAfterMs?: number },
+  detail?: { retryAfterMs?: number; legacyRing?: boolean },
 ): OutcomeResult {
   const cfg = resolveCooldown(settings.cooldown);
   const next: PolicyState = pruneGrants(settings, state, nowMs);
@@ -56,7 +51,7 @@ export function applyOutcome(
     case 'sent':
     case 'delivered': {
       next.throttleStreak = 0;
-      if (outcome === 'sent') pushOutcome(next, 'ok', cfg.bounceWindow);
+      if (outcome === 'sent' && detail?.legacyRing) pushLegacyOutcome(next, 'ok', cfg.bounceWindow);
       return { state: next, cooled: false, paused: false };
     }
     case 'throttled': {
@@ -74,18 +69,14 @@ export function applyOutcome(
     }
     case 'bounced':
     case 'complained': {
-      pushOutcome(next, outcome, cfg.bounceWindow);
-      const ring = next.recentOutcomes;
-      const bounces = ring.filter((o) => o === 'bounced').length;
-      const complaints = ring.filter((o) => o === 'complained').length;
       let until: number | null = null;
       const verdict = detail?.retryAfterMs;
       if (verdict !== undefined && Number.isFinite(verdict) && verdict > 0) until = nowMs + verdict;
-      if (ring.length >= cfg.bounceMinSample && bounces / ring.length > cfg.bounceThreshold) {
-        until = Math.max(until ?? 0, nowMs + cfg.bounceCooldownHours * HOUR_MS);
-      }
-      if (complaints > 0 && complaints / ring.length > cfg.complaintThreshold) {
-        until = Math.max(until ?? 0, nowMs + cfg.complaintCooldownHours * HOUR_MS);
+      if (detail?.legacyRing) {
+        const ring = legacyRingCooldown(cfg, next, outcome, nowMs);
+        if (ring !== null) until = Math.max(until ?? 0, ring);
+      } else {
+        next.recentOutcomes = [];
       }
       if (until === null) return { state: next, cooled: false, paused: false };
       next.cooldownUntil = extendCooldown(state.cooldownUntil, until);
@@ -102,10 +93,4 @@ export function applyOutcome(
       throw new RangeError(`applyOutcome: unknown outcome '${String(unknown)}'`);
     }
   }
-}
-
-function pushOutcome(state: PolicyState, outcome: RecentOutcome, size: number): void {
-  state.recentOutcomes.push(outcome);
-  const keep = Math.max(1, Math.floor(size));
-  if (state.recentOutcomes.length > keep) state.recentOutcomes = state.recentOutcomes.slice(-keep);
 }

@@ -4,28 +4,33 @@
  * `now` is a parameter). The reputation workflow asks `decideReputation` and
  * hands the decisions to an activity that carries them out.
  *
- * Rules (each needs a minimum sample before it says anything):
- * - mailbox: bounce rate or complaint rate strictly above its threshold →
- *   rest it (pause) for `mailboxRestMs`; a rest whose time has passed → resume.
- * - sending domain: delivery rate strictly under `domainDeliveryMin` (95%) →
- *   out of rotation; its active mailboxes rest until it is back (the
- *   activity rests them with it).
- * - provider account: failure rate at or above `providerFailureRate` (10%)
- *   with a closed breaker → open the breaker (mailboxes fail over to their
- *   next provider; the breaker's own probe brings traffic back).
+ * Rules:
+ * - mailbox: the one reputation rule (./mailbox-reputation.ts) finds its
+ *   bounce or complaint rate over its maximum on its sample (its sends since
+ *   its last verdict or return from rest) → rest it (pause) for
+ *   `mailboxRestMs`; a rest whose time has passed → resume. The feedback
+ *   path judges the same sample on every bounce and complaint and cools the
+ *   mailbox down at once; the controller catches what that could not act on.
+ * - sending domain, on at least `domainMinSample` sends: delivery rate
+ *   strictly under `domainDeliveryMin` (95%) → out of rotation; its active
+ *   mailboxes rest until it is back (the activity rests them with it).
+ * - provider account, on at least `providerMinAttempts`: failure rate at or
+ *   above `providerFailureRate` (10%) with a closed breaker → open the
+ *   breaker (mailboxes fail over to their next provider; the breaker's own
+ *   probe brings traffic back).
  */
 
+import { DEFAULT_MAILBOX_RULE, describeBreach, judgeMailbox, validateMailboxRule, type MailboxRuleSettings } from './mailbox-reputation';
+
 export interface ReputationSettings {
-  /** Send rates (mailboxes, domains) are measured over this window. */
+  /** Domain delivery rates are measured over this window (mailboxes over mailboxRule.windowMs). */
   windowMs: number;
   /** Provider failure rates are measured over this (shorter) window. */
   providerWindowMs: number;
-  /** Rest (pause) length of a mailbox over its bounce or complaint threshold. */
+  /** Rest (pause) length of a mailbox the rule finds over its bounce or complaint maximum. */
   mailboxRestMs: number;
-  mailboxBounceMax: number;
-  mailboxComplaintMax: number;
-  /** No mailbox verdict on fewer sends than this. */
-  mailboxMinSample: number;
+  /** The one reputation rule's settings (the feedback path uses the same). */
+  mailboxRule: MailboxRuleSettings;
   /** A domain under this delivery rate leaves rotation. */
   domainDeliveryMin: number;
   domainMinSample: number;
@@ -38,9 +43,7 @@ export const DEFAULT_REPUTATION: Readonly<ReputationSettings> = Object.freeze({
   windowMs: 24 * 60 * 60_000,
   providerWindowMs: 15 * 60_000,
   mailboxRestMs: 24 * 60 * 60_000,
-  mailboxBounceMax: 0.02,
-  mailboxComplaintMax: 0.001,
-  mailboxMinSample: 100,
+  mailboxRule: DEFAULT_MAILBOX_RULE,
   domainDeliveryMin: 0.95,
   domainMinSample: 100,
   providerFailureRate: 0.1,
@@ -55,8 +58,12 @@ export interface SendCounts {
   failed: number;
 }
 
-export interface MailboxStats extends SendCounts {
+/** A mailbox's sample for the rule: its sends since its last verdict or return from rest, within the rule's window. */
+export interface MailboxStats {
   mailboxId: string;
+  sends: number;
+  bounced: number;
+  complained: number;
   clientId: string | null;
   status: 'active' | 'paused' | 'disabled';
   /** The open rest the controller put it on, if any (restUntil null: until its domain is back). */
@@ -113,25 +120,18 @@ export function mailboxDecision(m: MailboxStats, s: ReputationSettings, now: num
     }
     return null; // resting: nothing more to decide
   }
-  if (m.status !== 'active' || m.sends < s.mailboxMinSample) return null;
-  const r = ratesOf(m);
-  const restUntil = now + s.mailboxRestMs;
-  if (r.complaint > s.mailboxComplaintMax) {
-    return {
-      kind: 'rest_mailbox', mailboxId: m.mailboxId, clientId: m.clientId, restUntil,
-      reason: `complaint rate ${pct(r.complaint)} over ${m.sends} sends (max ${pct(s.mailboxComplaintMax)})`,
-    };
-  }
-  if (r.bounce > s.mailboxBounceMax) {
-    return {
-      kind: 'rest_mailbox', mailboxId: m.mailboxId, clientId: m.clientId, restUntil,
-      reason: `bounce rate ${pct(r.bounce)} over ${m.sends} sends (max ${pct(s.mailboxBounceMax)})`,
-    };
-  }
-  return null;
+  if (m.status !== 'active') return null;
+  // A snapshot taken by an activity older than the rule carries no rule settings: the defaults judge it.
+  const rule = s.mailboxRule ?? DEFAULT_MAILBOX_RULE;
+  const verdict = judgeMailbox(m, rule);
+  if (verdict.breaches.length === 0) return null;
+  return {
+    kind: 'rest_mailbox', mailboxId: m.mailboxId, clientId: m.clientId, restUntil: now + s.mailboxRestMs,
+    reason: verdict.breaches.map((b) => describeBreach(b, rule.confidence)).join('; '),
+  };
 }
 
-export function domainDecision(d: DomainStats, s: ReputationSettings): ReputationDecision | null {
+export function domainDecision(d: DomainStats, s: Pick<ReputationSettings, 'domainDeliveryMin' | 'domainMinSample'>): ReputationDecision | null {
   if (!d.inRotation || d.sends < s.domainMinSample) return null;
   const r = ratesOf(d);
   if (r.delivery >= s.domainDeliveryMin) return null;
@@ -141,7 +141,7 @@ export function domainDecision(d: DomainStats, s: ReputationSettings): Reputatio
   };
 }
 
-export function providerDecision(p: ProviderStats, s: ReputationSettings): ReputationDecision | null {
+export function providerDecision(p: ProviderStats, s: Pick<ReputationSettings, 'providerFailureRate' | 'providerMinAttempts'>): ReputationDecision | null {
   if (p.breaker !== 'closed' || p.attempts < s.providerMinAttempts || p.attempts <= 0) return null;
   const rate = p.failures / p.attempts;
   if (rate < s.providerFailureRate) return null;
@@ -177,9 +177,10 @@ export function decideReputation(snap: ReputationSnapshot, s: ReputationSettings
 /** Errors naming the setting, for config checks and tests. */
 export function validateReputationSettings(s: ReputationSettings): string[] {
   const errors: string[] = [];
-  const fractions: (keyof ReputationSettings)[] = ['mailboxBounceMax', 'mailboxComplaintMax', 'domainDeliveryMin', 'providerFailureRate'];
+  const fractions = ['domainDeliveryMin', 'providerFailureRate'] as const;
   for (const k of fractions) if (!(s[k] >= 0 && s[k] <= 1)) errors.push(`${k} must be between 0 and 1`);
-  const positives: (keyof ReputationSettings)[] = ['windowMs', 'providerWindowMs', 'mailboxRestMs', 'mailboxMinSample', 'domainMinSample', 'providerMinAttempts'];
+  const positives = ['windowMs', 'providerWindowMs', 'mailboxRestMs', 'domainMinSample', 'providerMinAttempts'] as const;
   for (const k of positives) if (!(Number.isFinite(s[k]) && s[k] > 0)) errors.push(`${k} must be positive`);
+  for (const e of validateMailboxRule(s.mailboxRule)) errors.push(`mailboxRule.${e}`);
   return errors;
 }

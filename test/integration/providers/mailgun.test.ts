@@ -21,6 +21,7 @@ describe('Mailgun adapter (fetch) against the local fake', () => {
   test('a send records text, html, h: unsubscribe and threading headers, v:correlation_id, and returns the id', async () => {
     const res = await mg.send(message());
     const rec = fake.messages.at(-1)!;
+    expect(res.messageIdHeader).toBe('<m-1@sender.example>'); // the provider keeps the Message-ID we set
     expect(res.providerMessageId).toBe(rec.id);
     expect(rec).toMatchObject({
       domain: 'mg.sender.example',
@@ -60,7 +61,7 @@ describe('Mailgun adapter (fetch) against the local fake', () => {
     ['500', () => fake.fail(500), 'transient'],
     ['503 (one 503 is not an outage)', () => fake.fail(503), 'transient'],
     ['401 Forbidden (bad key)', () => fake.authFail(), 'sender_misconfigured'],
-    ['400 on the recipient', () => fake.rejectRecipient('bob@lead.example'), 'recipient_permanent'],
+    ['400 on the recipient', () => fake.rejectRecipient('bob@lead.example'), 'recipient_invalid'],
     ['400 on the from parameter', () => fake.respondWith({ status: 400, body: { message: "'from' parameter is not a valid address. please check documentation" } }), 'sender_misconfigured'],
     ['404 unknown domain', () => fake.respondWith({ status: 404, body: { message: 'Domain not found: mg.sender.example' } }), 'sender_misconfigured'],
     ['403 disabled domain', () => fake.respondWith({ status: 403, body: { message: 'Domain mg.sender.example is disabled' } }), 'provider_down'],

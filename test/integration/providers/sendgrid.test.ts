@@ -21,6 +21,7 @@ describe('SendGrid adapter (real @sendgrid/client) against the local fake', () =
   test('a send records text, html, unsubscribe and threading headers, custom_args correlation_id, and returns x-message-id', async () => {
     const res = await sg.send(message());
     const rec = fake.messages.at(-1)!;
+    expect(res.messageIdHeader).toBe('<m-1@sender.example>'); // the provider keeps the Message-ID we set
     expect(res.providerMessageId).toBe(rec.messageId);
     expect(rec).toMatchObject({
       from: 'alice@sender.example',
@@ -78,7 +79,7 @@ describe('SendGrid adapter (real @sendgrid/client) against the local fake', () =
     ['503 (one 503 is not an outage)', () => fake.fail(503), 'transient'],
     ['401 bad key', () => fake.authFail(), 'sender_misconfigured'],
     ['403 unverified sender identity', () => fake.respondWith(sendgridError(403, 'The from address does not match a verified Sender Identity.', 'from')), 'sender_misconfigured'],
-    ['400 on the recipient', () => fake.rejectRecipient('bob@lead.example'), 'recipient_permanent'],
+    ['400 on the recipient', () => fake.rejectRecipient('bob@lead.example'), 'recipient_invalid'],
     ['400 on the from address', () => fake.respondWith(sendgridError(400, 'The from email does not contain a valid address.', 'from.email')), 'sender_misconfigured'],
     ['401 Maximum credits exceeded (account cannot send)', () => fake.respondWith(sendgridError(401, 'Maximum credits exceeded')), 'provider_down'],
     ['504 from a gateway', () => fake.respondWith({ status: 504, body: 'Gateway Timeout' }), 'ambiguous'],

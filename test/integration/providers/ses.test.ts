@@ -26,10 +26,14 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
     await fake.stop();
   });
 
-  test('a send records text, html, unsubscribe and threading headers, the correlation tag, and returns the MessageId', async () => {
+  test('a send records text, html, unsubscribe and threading headers, the correlation tag, and returns the MessageId and the Message-ID SES gave the mail', async () => {
     const res = await ses.send(message());
     const rec = fake.messages.at(-1)!;
     expect(res.providerMessageId).toBe(rec.messageId);
+    // SES sets Message-ID itself: the send records SES's, which is what the recipient gets and a follow-up names.
+    expect(res.messageIdHeader).toBe(`<${rec.messageId}@eu-west-1.amazonses.com>`);
+    expect(rec.messageIdHeader).toBe(res.messageIdHeader);
+    expect(rec.region).toBe('eu-west-1');
     expect(rec).toMatchObject({
       from: '"Alice Sender" <alice@sender.example>',
       to: ['bob@lead.example'],
@@ -45,8 +49,9 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
       'list-unsubscribe-post': 'List-Unsubscribe=One-Click',
       'in-reply-to': '<m-0@sender.example>',
       references: '<m-0@sender.example>',
-      'message-id': '<m-1@sender.example>',
+      'message-id': res.messageIdHeader,
     });
+    expect(rec.requestHeaders['message-id']).toBeUndefined(); // none sent: SES would replace it (and v2 refuses it as a custom header)
   });
 
   test('a message may pick its own configuration set', async () => {
@@ -85,7 +90,8 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
     ['500 InternalServiceErrorException', () => fake.fail(500), 'transient', 'InternalServiceErrorException'],
     ['503 ServiceUnavailable (one 503 is not an outage)', () => fake.fail(503), 'transient', 'ServiceUnavailable'],
     ['403 UnrecognizedClientException', () => fake.authFail(), 'sender_misconfigured', 'UnrecognizedClientException'],
-    ['MessageRejected for the recipient', () => fake.rejectRecipient('bob@lead.example'), 'recipient_permanent', 'MessageRejected'],
+    ['MessageRejected: the recipient is on the suppression list', () => fake.rejectRecipient('bob@lead.example'), 'recipient_invalid', 'MessageRejected'],
+    ['MessageRejected for the message (too long)', () => fake.respondWith(awsError(400, 'MessageRejected', 'Message length is more than 10485760 bytes long')), 'recipient_permanent', 'MessageRejected'],
     [
       'MessageRejected: Email address is not verified',
       () => fake.respondWith(awsError(400, 'MessageRejected', 'Email address is not verified. The following identities failed the check in region EU-WEST-1: alice@sender.example')),
@@ -97,7 +103,7 @@ describe('SES v2 adapter (real SESv2Client) against the local fake', () => {
     ['LimitExceededException (daily quota)', () => fake.respondWith(awsError(400, 'LimitExceededException', 'Daily message quota exceeded.')), 'throttled', 'LimitExceededException'],
     ['SendingPausedException', () => fake.respondWith(awsError(400, 'SendingPausedException', 'Sending paused for this account.')), 'provider_down', 'SendingPausedException'],
     ['AccountSuspendedException', () => fake.respondWith(awsError(400, 'AccountSuspendedException', 'Account suspended.')), 'provider_down', 'AccountSuspendedException'],
-    ['BadRequestException on an illegal address', () => fake.respondWith(awsError(400, 'BadRequestException', "Missing final '@domain'")), 'recipient_permanent', 'BadRequestException'],
+    ['BadRequestException on an illegal address', () => fake.respondWith(awsError(400, 'BadRequestException', "Missing final '@domain'")), 'recipient_invalid', 'BadRequestException'],
     ['504 from a gateway', () => fake.respondWith({ status: 504, body: 'Gateway Timeout' }), 'ambiguous', undefined],
     // Gateways answer in HTML the SDK cannot parse: the status still decides (nginx's 504 says "Time-out").
     ['504 from nginx, an HTML page', () => fake.respondWith({ status: 504, headers: { 'content-type': 'text/html' }, body: NGINX_504 }), 'ambiguous', 504],

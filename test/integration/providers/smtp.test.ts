@@ -21,6 +21,7 @@ describe('SmtpProvider (nodemailer) against the faulty SMTP fake', () => {
   test('a send records text, html, unsubscribe and threading headers, X-Outreach-Correlation-Id, and returns the queue id', async () => {
     const res = await smtp.send(message());
     const rec = fake.messages.at(-1)!;
+    expect(res.messageIdHeader).toBe('<m-1@sender.example>'); // the provider keeps the Message-ID we set
     expect(res.providerMessageId).toBe(rec.queueId);
     expect(rec.to).toEqual(['bob@lead.example']);
     expect(rec.user).toBe('mailbox');
@@ -41,7 +42,7 @@ describe('SmtpProvider (nodemailer) against the faulty SMTP fake', () => {
     // the message went out); the fault persists here, so the fresh connection's 421 surfaces.
     ['421 to MAIL FROM (throttle)', () => fake.throttle(), 'throttled'],
     ['451 to MAIL FROM (throttle)', () => fake.throttle({ status: 451 }), 'throttled'],
-    ['550 to RCPT TO', () => fake.rejectRecipient('bob@lead.example'), 'recipient_permanent'],
+    ['550 to RCPT TO (no such user)', () => fake.rejectRecipient('bob@lead.example'), 'recipient_invalid'],
     ['530 to MAIL FROM on an already authenticated pooled connection', () => fake.authFail(), 'sender_misconfigured'],
     // A 4xx reply to the message body is a temporary refusal of that message, not a rate limit.
     ['451 after DATA', () => fake.fail(451), 'transient'],

@@ -17,11 +17,14 @@ function settings(cooldown?: Partial<CooldownSettings>): MailboxPolicySettings {
   };
 }
 
-function feed(s: MailboxPolicySettings, st: PolicyState, outcomes: Outcome[], at = NOW) {
+/** Replays as a history recorded before the one reputation rule does (workflows/policy/legacy-ring.ts). */
+const L = { legacyRing: true } as const;
+
+function feed(s: MailboxPolicySettings, st: PolicyState, outcomes: Outcome[], at = NOW, detail: { legacyRing?: boolean } = {}) {
   let state = st;
   let cooled = false;
   for (const o of outcomes) {
-    const r = applyOutcome(s, state, o, at);
+    const r = applyOutcome(s, state, o, at, detail);
     state = r.state;
     cooled = r.cooled;
   }
@@ -91,55 +94,92 @@ describe('throttled', () => {
   });
 });
 
-describe('bounce spike', () => {
+describe("bounces and complaints: only the one reputation rule's verdict cools the mailbox", () => {
+  it('cools down for the verdict it carries (retryAfterMs), then grants again', () => {
+    const s = settings();
+    const r = applyOutcome(s, initialPolicyState(), 'bounced', NOW, { retryAfterMs: 12 * HOUR });
+    expect(r).toMatchObject({ cooled: true, paused: false });
+    expect(r.state.cooldownUntil).toBe(NOW + 12 * HOUR);
+    expect(earliestSlot(s, r.state, NOW + HOUR)).toEqual({ at: NOW + 12 * HOUR, reason: 'cooldown' });
+    expect(earliestSlot(s, r.state, NOW + 12 * HOUR).reason).toBe('ok');
+    expect(applyOutcome(s, initialPolicyState(), 'complained', NOW, { retryAfterMs: 24 * HOUR }).state.cooldownUntil).toBe(NOW + 24 * HOUR);
+  });
+
+  it('judges nothing itself: without a verdict no burst of bounces or complaint cools it (the old ring is gone)', () => {
+    const s = settings();
+    // The ring cooled a mailbox for 12 h on 2 bounces in 10 outcomes and for 24 h on any complaint.
+    const ringWould = feed(s, initialPolicyState(), [...repeat('sent', 8), 'bounced', 'bounced'], NOW, L);
+    expect(ringWould.cooled).toBe(true);
+    const now = feed(s, initialPolicyState(), [...repeat('sent', 8), 'bounced', 'bounced', 'complained', ...repeat('bounced', 20)]);
+    expect(now.cooled).toBe(false);
+    expect(now.state.cooldownUntil).toBeNull();
+    expect(now.state.recentOutcomes).toEqual([]); // nothing recorded for a ring
+  });
+
+  it('never shortens a longer cooldown, and ignores a zero, negative or non-finite verdict', () => {
+    const s = settings();
+    const cooling = { ...initialPolicyState(), cooldownUntil: NOW + 30 * HOUR };
+    expect(applyOutcome(s, cooling, 'complained', NOW, { retryAfterMs: HOUR }).state.cooldownUntil).toBe(NOW + 30 * HOUR);
+    for (const bad of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(applyOutcome(s, initialPolicyState(), 'bounced', NOW, { retryAfterMs: bad }).cooled).toBe(false);
+    }
+  });
+
+  it('drops a ring a run recorded before the rule carried over', () => {
+    const carried = { ...initialPolicyState(), recentOutcomes: ['ok', 'bounced', 'bounced'] as PolicyState['recentOutcomes'] };
+    expect(applyOutcome(settings(), carried, 'bounced', NOW).state.recentOutcomes).toEqual([]);
+  });
+});
+
+describe('legacy ring, replaying histories from before the one reputation rule: bounce spike', () => {
   it('records sends and bounces in a ring of the last bounceWindow outcomes', () => {
-    const { state } = feed(settings(), initialPolicyState(), [...repeat('sent', 25), 'delivered']);
+    const { state } = feed(settings(), initialPolicyState(), [...repeat('sent', 25), 'delivered'], NOW, L);
     expect(state.recentOutcomes).toEqual(repeat('sent', 20).map(() => 'ok'));
   });
 
   it('cools down for bounceCooldownHours when the rate goes above the threshold, then clears the ring', () => {
     const s = settings();
     // 18 sent + 1 bounce = 1/19 > 5%: already a spike once 10 outcomes are in.
-    const { state: warm } = feed(s, initialPolicyState(), repeat('sent', 18));
-    const r = applyOutcome(s, warm, 'bounced', NOW);
+    const { state: warm } = feed(s, initialPolicyState(), repeat('sent', 18), NOW, L);
+    const r = applyOutcome(s, warm, 'bounced', NOW, L);
     expect(r.cooled).toBe(true);
     expect(r.state.cooldownUntil).toBe(NOW + 12 * HOUR);
     expect(r.state.recentOutcomes).toEqual([]);
     // The next bounce alone does not re-trigger: the ring is below the minimum sample.
-    expect(applyOutcome(s, r.state, 'bounced', NOW + 13 * HOUR).cooled).toBe(false);
+    expect(applyOutcome(s, r.state, 'bounced', NOW + 13 * HOUR, L).cooled).toBe(false);
   });
 
   it('needs more than the threshold: 1 bounce in a full window of 20 is exactly 5%, 2 are a spike', () => {
     const s = settings();
-    const { state: full } = feed(s, initialPolicyState(), repeat('sent', 19));
-    const one = applyOutcome(s, full, 'bounced', NOW);
+    const { state: full } = feed(s, initialPolicyState(), repeat('sent', 19), NOW, L);
+    const one = applyOutcome(s, full, 'bounced', NOW, L);
     expect(one.cooled).toBe(false);
     expect(one.state.recentOutcomes).toHaveLength(20);
-    const sentMore = feed(s, one.state, repeat('sent', 5)).state; // the bounce is still in the last 20
-    const two = applyOutcome(s, sentMore, 'bounced', NOW);
+    const sentMore = feed(s, one.state, repeat('sent', 5), NOW, L).state; // the bounce is still in the last 20
+    const two = applyOutcome(s, sentMore, 'bounced', NOW, L);
     expect(two.cooled).toBe(true);
   });
 
   it('waits for bounceMinSample outcomes before judging', () => {
     const s = settings();
-    const { state, cooled } = feed(s, initialPolicyState(), ['sent', 'bounced', 'bounced', 'sent', 'bounced', 'sent', 'bounced', 'sent', 'sent']);
+    const { state, cooled } = feed(s, initialPolicyState(), ['sent', 'bounced', 'bounced', 'sent', 'bounced', 'sent', 'bounced', 'sent', 'sent'], NOW, L);
     expect(cooled).toBe(false); // 4 of 9, but only 9 outcomes
-    expect(applyOutcome(s, state, 'bounced', NOW).cooled).toBe(true); // 10th outcome
+    expect(applyOutcome(s, state, 'bounced', NOW, L).cooled).toBe(true); // 10th outcome
   });
 
   it('forgets bounces that slid out of the window', () => {
     const s = settings();
-    const { state } = feed(s, initialPolicyState(), ['bounced', ...repeat('sent', 20)]);
+    const { state } = feed(s, initialPolicyState(), ['bounced', ...repeat('sent', 20)], NOW, L);
     expect(state.recentOutcomes.includes('bounced')).toBe(false);
-    expect(applyOutcome(s, state, 'bounced', NOW).cooled).toBe(false); // 1 in 20
+    expect(applyOutcome(s, state, 'bounced', NOW, L).cooled).toBe(false); // 1 in 20
   });
 });
 
-describe('complaint spike', () => {
+describe('legacy ring: complaint spike', () => {
   it('one complaint in the window is above 1% and cools down for complaintCooldownHours', () => {
     const s = settings();
-    const { state } = feed(s, initialPolicyState(), repeat('sent', 20));
-    const r = applyOutcome(s, state, 'complained', NOW);
+    const { state } = feed(s, initialPolicyState(), repeat('sent', 20), NOW, L);
+    const r = applyOutcome(s, state, 'complained', NOW, L);
     expect(r).toMatchObject({ cooled: true, paused: false });
     expect(r.state.cooldownUntil).toBe(NOW + 24 * HOUR);
     expect(r.state.recentOutcomes).toEqual([]);
@@ -147,29 +187,29 @@ describe('complaint spike', () => {
   });
 
   it('needs no minimum sample, and respects a configured threshold', () => {
-    expect(applyOutcome(settings(), initialPolicyState(), 'complained', NOW).cooled).toBe(true);
+    expect(applyOutcome(settings(), initialPolicyState(), 'complained', NOW, L).cooled).toBe(true);
     // Threshold 10%: 1 complaint in 20 is not enough.
     const s = settings({ complaintThreshold: 0.1 });
-    const { state } = feed(s, initialPolicyState(), repeat('sent', 19));
-    expect(applyOutcome(s, state, 'complained', NOW).cooled).toBe(false);
+    const { state } = feed(s, initialPolicyState(), repeat('sent', 19), NOW, L);
+    expect(applyOutcome(s, state, 'complained', NOW, L).cooled).toBe(false);
   });
 
   it('takes the longer cooldown when bounces and complaints spike together', () => {
     const s = settings();
-    const { state } = feed(s, initialPolicyState(), [...repeat('sent', 8), 'bounced', 'bounced']);
+    const { state } = feed(s, initialPolicyState(), [...repeat('sent', 8), 'bounced', 'bounced'], NOW, L);
     expect(state.cooldownUntil).toBe(NOW + 12 * HOUR);
     const st = { ...state, recentOutcomes: [...repeat('sent', 8).map(() => 'ok' as const), 'bounced' as const] };
-    const r = applyOutcome(s, st, 'complained', NOW);
+    const r = applyOutcome(s, st, 'complained', NOW, L);
     expect(r.state.cooldownUntil).toBe(NOW + 24 * HOUR);
   });
 });
 
-describe("the feedback loop's verdict (retryAfterMs on a bounce or complaint)", () => {
+describe("legacy ring: the rule's verdict beside the ring", () => {
   it('cools down for the given time even when the ring alone would not, and clears the ring', () => {
     const s = settings();
-    const { state } = feed(s, initialPolicyState(), repeat('sent', 19));
-    expect(applyOutcome(s, state, 'bounced', NOW).cooled).toBe(false); // 1 in 20: the ring says no
-    const r = applyOutcome(s, state, 'bounced', NOW, { retryAfterMs: 12 * HOUR });
+    const { state } = feed(s, initialPolicyState(), repeat('sent', 19), NOW, L);
+    expect(applyOutcome(s, state, 'bounced', NOW, L).cooled).toBe(false); // 1 in 20: the ring says no
+    const r = applyOutcome(s, state, 'bounced', NOW, { retryAfterMs: 12 * HOUR, ...L });
     expect(r).toMatchObject({ cooled: true, paused: false });
     expect(r.state.cooldownUntil).toBe(NOW + 12 * HOUR);
     expect(r.state.recentOutcomes).toEqual([]);
@@ -180,17 +220,17 @@ describe("the feedback loop's verdict (retryAfterMs on a bounce or complaint)", 
   it('never shortens a longer cooldown, and takes the longer of verdict and ring', () => {
     const s = settings();
     const cooling = { ...initialPolicyState(), cooldownUntil: NOW + 30 * HOUR };
-    expect(applyOutcome(s, cooling, 'complained', NOW, { retryAfterMs: HOUR }).state.cooldownUntil).toBe(NOW + 30 * HOUR);
-    const { state } = feed(s, initialPolicyState(), repeat('sent', 20));
+    expect(applyOutcome(s, cooling, 'complained', NOW, { retryAfterMs: HOUR, ...L }).state.cooldownUntil).toBe(NOW + 30 * HOUR);
+    const { state } = feed(s, initialPolicyState(), repeat('sent', 20), NOW, L);
     // A complaint spikes the ring (24 h); a 1 h verdict does not shorten it.
-    expect(applyOutcome(s, state, 'complained', NOW, { retryAfterMs: HOUR }).state.cooldownUntil).toBe(NOW + 24 * HOUR);
+    expect(applyOutcome(s, state, 'complained', NOW, { retryAfterMs: HOUR, ...L }).state.cooldownUntil).toBe(NOW + 24 * HOUR);
   });
 
   it('ignores a zero, negative or non-finite verdict', () => {
     const s = settings();
-    const { state } = feed(s, initialPolicyState(), repeat('sent', 19));
+    const { state } = feed(s, initialPolicyState(), repeat('sent', 19), NOW, L);
     for (const bad of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(applyOutcome(s, state, 'bounced', NOW, { retryAfterMs: bad }).cooled).toBe(false);
+      expect(applyOutcome(s, state, 'bounced', NOW, { retryAfterMs: bad, ...L }).cooled).toBe(false);
     }
   });
 });

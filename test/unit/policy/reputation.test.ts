@@ -11,12 +11,13 @@ import {
   type ProviderStats,
   type ReputationSettings,
 } from '../../../workflows/policy/reputation';
+import { decideReputationLegacy, type LegacyReputationSettings } from '../../../workflows/policy/reputation-legacy';
 
 const S: ReputationSettings = { ...DEFAULT_REPUTATION };
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 
 const mailbox = (over: Partial<MailboxStats> = {}): MailboxStats => ({
-  mailboxId: 'm1', clientId: 'c1', status: 'active', rest: null, sends: 100, bounced: 0, complained: 0, failed: 0, ...over,
+  mailboxId: 'm1', clientId: 'c1', status: 'active', rest: null, sends: 100, bounced: 0, complained: 0, ...over,
 });
 const domain = (over: Partial<DomainStats> = {}): DomainStats => ({
   domainId: 'd1', clientId: 'c1', inRotation: true, sends: 100, bounced: 0, complained: 0, failed: 0, ...over,
@@ -34,23 +35,25 @@ describe('ratesOf', () => {
   });
 });
 
-describe('mailbox decisions', () => {
-  it('rests a mailbox strictly over its bounce threshold', () => {
-    const d = mailboxDecision(mailbox({ bounced: 3 }), S, NOW);
+describe('mailbox decisions (the one reputation rule)', () => {
+  it('rests a mailbox at 50 sends a day with 3 bounces, naming the rate, the sample and its bound', () => {
+    const d = mailboxDecision(mailbox({ sends: 50, bounced: 3 }), S, NOW);
     expect(d).toEqual(expect.objectContaining({ kind: 'rest_mailbox', mailboxId: 'm1', restUntil: NOW + S.mailboxRestMs }));
-    expect(d && 'reason' in d ? d.reason : '').toMatch(/bounce rate 3\.00% over 100 sends/);
+    expect(d && 'reason' in d ? d.reason : '').toBe('bounce rate 6.00% (3 of 50 sends; lower bound 2.42% at 95%) is above 2.00%');
   });
-  it('leaves a mailbox exactly at its bounce threshold alone', () => {
-    expect(mailboxDecision(mailbox({ bounced: 2 }), S, NOW)).toBeNull();
+  it('leaves a healthy mailbox alone: 2 bounces in 50, 1 in 100, none', () => {
+    expect(mailboxDecision(mailbox({ sends: 50, bounced: 2 }), S, NOW)).toBeNull();
+    expect(mailboxDecision(mailbox({ sends: 100, bounced: 1 }), S, NOW)).toBeNull();
+    expect(mailboxDecision(mailbox({ sends: 0 }), S, NOW)).toBeNull();
   });
-  it('rests a mailbox over its complaint threshold, and names the complaint rate first', () => {
-    const d = mailboxDecision(mailbox({ sends: 1000, complained: 2, bounced: 30 }), S, NOW);
+  it('names every breached rate, complaints first', () => {
+    const d = mailboxDecision(mailbox({ sends: 200, complained: 2, bounced: 30 }), S, NOW);
     expect(d?.kind).toBe('rest_mailbox');
-    expect(d && 'reason' in d ? d.reason : '').toMatch(/^complaint rate 0\.20%/);
+    expect(d && 'reason' in d ? d.reason : '').toMatch(/^complaint rate 1\.00% \(2 of 200 sends; .*; bounce rate 15\.00% \(30 of 200 sends;/);
   });
-  it('says nothing under the minimum sample, however bad the rate', () => {
-    expect(mailboxDecision(mailbox({ sends: 99, bounced: 50, complained: 20 }), S, NOW)).toBeNull();
-    expect(mailboxDecision(mailbox({ sends: 100, bounced: 50 }), S, NOW)?.kind).toBe('rest_mailbox');
+  it('needs no minimum of sends: a small sample with strong evidence is judged', () => {
+    expect(mailboxDecision(mailbox({ sends: 10, bounced: 5 }), S, NOW)?.kind).toBe('rest_mailbox');
+    expect(mailboxDecision(mailbox({ sends: 99, bounced: 50, complained: 20 }), S, NOW)?.kind).toBe('rest_mailbox');
   });
   it('does not rest a mailbox that is paused or disabled by someone else', () => {
     expect(mailboxDecision(mailbox({ status: 'paused', bounced: 50 }), S, NOW)).toBeNull();
@@ -65,10 +68,27 @@ describe('mailbox decisions', () => {
   it('keeps a mailbox resting with its domain (no end time) resting', () => {
     expect(mailboxDecision(mailbox({ status: 'paused', rest: { reason: 'domain', restUntil: null }, bounced: 0 }), S, NOW)).toBeNull();
   });
-  it('follows the configured thresholds', () => {
-    const strict = { ...S, mailboxBounceMax: 0.005, mailboxMinSample: 10 };
+  it("follows the rule's settings", () => {
+    const strict: ReputationSettings = { ...S, mailboxRule: { ...S.mailboxRule, bounceMax: 0.005, minBounces: 1 } };
     expect(mailboxDecision(mailbox({ sends: 10, bounced: 1 }), strict, NOW)?.kind).toBe('rest_mailbox');
     expect(mailboxDecision(mailbox({ sends: 10, bounced: 1 }), S, NOW)).toBeNull();
+  });
+  it('judges a snapshot without rule settings (taken by an older activity) by the defaults', () => {
+    const old = { ...S, mailboxRule: undefined } as unknown as ReputationSettings;
+    expect(mailboxDecision(mailbox({ sends: 50, bounced: 3 }), old, NOW)?.kind).toBe('rest_mailbox');
+  });
+});
+
+describe('the old controller rule, kept only to replay runs recorded before the one rule', () => {
+  const legacy: LegacyReputationSettings = {
+    windowMs: S.windowMs, providerWindowMs: S.providerWindowMs, mailboxRestMs: S.mailboxRestMs, domainDeliveryMin: 0.95, domainMinSample: 100,
+    providerFailureRate: 0.1, providerMinAttempts: 20, mailboxBounceMax: 0.02, mailboxComplaintMax: 0.001, mailboxMinSample: 100,
+  };
+  const old = (over: Partial<MailboxStats> & { failed?: number }) => ({ ...mailbox(over), failed: over.failed ?? 0 });
+  it('decides as it did: over the threshold on 100 sends, nothing under the sample', () => {
+    const out = decideReputationLegacy({ providers: [provider({ failures: 10 })], domains: [], mailboxes: [old({ bounced: 3 }), old({ mailboxId: 'm2', sends: 99, bounced: 50 }), old({ mailboxId: 'm3', bounced: 2 })] }, legacy, NOW);
+    expect(out.map((d) => [d.kind, 'mailboxId' in d ? d.mailboxId : 'accountId' in d ? d.accountId : ''])).toEqual([['open_provider', 'p1'], ['rest_mailbox', 'm1']]);
+    expect(out[1] && 'reason' in out[1] ? out[1].reason : '').toMatch(/^bounce rate 3\.00% over 100 sends \(max 2\.00%\)$/);
   });
 });
 
@@ -143,9 +163,10 @@ describe('validateReputationSettings', () => {
     expect(validateReputationSettings(S)).toEqual([]);
   });
   it('names each bad setting', () => {
-    expect(validateReputationSettings({ ...S, domainDeliveryMin: 1.5, providerMinAttempts: 0 })).toEqual([
+    expect(validateReputationSettings({ ...S, domainDeliveryMin: 1.5, providerMinAttempts: 0, mailboxRule: { ...S.mailboxRule, confidence: 1 } })).toEqual([
       'domainDeliveryMin must be between 0 and 1',
       'providerMinAttempts must be positive',
+      'mailboxRule.confidence must be over 0.5 and under 1',
     ]);
   });
 });
