@@ -29,7 +29,6 @@ CREATE TABLE IF NOT EXISTS engagements (
   PRIMARY KEY (send_id, kind, link_index, prefetch)
 );
 CREATE INDEX IF NOT EXISTS engagements_campaign_idx ON engagements (campaign_id, step, send_id);
-CREATE INDEX IF NOT EXISTS engagements_client_idx ON engagements (client_id, kind, prefetch);
 
 -- Statistics read replies, auto-replies and soft bounces per send: a small partial index
 -- (these are a few percent of events) instead of every event of every send.
