@@ -15,6 +15,8 @@ export interface ActivityDeps {
   publicBaseUrl: string;
   /** HMAC key for unsubscribe tokens (core/unsubscribe.ts). */
   unsubscribeKey: Buffer;
+  /** HMAC key for open and click tokens (core/tracking/token.ts); without it no campaign's mail is tracked. */
+  trackingKey?: Buffer;
   /** Circuit-breaker settings; DEFAULT_BREAKER when omitted. */
   breaker?: BreakerSettings;
   /** See SEND_DELIVERY_GUARANTEE in core/config.ts; at-most-once when omitted. */

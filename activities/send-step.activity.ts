@@ -2,6 +2,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { messageHeaderProblem } from '../core/mail-headers';
 import { appendFooter } from '../core/template/footer';
 import { buildTemplateVars, renderEmail } from '../core/template/render';
+import { trackHtml } from '../core/tracking/rewrite';
+import { trackingBase, trackingPlan } from '../core/tracking/urls';
 import { listUnsubscribeHeaders, makeUnsubscribeToken } from '../core/unsubscribe';
 import { getCampaignById } from '../db/repositories/campaigns';
 import { getClient } from '../db/repositories/clients';
@@ -9,6 +11,7 @@ import { advanceLead, claimWork, threadOf } from '../db/repositories/lead-work';
 import { getLeads, setLeadStatus, type LeadRecord } from '../db/repositories/leads';
 import { getMailboxById } from '../db/repositories/mailboxes';
 import { claimSend, markSendStatus, markSent } from '../db/repositories/sends';
+import { setTrackedLinks } from '../db/repositories/engagements';
 import { getTemplate } from '../db/repositories/templates';
 import { SEND_FAILURE_TYPES } from '../workflows/send-failures';
 import type { ActivityDeps } from './deps';
@@ -185,6 +188,15 @@ export function sendStepActivities(deps: ActivityDeps) {
     const vars = buildTemplateVars(lead, { sender: { name: mailbox.displayName, email: mailbox.address }, unsubscribeUrl });
     const rendered = renderEmail(template, vars, lead.id);
     const body = appendFooter(rendered, { physicalAddress: client.physical_address, unsubscribeUrl });
+    // Opens and clicks, when the campaign asked for them: HTML bodies only (the text body keeps its links).
+    const { opens, clicks } = campaign.tracking;
+    const tracked = body.html && deps.trackingKey && (opens || clicks)
+      ? trackHtml(body.html, trackingPlan({
+          key: deps.trackingKey, base: trackingBase(deps.publicBaseUrl, client.tracking_domain),
+          clientId: lead.clientId, sendId: row.id, opens, clicks, unsubscribeUrl,
+        }))
+      : null;
+    if (tracked) body.html = tracked.html;
     const message: OutgoingMessage = {
       from: { address: mailbox.address, name: mailbox.displayName ?? undefined },
       to: lead.email,
@@ -222,6 +234,9 @@ export function sendStepActivities(deps: ActivityDeps) {
       await setLeadStatus(pool, lead.id, 'failed', ['pending', 'active']);
       return { status: 'failed', sendId: row.id, reason };
     }
+
+    // A click redirects only to a link stored here, so they are stored before the mail can go out.
+    if (tracked?.links.length) await setTrackedLinks(pool, row.id, tracked.links);
 
     if (mailbox.providerIds.length === 0) {
       await markSendStatus(pool, row.id, 'pending', 'mailbox has no provider');

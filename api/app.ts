@@ -8,6 +8,7 @@ import { declareScopeAudience, registerAuth } from './plugins/auth';
 import { frameworkErrors, registerErrorHandler } from './plugins/error-handler';
 import { markOptionalBodies, registerErrorResponses, type OptionalBodies } from './plugins/error-responses';
 import { registerRateLimits } from './plugins/rate-limit';
+import { campaignStatsRoutes } from './routes/campaign-stats';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
 import { CODEC_COOKIE, codecRoutes } from './routes/codec';
@@ -19,6 +20,7 @@ import { metricsRoutes } from './routes/metrics';
 import { providerRoutes } from './routes/providers';
 import { suppressionRoutes } from './routes/suppressions';
 import { templateRoutes } from './routes/templates';
+import { trackingRoutes } from './routes/tracking';
 import { unsubscribeRoutes } from './routes/unsubscribe';
 import { webhookRoutes } from './routes/webhooks';
 
@@ -72,10 +74,12 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   domainRoutes(app, deps);
   templateRoutes(app, deps);
   campaignRoutes(app, deps);
+  campaignStatsRoutes(app, deps);
   leadRoutes(app, deps);
   suppressionRoutes(app, deps);
   webhookRoutes(app, deps);
   unsubscribeRoutes(app, deps);
+  trackingRoutes(app, deps);
 
   await app.ready();
   return app;

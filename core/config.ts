@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseCidrs } from './tracking/prefetch';
 
 /**
  * The one schema over the environment. Parsed once per entry point
@@ -237,6 +238,14 @@ export const configSchema = z.object({
     .transform(Number)
     .refine((n) => n >= 60 && n <= 7 * 86_400, 'must be 60-604800 seconds (1 minute to 7 days)')
     .default(12 * 3600),
+  /** Open and click tracking (README "Opens and clicks"): a request this soon after its send is a prefetch. */
+  TRACKING_PREFETCH_SECONDS: wholeNumber(10, 'a whole number of seconds'),
+  /** More address ranges whose tracking requests are prefetches (a security gateway's egress), comma-separated. */
+  TRACKING_PREFETCH_CIDRS: z
+    .string()
+    .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
+    .refine((list) => !('bad' in parseCidrs(list)), 'must be comma-separated IP addresses or CIDRs, e.g. 40.92.0.0/15,2a01:111::/32')
+    .default([]),
   /** DNS server the domain checks ask (unset = the system's resolvers). */
   DNS_SERVER: dnsServer.optional(),
 }).superRefine((c, ctx) => {

@@ -27,6 +27,9 @@ export const METRIC_NAMES = {
   backlog: 'outreach_task_queue_backlog',
   backlogAge: 'outreach_task_queue_backlog_age_seconds',
   webhookEvents: 'outreach_webhook_events',
+  replies: 'outreach_replies',
+  opens: 'outreach_opens',
+  clicks: 'outreach_clicks',
   sourceUp: 'outreach_metrics_source_up',
   httpDuration: 'outreach_http_request_duration_seconds',
 } as const;
@@ -47,6 +50,9 @@ export class EngineMetrics {
   private readonly backlog: Gauge<'task_queue' | 'type'>;
   private readonly backlogAge: Gauge<'task_queue' | 'type'>;
   private readonly webhookEvents: Gauge<'provider' | 'type'>;
+  private readonly replies: Gauge<'client' | 'type'>;
+  private readonly opens: Gauge<'client' | 'source'>;
+  private readonly clicks: Gauge<'client' | 'source'>;
   private readonly sourceUp: Gauge<'source'>;
   /** Scrapes run one at a time: a reset in one never blanks another's output. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -84,6 +90,20 @@ export class EngineMetrics {
       name: METRIC_NAMES.webhookEvents, help: 'Stored provider webhook events by provider kind and event type',
       labelNames: ['provider', 'type'], registers,
     });
+    this.replies = new Gauge({
+      name: METRIC_NAMES.replies, help: 'Replies matched to a send, by client id and type (replied, auto_replied)',
+      labelNames: ['client', 'type'], registers,
+    });
+    this.opens = new Gauge({
+      name: METRIC_NAMES.opens,
+      help: 'Opened sends (open tracking, a send counted once per source) by client id and source: person, or prefetch (Apple Mail Privacy Protection, scanners)',
+      labelNames: ['client', 'source'], registers,
+    });
+    this.clicks = new Gauge({
+      name: METRIC_NAMES.clicks,
+      help: 'Clicked links (click tracking, each link of a send counted once per source) by client id and source: person or prefetch',
+      labelNames: ['client', 'source'], registers,
+    });
     this.sourceUp = new Gauge({
       name: METRIC_NAMES.sourceUp,
       help: 'Whether the last scrape could read its source (postgres, temporal): 1 yes, 0 no',
@@ -116,7 +136,7 @@ export class EngineMetrics {
   private async readPostgres(): Promise<void> {
     const { pool } = this.sources;
     try {
-      const [sends, breakers, mailboxes, campaigns, events] = await Promise.all([
+      const [sends, breakers, mailboxes, campaigns, events, replies, engagements] = await Promise.all([
         pool.query<{ client: string; provider: string; status: string; n: string }>(
           `SELECT s.client_id::text AS client, coalesce(pa.name, 'none') AS provider, s.status, count(*) AS n
              FROM sends s LEFT JOIN provider_accounts pa ON pa.id = s.provider_account_id
@@ -133,6 +153,13 @@ export class EngineMetrics {
         pool.query<{ provider: string; type: string; n: string }>(
           'SELECT provider_kind AS provider, type, count(*) AS n FROM events GROUP BY 1, 2',
         ),
+        pool.query<{ client: string; type: string; n: string }>(
+          `SELECT client_id::text AS client, type, count(*) AS n FROM events
+            WHERE type IN ('replied', 'auto_replied') AND client_id IS NOT NULL GROUP BY 1, 2`,
+        ),
+        pool.query<{ client: string; kind: string; prefetch: boolean; n: string }>(
+          'SELECT client_id::text AS client, kind, prefetch, count(*) AS n FROM engagements GROUP BY 1, 2, 3',
+        ),
       ]);
       this.sends.reset();
       for (const r of sends.rows) this.sends.set({ client: r.client, provider: r.provider, status: r.status }, Number(r.n));
@@ -146,10 +173,17 @@ export class EngineMetrics {
       for (const r of campaigns.rows) this.campaigns.set({ status: r.status }, Number(r.n));
       this.webhookEvents.reset();
       for (const r of events.rows) this.webhookEvents.set({ provider: r.provider, type: r.type }, Number(r.n));
+      this.replies.reset();
+      for (const r of replies.rows) this.replies.set({ client: r.client, type: r.type }, Number(r.n));
+      this.opens.reset();
+      this.clicks.reset();
+      for (const r of engagements.rows) {
+        (r.kind === 'open' ? this.opens : this.clicks).set({ client: r.client, source: r.prefetch ? 'prefetch' : 'person' }, Number(r.n));
+      }
       this.sourceUp.set({ source: 'postgres' }, 1);
     } catch {
       // Stale figures would lie: drop them and say the source is down.
-      for (const g of [this.sends, this.breaker, this.mailboxes, this.campaigns, this.webhookEvents]) g.reset();
+      for (const g of [this.sends, this.breaker, this.mailboxes, this.campaigns, this.webhookEvents, this.replies, this.opens, this.clicks]) g.reset();
       this.sourceUp.set({ source: 'postgres' }, 0);
     }
   }

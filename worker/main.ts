@@ -6,6 +6,7 @@ import { ProviderRegistry } from '../activities/providers/registry';
 import { dataConverterFrom } from '../core/codec';
 import { loadConfigOrExit, type Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
+import { trackingKey } from '../core/tracking/token';
 import { unsubscribeKey } from '../core/unsubscribe';
 import { createLogger, type Logger } from '../core/logger';
 import { mailboxRuleFromConfig } from '../services/mailbox-verdict';
@@ -55,6 +56,7 @@ export async function startWorker(
     client,
     publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`,
     unsubscribeKey: unsubscribeKey(config.CREDENTIALS_KEY!),
+    trackingKey: trackingKey(config.CREDENTIALS_KEY!),
     deliveryGuarantee: config.SEND_DELIVERY_GUARANTEE,
     breaker: {
       failureRate: config.PROVIDER_BREAKER_FAILURE_RATE,

@@ -27,6 +27,7 @@ const view = (c: CampaignRecord) => ({
   timezone: c.timezone,
   startAt: c.startAt?.toISOString() ?? null,
   limits: c.limits,
+  tracking: c.tracking,
   createdAt: c.createdAt.toISOString(),
   startedAt: c.startedAt?.toISOString() ?? null,
   finishedAt: c.finishedAt?.toISOString() ?? null,

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { badRequest, notFound } from '../../core/errors';
-import { clientCreated, createClientBody, createKeyBody, keyCreated, keyList, keyParams, keyView } from '../../core/schemas/clients';
+import { clientCreated, clientView, createClientBody, createKeyBody, keyCreated, keyList, keyParams, keyView, updateClientBody } from '../../core/schemas/clients';
 import { errorResponse, idParams } from '../../core/schemas/common';
 import { listClientKeys, revokeClientKey, type ApiKeyRecord } from '../../db/repositories/api-keys';
-import { addClientKey, createClient } from '../../db/repositories/clients';
+import { addClientKey, createClient, updateClient } from '../../db/repositories/clients';
 import type { AppDeps } from '../deps';
 import { ownerOf } from '../plugins/auth';
 
@@ -39,6 +39,22 @@ export function clientRoutes(app: FastifyInstance, { pool }: AppDeps): void {
     const c = await createClient(pool, req.body);
     req.log.info({ clientId: c.id }, 'client created');
     return reply.status(201).send({ id: c.id, apiKey: c.apiKey });
+  });
+
+  r.patch('/v1/clients/:id', {
+    config: { auth: 'operator' },
+    schema: {
+      tags: ['operator'],
+      params: idParams,
+      body: updateClientBody,
+      description: "Changes a client's settings: trackingDomain (a CNAME to the API for its open pixels and click links; null: PUBLIC_BASE_URL).",
+      response: { 200: clientView, 400: errorResponse, 404: errorResponse },
+    },
+  }, async (req) => {
+    const c = await updateClient(pool, req.params.id, req.body);
+    if (!c) throw notFound('client');
+    req.log.info({ clientId: c.id }, 'client updated');
+    return { id: c.id, name: c.name, timezone: c.timezone, physicalAddress: c.physical_address, trackingDomain: c.tracking_domain };
   });
 
   // Only the operator makes keys: a leaked client key must not be able to mint ones that outlive its revocation.

@@ -16,6 +16,16 @@ export const campaignLimits = z.strictObject({
 });
 export type CampaignLimits = z.infer<typeof campaignLimits>;
 
+/**
+ * Opens (a 1x1 pixel) and clicks (links through the tracking host) in HTML bodies; both off unless asked
+ * for: tracking pixels and rewritten links cost cold email deliverability.
+ */
+export const campaignTracking = z.strictObject({
+  opens: z.boolean().default(false),
+  clicks: z.boolean().default(false),
+});
+export type CampaignTracking = z.infer<typeof campaignTracking>;
+
 export const createCampaignBody = z.strictObject({
   name: nonBlank(200),
   steps: z.array(campaignStep).min(1).max(10),
@@ -28,6 +38,7 @@ export const createCampaignBody = z.strictObject({
   /** No send before this instant; ISO 8601 with an offset or Z, not in the past (checked by the route). */
   startAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-03-09T09:00:00+01:00' }).optional(),
   limits: campaignLimits.optional(),
+  tracking: campaignTracking.optional(),
 });
 export type CreateCampaignBody = z.infer<typeof createCampaignBody>;
 
@@ -62,6 +73,7 @@ export const campaignView = z.object({
   /** Nothing is sent before this (ISO 8601); null: from the start call. */
   startAt: z.string().nullable(),
   limits: z.object({ newLeadsPerDay: z.number().int().optional() }).nullable(),
+  tracking: z.object({ opens: z.boolean(), clicks: z.boolean() }),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),

@@ -1,10 +1,45 @@
 import { z } from 'zod';
 import { timezone, nonBlank } from './common';
 
+/** A host name with an optional port, e.g. track.acme.io: at least two labels of letters, digits and inner hyphens. */
+function isHost(v: string): boolean {
+  const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(v);
+  if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) return false;
+  const labels = m[1]!.split('.');
+  return m[1]!.length <= 253 && labels.length >= 2 && !/^\d+$/.test(labels[labels.length - 1]!)
+    && labels.every((l) => l.length <= 63 && /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(l));
+}
+
+/**
+ * The client's tracking host: a CNAME to the API, where its open pixels and click links point
+ * (over PUBLIC_BASE_URL's scheme). Unset: PUBLIC_BASE_URL itself.
+ */
+export const trackingDomain = z
+  .string()
+  .max(259)
+  // The pattern is in the OpenAPI document; the refinement adds what it cannot say (253 characters, a port up to 65535).
+  .regex(/^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?$/, 'must be a host name (a CNAME to the API), with an optional port, e.g. track.acme.io')
+  .toLowerCase()
+  .refine(isHost, 'must be a host name (a CNAME to the API), with an optional port, e.g. track.acme.io');
+
 export const createClientBody = z.strictObject({
   name: nonBlank(200),
   timezone: timezone.optional(),
   physicalAddress: nonBlank(500).optional(),
+  trackingDomain: trackingDomain.optional(),
+});
+
+/** PATCH /v1/clients/:id: the settings an operator may change later; null clears the tracking domain. */
+export const updateClientBody = z.strictObject({
+  trackingDomain: trackingDomain.nullable().optional(),
+});
+
+export const clientView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  timezone: z.string(),
+  physicalAddress: z.string().nullable(),
+  trackingDomain: z.string().nullable(),
 });
 
 export const clientCreated = z.object({ id: z.uuid(), apiKey: z.string() });

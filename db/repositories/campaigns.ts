@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import { DEFAULT_CAMPAIGN_TIMEZONE, type CampaignLimits, type CampaignStatus, type CreateCampaignBody } from '../../core/schemas/campaigns';
+import { DEFAULT_CAMPAIGN_TIMEZONE, type CampaignLimits, type CampaignStatus, type CampaignTracking, type CreateCampaignBody } from '../../core/schemas/campaigns';
 import type { WEEKDAYS } from '../../core/schemas/mailboxes';
 
 export interface CampaignRecord {
@@ -16,6 +16,8 @@ export interface CampaignRecord {
   startAt: Date | null;
   /** null: no limits. */
   limits: CampaignLimits | null;
+  /** Open and click tracking of its HTML bodies (both off unless asked for at creation). */
+  tracking: CampaignTracking;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -40,7 +42,8 @@ export function campaignWindowConstraint(
 }
 
 const SELECT = `SELECT id, client_id AS "clientId", name, status, steps, mailbox_selector AS "mailboxSelector",
-  send_window AS "window", timezone, start_at AS "startAt", limits, created_at AS "createdAt",
+  send_window AS "window", timezone, start_at AS "startAt", limits,
+  jsonb_build_object('opens', track_opens, 'clicks', track_clicks) AS tracking, created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt",
   failure_reason AS "failureReason", failed_at AS "failedAt", status_changed_at AS "statusChangedAt"
   FROM campaigns`;
@@ -48,8 +51,8 @@ const SELECT = `SELECT id, client_id AS "clientId", name, status, steps, mailbox
 export async function createCampaign(pool: Pool, clientId: string, c: CreateCampaignBody): Promise<CampaignRecord> {
   const id = uuidv7();
   await pool.query(
-    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits, track_opens, track_clicks)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
     [
       id,
       clientId,
@@ -61,6 +64,8 @@ export async function createCampaign(pool: Pool, clientId: string, c: CreateCamp
       // As an instant, not the text: PostgreSQL refuses offsets past ±15:59 that ISO 8601 and JavaScript allow (-21:08 was a 500).
       c.startAt ? new Date(c.startAt) : null,
       c.limits ? JSON.stringify(c.limits) : null,
+      c.tracking?.opens ?? false,
+      c.tracking?.clicks ?? false,
     ],
   );
   return (await getCampaign(pool, clientId, id))!;

@@ -11,15 +11,16 @@ export interface NewKeyOptions {
 
 export async function createClient(
   pool: Pool,
-  input: { name: string; timezone?: string; physicalAddress?: string },
+  input: { name: string; timezone?: string; physicalAddress?: string; trackingDomain?: string },
 ): Promise<{ id: string; apiKey: string; keyId: string }> {
   return withTransaction(pool, async (tx) => {
     const id = uuidv7();
-    await tx.query('INSERT INTO clients (id, name, timezone, physical_address) VALUES ($1, $2, $3, $4)', [
+    await tx.query('INSERT INTO clients (id, name, timezone, physical_address, tracking_domain) VALUES ($1, $2, $3, $4, $5)', [
       id,
       input.name,
       input.timezone ?? 'UTC',
       input.physicalAddress ?? null,
+      input.trackingDomain ?? null,
     ]);
     const { apiKey, keyId } = await insertKey(tx, id);
     return { id, apiKey, keyId };
@@ -54,10 +55,29 @@ export async function addClientKey(
   });
 }
 
-export async function getClient(pool: Pool, id: string) {
-  const { rows } = await pool.query<{ id: string; name: string; timezone: string; physical_address: string | null }>(
-    'SELECT id, name, timezone, physical_address FROM clients WHERE id = $1',
+export interface ClientRow {
+  id: string;
+  name: string;
+  timezone: string;
+  physical_address: string | null;
+  /** Where its open pixels and click links point (a CNAME to the API); null: PUBLIC_BASE_URL. */
+  tracking_domain: string | null;
+}
+
+export async function getClient(pool: Pool, id: string): Promise<ClientRow | null> {
+  const { rows } = await pool.query<ClientRow>(
+    'SELECT id, name, timezone, physical_address, tracking_domain FROM clients WHERE id = $1',
     [id],
+  );
+  return rows[0] ?? null;
+}
+
+/** Sets (or with null clears) the tracking domain; undefined leaves it. Null when there is no such client. */
+export async function updateClient(pool: Pool, id: string, patch: { trackingDomain?: string | null }): Promise<ClientRow | null> {
+  const { rows } = await pool.query<ClientRow>(
+    `UPDATE clients SET tracking_domain = CASE WHEN $2 THEN $3 ELSE tracking_domain END WHERE id = $1
+     RETURNING id, name, timezone, physical_address, tracking_domain`,
+    [id, patch.trackingDomain !== undefined, patch.trackingDomain ?? null],
   );
   return rows[0] ?? null;
 }

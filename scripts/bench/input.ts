@@ -16,6 +16,7 @@ import { collectCsvLeads } from '../../api/lifecycle/lead-import';
 import { appendFooter } from '../../core/template/footer';
 import { renderEmail } from '../../core/template/render';
 import { validateTemplate } from '../../core/template/validate';
+import { trackHtml, type TrackingPlan } from '../../core/tracking/rewrite';
 import { machineLine, runBench, say } from './harness';
 import { columnName } from '../../test/helpers/adversarial';
 
@@ -51,6 +52,10 @@ const validate = (t: { subject?: string; text?: string; html?: string }) => {
   return `${issues.length} issues`;
 };
 
+/** Open and click tracking as a send applies it (core/tracking/rewrite.ts). */
+const TRACK: TrackingPlan = { openUrl: 'https://t.example/t/o/x', clickUrl: (i) => `https://t.example/t/c/${i}`, keep: () => false };
+const track = (html: string) => `${trackHtml(html, TRACK).links.length} links`;
+
 const CASES: Case[] = [
   // The report of issue 11: every issue rescanned the text from its start for its line and column.
   { name: 'template html "}}" x n (unopened placeholders)', n: 62_250, run: (n) => validate({ html: `${U}${'}}'.repeat(n)}` }) },
@@ -83,6 +88,16 @@ const CASES: Case[] = [
     name: 'render: html nested spintax, 16 deep, x n',
     n: 1_900,
     run: (n) => `${renderEmail({ subject: 's', text: U, html: `${U}${`${'{a|'.repeat(16)}b${'}'.repeat(16)}`.repeat(n)}` }, {}, 'seed').html!.length} chars`,
+  },
+  { name: 'tracking: html "<a " x n (a tag that never closes)', n: 40_000, run: (n) => track('<a '.repeat(n)) },
+  { name: 'tracking: html <a href=" x n (quotes that pair up, then one that does not)', n: 25_000, run: (n) => track('<a href="'.repeat(n)) },
+  { name: 'tracking: html <a title="<a"> x n', n: 12_500, run: (n) => track('<a title="<a">'.repeat(n)) },
+  { name: 'tracking: html "</" x n and "<!--" x n', n: 50_000, run: (n) => track(`${'</'.repeat(n)}${'<!--'.repeat(n)}`) },
+  { name: 'tracking: html <style> with n "</" inside, unclosed', n: 50_000, run: (n) => track(`<style>${'</'.repeat(n)}`) },
+  {
+    name: 'tracking: n links (baseline; 200 tracked)',
+    n: 6_000,
+    run: (n) => track(Array.from({ length: n }, (_, i) => `<p><a href="https://acme.example/p/${i}?a=1&amp;b=2">link ${i}</a></p>`).join('')),
   },
   // The CSV of issue 11: a wide header, then short rows that each got one empty value per column.
   {

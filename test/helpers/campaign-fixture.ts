@@ -23,7 +23,13 @@ export async function newProvider(stack: Stack, kind: 'ses' | 'sendgrid' | 'mail
 export async function campaignWithLeads(
   stack: Stack,
   client: { id: string; apiKey: string },
-  opts: { providers: string[]; mailboxes: number; leads: number; mailboxOverrides?: Record<string, unknown>; steps?: number[] },
+  opts: {
+    providers: string[]; mailboxes: number; leads: number; mailboxOverrides?: Record<string, unknown>; steps?: number[];
+    /** The template every step sends (default: a short note with an unsubscribe link). */
+    template?: { subject: string; text: string; html?: string };
+    /** More fields of POST /v1/campaigns, e.g. tracking. */
+    campaign?: Record<string, unknown>;
+  },
 ) {
   const tag = randomUUID().slice(0, 8);
   const pool = `pool-${tag}`;
@@ -38,11 +44,11 @@ export async function campaignWithLeads(
   if (created.created !== opts.mailboxes) throw new Error(`mailboxes: ${mb.body}`);
   const tpl = json<{ id: string }>(await stack.app.inject({
     method: 'POST', url: '/v1/templates', headers: auth,
-    payload: { name: 't', subject: 'Hello {{firstName|there}}', text: 'Hi {{firstName|there}}, a short note.\nUnsubscribe: {{unsubscribeUrl}}', html: '<p>Hi {{firstName|there}}</p><p><a href="{{unsubscribeUrl}}">Unsubscribe</a></p>' },
+    payload: { name: 't', ...(opts.template ?? { subject: 'Hello {{firstName|there}}', text: 'Hi {{firstName|there}}, a short note.\nUnsubscribe: {{unsubscribeUrl}}', html: '<p>Hi {{firstName|there}}</p><p><a href="{{unsubscribeUrl}}">Unsubscribe</a></p>' }) },
   }));
   const camp = json<{ id: string }>(await stack.app.inject({
     method: 'POST', url: '/v1/campaigns', headers: auth,
-    payload: { name: `c-${tag}`, steps: (opts.steps ?? [0]).map((delayDays) => ({ templateId: tpl.id, delayDays })), mailboxes: { pool } },
+    payload: { name: `c-${tag}`, steps: (opts.steps ?? [0]).map((delayDays) => ({ templateId: tpl.id, delayDays })), mailboxes: { pool }, ...opts.campaign },
   }));
   const emails = Array.from({ length: opts.leads }, (_, i) => `lead${i}-${tag}@leads.example.org`);
   const up = await stack.app.inject({
