@@ -17,6 +17,7 @@ import { leadRoutes } from './routes/leads';
 import { mailboxRoutes } from './routes/mailboxes';
 import { metricsRoutes } from './routes/metrics';
 import { providerRoutes } from './routes/providers';
+import { replyRoutes } from './routes/replies';
 import { suppressionRoutes } from './routes/suppressions';
 import { templateRoutes } from './routes/templates';
 import { unsubscribeRoutes } from './routes/unsubscribe';
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   templateRoutes(app, deps);
   campaignRoutes(app, deps);
   leadRoutes(app, deps);
+  replyRoutes(app, deps);
   suppressionRoutes(app, deps);
   webhookRoutes(app, deps);
   unsubscribeRoutes(app, deps);

@@ -229,6 +229,12 @@ export const configSchema = z.object({
     .default(12 * 3600),
   /** DNS server the domain checks ask (unset = the system's resolvers). */
   DNS_SERVER: dnsServer.optional(),
+  /** Inbox watchers (README "Feedback loop"): a server without IDLE is polled this often. */
+  IMAP_POLL_SECONDS: positiveWhole(60, 'a whole number of seconds'),
+  /** How long one IMAP session lasts before the watcher starts the next (one activity each). */
+  IMAP_SESSION_MINUTES: positiveWhole(60, 'a whole number of minutes'),
+  /** IMAP sessions one worker process holds at once (its IMAP task queue's activity slots). */
+  IMAP_MAX_SESSIONS: positiveWhole(1000, 'a whole number of sessions'),
 }).superRefine((c, ctx) => {
   // Unsubscribe links and List-Unsubscribe are built on PUBLIC_BASE_URL; RFC 8058 one-click needs an https URI.
   if (c.NODE_ENV === 'production' && !(c.PUBLIC_BASE_URL && new URL(c.PUBLIC_BASE_URL).protocol === 'https:')) {
@@ -289,3 +295,6 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, required:
     throw err;
   }
 }
+
+/** The task queue of the inbox watchers' sessions: apart from the sends', so long IMAP sessions never take a send's slot. */
+export const imapTaskQueue = (c: Pick<Config, 'TEMPORAL_TASK_QUEUE'>): string => `${c.TEMPORAL_TASK_QUEUE}-imap`;

@@ -28,6 +28,7 @@ const view = (c: CampaignRecord) => ({
   timezone: c.timezone,
   startAt: c.startAt?.toISOString() ?? null,
   limits: c.limits,
+  stopOnAutoReply: c.stopOnAutoReply,
   createdAt: c.createdAt.toISOString(),
   startedAt: c.startedAt?.toISOString() ?? null,
   finishedAt: c.finishedAt?.toISOString() ?? null,

@@ -11,7 +11,7 @@ import {
 import { isSnsUrl, parseSnsMessage, verifySnsSignature } from '../../core/webhooks/sns';
 import { consumeWebhookToken, pruneWebhookTokens } from '../../db/repositories/events';
 import type { AppDeps } from '../deps';
-import { applyFeedbackEvents, type FeedbackDeps } from '../lifecycle/feedback';
+import { applyFeedbackEvents, type FeedbackDeps } from '../../services/feedback';
 
 /** Fetches a PEM certificate (only ever called with an https SNS URL). Injected in tests. */
 export type SnsCertificateFetcher = (url: string) => Promise<string>;

@@ -28,6 +28,8 @@ export const createCampaignBody = z.strictObject({
   /** No send before this instant; ISO 8601 with an offset or Z, not in the past (checked by the route). */
   startAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-03-09T09:00:00+01:00' }).optional(),
   limits: campaignLimits.optional(),
+  /** An auto-reply (out of office, vacation) stops the lead's remaining steps in this campaign too (default: it does not). */
+  stopOnAutoReply: z.boolean().optional(),
 });
 export type CreateCampaignBody = z.infer<typeof createCampaignBody>;
 
@@ -62,6 +64,7 @@ export const campaignView = z.object({
   /** Nothing is sent before this (ISO 8601); null: from the start call. */
   startAt: z.string().nullable(),
   limits: z.object({ newLeadsPerDay: z.number().int().optional() }).nullable(),
+  stopOnAutoReply: z.boolean(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),

@@ -16,6 +16,8 @@ export interface CampaignRecord {
   startAt: Date | null;
   /** null: no limits. */
   limits: CampaignLimits | null;
+  /** An auto-reply stops the lead in this campaign (migration 020). */
+  stopOnAutoReply: boolean;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -42,14 +44,15 @@ export function campaignWindowConstraint(
 const SELECT = `SELECT id, client_id AS "clientId", name, status, steps, mailbox_selector AS "mailboxSelector",
   send_window AS "window", timezone, start_at AS "startAt", limits, created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt",
-  failure_reason AS "failureReason", failed_at AS "failedAt", status_changed_at AS "statusChangedAt"
+  failure_reason AS "failureReason", failed_at AS "failedAt", status_changed_at AS "statusChangedAt",
+  stop_on_auto_reply AS "stopOnAutoReply"
   FROM campaigns`;
 
 export async function createCampaign(pool: Pool, clientId: string, c: CreateCampaignBody): Promise<CampaignRecord> {
   const id = uuidv7();
   await pool.query(
-    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits, stop_on_auto_reply)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     [
       id,
       clientId,
@@ -60,6 +63,7 @@ export async function createCampaign(pool: Pool, clientId: string, c: CreateCamp
       c.timezone ?? null,
       c.startAt ?? null,
       c.limits ? JSON.stringify(c.limits) : null,
+      c.stopOnAutoReply ?? false,
     ],
   );
   return (await getCampaign(pool, clientId, id))!;

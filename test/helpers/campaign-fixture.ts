@@ -23,7 +23,15 @@ export async function newProvider(stack: Stack, kind: 'ses' | 'sendgrid' | 'mail
 export async function campaignWithLeads(
   stack: Stack,
   client: { id: string; apiKey: string },
-  opts: { providers: string[]; mailboxes: number; leads: number; mailboxOverrides?: Record<string, unknown>; steps?: number[] },
+  opts: {
+    providers: string[];
+    mailboxes: number;
+    leads: number;
+    mailboxOverrides?: Record<string, unknown>;
+    steps?: number[];
+    /** More fields of the campaign's create call (e.g. stopOnAutoReply). */
+    campaignOverrides?: Record<string, unknown>;
+  },
 ) {
   const tag = randomUUID().slice(0, 8);
   const pool = `pool-${tag}`;
@@ -42,7 +50,7 @@ export async function campaignWithLeads(
   }));
   const camp = json<{ id: string }>(await stack.app.inject({
     method: 'POST', url: '/v1/campaigns', headers: auth,
-    payload: { name: `c-${tag}`, steps: (opts.steps ?? [0]).map((delayDays) => ({ templateId: tpl.id, delayDays })), mailboxes: { pool } },
+    payload: { name: `c-${tag}`, steps: (opts.steps ?? [0]).map((delayDays) => ({ templateId: tpl.id, delayDays })), mailboxes: { pool }, ...opts.campaignOverrides },
   }));
   const emails = Array.from({ length: opts.leads }, (_, i) => `lead${i}-${tag}@leads.example.org`);
   const up = await stack.app.inject({
@@ -52,6 +60,7 @@ export async function campaignWithLeads(
   if (json<{ accepted: number }>(up).accepted !== opts.leads) throw new Error(`leads: ${up.body}`);
   return {
     campaignId: camp.id,
+    pool,
     mailboxIds: created.ids,
     /** The mailboxes' addresses, in the order of mailboxIds. */
     addresses: rows.map((r) => String(r.address)),

@@ -1,10 +1,10 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
-import { notifyAlert, recordAlert, type AlertLogger } from '../../core/alerts';
-import type { Config } from '../../core/config';
-import type { SecretBox } from '../../core/crypto';
-import { matchEventToSend } from '../../core/webhooks/event-match';
-import type { FeedbackEvent } from '../../core/webhooks/events';
+import { notifyAlert, recordAlert, type AlertLogger } from '../core/alerts';
+import type { Config } from '../core/config';
+import type { SecretBox } from '../core/crypto';
+import { matchEventToSend } from '../core/webhooks/event-match';
+import type { FeedbackEvent } from '../core/webhooks/events';
 import {
   assessMailboxRates,
   leadStatusAfter,
@@ -12,13 +12,13 @@ import {
   sendStatusAfter,
   suppressionReasonOf,
   type RateVerdict,
-} from '../../core/webhooks/feedback-rules';
-import type { AlertRow } from '../../db/repositories/alerts';
-import { lastAlertAt } from '../../db/repositories/alerts';
-import { findSendForEvent, insertEvent, mailboxFeedbackCounts, setSendStatusFromEvent, type EventSend } from '../../db/repositories/events';
-import { suppress } from '../../db/repositories/suppressions';
-import { mailboxWorkflowId } from '../../workflows/ids';
-import { reportOutcomeSignal } from '../../workflows/mailbox.workflow';
+} from '../core/webhooks/feedback-rules';
+import type { AlertRow } from '../db/repositories/alerts';
+import { lastAlertAt } from '../db/repositories/alerts';
+import { findSendForEvent, insertEvent, mailboxFeedbackCounts, setSendStatusFromEvent, type EventSend } from '../db/repositories/events';
+import { suppress } from '../db/repositories/suppressions';
+import { mailboxWorkflowId } from '../workflows/ids';
+import { reportOutcomeSignal } from '../workflows/mailbox.workflow';
 
 export interface FeedbackDeps {
   pool: Pool;
@@ -116,6 +116,27 @@ async function applyOne(deps: FeedbackDeps, db: PoolClient, event: FeedbackEvent
     deps.log.info({ provider: event.provider, type: event.type }, 'provider event matches no send; stored only');
     return 'unmatched';
   }
+  await applyMatchedFeedback(deps, db, event, send, alerts);
+  return 'stored';
+}
+
+/** What the send a feedback event is about needs from it (db/repositories/events.ts EventSend). */
+export type FeedbackSend = Pick<EventSend, 'id' | 'clientId' | 'campaignId' | 'leadId' | 'mailboxId' | 'status' | 'leadEmail'>;
+
+/**
+ * What a stored feedback event does to the send it matched, in the caller's
+ * transaction: the send settled, the lead stopped, the address suppressed
+ * for the send's client, and a bounce or complaint told to the mailbox's
+ * workflow with the verdict on its rates. Provider webhooks and inbound DSNs
+ * (services/inbound/ingest.ts) alike come through here.
+ */
+export async function applyMatchedFeedback(
+  deps: FeedbackDeps,
+  db: PoolClient,
+  event: { provider: string; eventId: string; type: FeedbackEvent['type'] },
+  send: FeedbackSend,
+  alerts: AlertRow[],
+): Promise<void> {
   const next = sendStatusAfter(send.status, event.type);
   if (next) await setSendStatusFromEvent(db, send.id, next);
 
@@ -139,7 +160,6 @@ async function applyOne(deps: FeedbackDeps, db: PoolClient, event: FeedbackEvent
     });
   }
   deps.log.info({ provider: event.provider, type: event.type, sendId: send.id, clientId: send.clientId, campaignId: send.campaignId }, 'provider event applied');
-  return 'stored';
 }
 
 /**
