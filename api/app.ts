@@ -13,6 +13,7 @@ import { clientRoutes } from './routes/clients';
 import { CODEC_COOKIE, codecRoutes } from './routes/codec';
 import { domainRoutes } from './routes/domains';
 import { healthRoutes } from './routes/health';
+import { inboundWebhookRoutes } from './routes/inbound-webhooks';
 import { leadRoutes } from './routes/leads';
 import { mailboxRoutes } from './routes/mailboxes';
 import { metricsRoutes } from './routes/metrics';
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   replyRoutes(app, deps);
   suppressionRoutes(app, deps);
   webhookRoutes(app, deps);
+  inboundWebhookRoutes(app, deps);
   unsubscribeRoutes(app, deps);
 
   await app.ready();

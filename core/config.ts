@@ -229,6 +229,14 @@ export const configSchema = z.object({
     .default(12 * 3600),
   /** DNS server the domain checks ask (unset = the system's resolvers). */
   DNS_SERVER: dnsServer.optional(),
+  /** Inbound mail webhooks (README "Replies through providers"): unset = that route refuses every request. */
+  SES_INBOUND_TOPIC_ARNS: topicArns.default([]),
+  /** An SNS notification of received mail older than this (its signed Timestamp) is refused. */
+  SES_INBOUND_MAX_AGE_SECONDS: wholeNumber(3600, 'a whole number of seconds'),
+  /** The secret path segment of SendGrid Inbound Parse's URL (/webhooks/sendgrid/inbound/<token>). */
+  SENDGRID_INBOUND_TOKEN: z.string().trim().regex(/^[A-Za-z0-9_-]{32,200}$/, 'must be 32-200 letters, digits, _ or -').optional(),
+  /** The basic-auth credentials in SendGrid Inbound Parse's URL, as user:password. */
+  SENDGRID_INBOUND_BASIC_AUTH: z.string().regex(/^[^:\s]{1,100}:\S{16,200}$/, 'must be user:password (a password of at least 16 characters)').optional(),
   /** Inbox watchers (README "Feedback loop"): a server without IDLE is polled this often. */
   IMAP_POLL_SECONDS: positiveWhole(60, 'a whole number of seconds'),
   /** How long one IMAP session lasts before the watcher starts the next (one activity each). */
