@@ -229,7 +229,7 @@ export const configSchema = z.object({
     .default(12 * 3600),
   /** DNS server the domain checks ask (unset = the system's resolvers). */
   DNS_SERVER: dnsServer.optional(),
-  /** Inbound mail webhooks (README "Replies through providers"): unset = that route refuses every request. */
+  /** Inbound mail webhooks (README "Feedback loop", "Replies through providers"): unset = that route refuses every request. */
   SES_INBOUND_TOPIC_ARNS: topicArns.default([]),
   /** An SNS notification of received mail older than this (its signed Timestamp) is refused. */
   SES_INBOUND_MAX_AGE_SECONDS: wholeNumber(3600, 'a whole number of seconds'),
