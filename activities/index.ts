@@ -2,6 +2,7 @@ import { campaignDataActivities } from './campaign-data.activity';
 import { campaignHealthActivities } from './campaign-health.activity';
 import type { ActivityDeps } from './deps';
 import { domainActivities } from './domains.activity';
+import { imapActivities, type ImapActivityDeps } from './imap.activity';
 import { mailboxActivities } from './mailbox.activity';
 import { reputationActivities, type ScheduledActivityDeps } from './reputation.activity';
 import { reserveSlotActivities } from './reserve-slot.activity';
@@ -9,7 +10,7 @@ import { rotationActivities } from './rotation.activity';
 import { sendStepActivities } from './send-step.activity';
 
 /** The one factory the worker registers; workflows import only its type. */
-export function createActivities(deps: ActivityDeps & ScheduledActivityDeps) {
+export function createActivities(deps: ActivityDeps & ScheduledActivityDeps & ImapActivityDeps) {
   return {
     ...campaignDataActivities(deps),
     ...mailboxActivities(deps),
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps & ScheduledActivityDeps) {
     ...campaignHealthActivities(deps),
     ...rotationActivities(deps),
     ...domainActivities(deps),
+    ...imapActivities(deps),
   };
 }
 

@@ -14,10 +14,12 @@ import { clientRoutes } from './routes/clients';
 import { CODEC_COOKIE, codecRoutes } from './routes/codec';
 import { domainRoutes } from './routes/domains';
 import { healthRoutes } from './routes/health';
+import { inboundWebhookRoutes } from './routes/inbound-webhooks';
 import { leadRoutes } from './routes/leads';
 import { mailboxRoutes } from './routes/mailboxes';
 import { metricsRoutes } from './routes/metrics';
 import { providerRoutes } from './routes/providers';
+import { replyRoutes } from './routes/replies';
 import { suppressionRoutes } from './routes/suppressions';
 import { templateRoutes } from './routes/templates';
 import { trackingRoutes } from './routes/tracking';
@@ -76,8 +78,10 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   campaignRoutes(app, deps);
   campaignStatsRoutes(app, deps);
   leadRoutes(app, deps);
+  replyRoutes(app, deps);
   suppressionRoutes(app, deps);
   webhookRoutes(app, deps);
+  inboundWebhookRoutes(app, deps);
   unsubscribeRoutes(app, deps);
   trackingRoutes(app, deps);
 

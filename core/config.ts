@@ -248,6 +248,20 @@ export const configSchema = z.object({
     .default([]),
   /** DNS server the domain checks ask (unset = the system's resolvers). */
   DNS_SERVER: dnsServer.optional(),
+  /** Inbound mail webhooks (README "Feedback loop", "Replies through providers"): unset = that route refuses every request. */
+  SES_INBOUND_TOPIC_ARNS: topicArns.default([]),
+  /** An SNS notification of received mail older than this (its signed Timestamp) is refused. */
+  SES_INBOUND_MAX_AGE_SECONDS: wholeNumber(3600, 'a whole number of seconds'),
+  /** The secret path segment of SendGrid Inbound Parse's URL (/webhooks/sendgrid/inbound/<token>). */
+  SENDGRID_INBOUND_TOKEN: z.string().trim().regex(/^[A-Za-z0-9_-]{32,200}$/, 'must be 32-200 letters, digits, _ or -').optional(),
+  /** The basic-auth credentials in SendGrid Inbound Parse's URL, as user:password. */
+  SENDGRID_INBOUND_BASIC_AUTH: z.string().regex(/^[^:\s]{1,100}:\S{16,200}$/, 'must be user:password (a password of at least 16 characters)').optional(),
+  /** Inbox watchers (README "Feedback loop"): a server without IDLE is polled this often. */
+  IMAP_POLL_SECONDS: positiveWhole(60, 'a whole number of seconds'),
+  /** How long one IMAP session lasts before the watcher starts the next (one activity each). */
+  IMAP_SESSION_MINUTES: positiveWhole(60, 'a whole number of minutes'),
+  /** IMAP sessions one worker process holds at once (its IMAP task queue's activity slots). */
+  IMAP_MAX_SESSIONS: positiveWhole(1000, 'a whole number of sessions'),
 }).superRefine((c, ctx) => {
   // Unsubscribe links and List-Unsubscribe are built on PUBLIC_BASE_URL; RFC 8058 one-click needs an https URI.
   if (c.NODE_ENV === 'production' && !(c.PUBLIC_BASE_URL && new URL(c.PUBLIC_BASE_URL).protocol === 'https:')) {
@@ -308,3 +322,6 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, required:
     throw err;
   }
 }
+
+/** The task queue of the inbox watchers' sessions: apart from the sends', so long IMAP sessions never take a send's slot. */
+export const imapTaskQueue = (c: Pick<Config, 'TEMPORAL_TASK_QUEUE'>): string => `${c.TEMPORAL_TASK_QUEUE}-imap`;

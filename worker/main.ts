@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createActivities } from '../activities';
 import { ProviderRegistry } from '../activities/providers/registry';
 import { dataConverterFrom } from '../core/codec';
-import { loadConfigOrExit, type Config } from '../core/config';
+import { imapTaskQueue, loadConfigOrExit, type Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
 import { trackingKey } from '../core/tracking/token';
 import { unsubscribeKey } from '../core/unsubscribe';
@@ -41,7 +41,8 @@ export async function startWorker(
   }
   const pool = createPool(config.DATABASE_URL!, config.DATABASE_POOL_MAX);
   await migrate(pool);
-  const providers = new ProviderRegistry(pool, new SecretBox(config.CREDENTIALS_KEY!));
+  const box = new SecretBox(config.CREDENTIALS_KEY!);
+  const providers = new ProviderRegistry(pool, box);
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   // Payloads are encrypted (core/codec.ts) by the worker and by the client its activities use alike.
   const { dataConverter } = dataConverterFrom(config);
@@ -79,6 +80,8 @@ export async function startWorker(
     dnsServer: config.DNS_SERVER,
     alertWebhookUrl: config.ALERT_WEBHOOK_URL,
     rotation: { hour: config.ROTATION_HOUR, agencyTimezone: config.ROTATION_TIMEZONE },
+    // The inbox watchers' sessions (activities/imap.activity.ts).
+    imap: { box, config, pollMs: config.IMAP_POLL_SECONDS * 1000 },
   });
   const worker = await Worker.create({
     connection,
@@ -90,7 +93,29 @@ export async function startWorker(
       : { workflowsPath: opts.workflowsPath ?? path.join(__dirname, '../workflows/index.ts') }),
     activities,
   });
-  const run = worker.run().finally(async () => {
+  // IMAP sessions are long-running activities: their own task queue and slots, so they never take a send's.
+  const imapWorker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: imapTaskQueue(config),
+    dataConverter,
+    activities: { watchInbox: activities.watchInbox },
+    maxConcurrentActivityTaskExecutions: config.IMAP_MAX_SESSIONS,
+  });
+  const stopImap = () => {
+    if (imapWorker.getState() === 'RUNNING') imapWorker.shutdown();
+  };
+  // Either worker ending ends the other; the process's resources close once both have.
+  const both = Promise.allSettled([
+    worker.run().finally(stopImap),
+    imapWorker.run().finally(() => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    }),
+  ]).then((results) => {
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
+  const run = both.finally(async () => {
     await providers.closeAll();
     await connection.close();
     await clientConnection.close();
@@ -111,6 +136,7 @@ export async function startWorker(
     run,
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
+      stopImap();
       await run;
     },
   };

@@ -4,3 +4,4 @@ export { campaignGroupWorkflow } from './campaign-group.workflow';
 export { mailboxWorkflow } from './mailbox.workflow';
 export { reputationWorkflow } from './reputation.workflow';
 export { rotationWorkflow } from './rotation.workflow';
+export { imapWatcherWorkflow } from './imap-watcher.workflow';

@@ -4,6 +4,8 @@ import { mailboxInput, type MailboxInput } from '../../core/schemas/mailboxes';
 import { verifiedDomainsOf } from '../../db/repositories/domains';
 import { existingAddresses, insertMailboxes, type MailboxRecord, type NewMailbox } from '../../db/repositories/mailboxes';
 import { providerIdsByName } from '../../db/repositories/providers';
+import { sealImapSettings } from '../../db/repositories/mailbox-imap';
+import type { SecretBox } from '../../core/crypto';
 
 export interface RowError {
   index: number;
@@ -27,6 +29,8 @@ function localDate(tz: string, at: Date): string {
 export interface ImportResult {
   inserted: MailboxRecord[];
   indexes: number[];
+  /** Ids of the inserted mailboxes that came with IMAP settings (their inbox watchers are to be started). */
+  watched: string[];
   errors: RowError[];
   /** Addresses at domains the importer has not verified (also in `errors`); when any, nothing was written. */
   domainRefused: RowError[];
@@ -46,7 +50,8 @@ export async function importMailboxes(
   pool: Pool,
   clientId: string | null,
   rows: unknown[],
-  defaults: { timezone: string },
+  /** `box` seals IMAP passwords: a row with IMAP settings is refused without it. */
+  defaults: { timezone: string; box?: SecretBox },
   now = new Date(),
 ): Promise<ImportResult> {
   const errors: RowError[] = [];
@@ -94,7 +99,7 @@ export async function importMailboxes(
     }));
     errors.push(...domainRefused);
     errors.sort((a, b) => a.index - b.index);
-    return { inserted: [], indexes: [], errors, domainRefused };
+    return { inserted: [], indexes: [], watched: [], errors, domainRefused };
   }
 
   const providerNames = [...new Set(valid.flatMap((v) => v.row.providers))];
@@ -114,6 +119,10 @@ export async function importMailboxes(
       errors.push({ index, path: `mailboxes.${index}.providers.${unknown}`, message: `unknown provider "${row.providers[unknown]}"` });
       continue;
     }
+    if (row.imap && !defaults.box) {
+      errors.push({ index, path: `mailboxes.${index}.imap`, message: 'IMAP settings cannot be stored here (no credentials key)' });
+      continue;
+    }
     const timezone = row.timezone ?? defaults.timezone;
     toInsert.push({
       index,
@@ -130,6 +139,7 @@ export async function importMailboxes(
           row.warmup === null
             ? null
             : { ...DEFAULT_WARMUP, ...row.warmup, startedOn: row.warmup?.startedOn ?? localDate(timezone, now) },
+        imap: row.imap && defaults.box ? sealImapSettings(defaults.box, row.imap) : null,
       },
     });
   }
@@ -137,11 +147,13 @@ export async function importMailboxes(
   const { inserted, conflicts } = await insertMailboxes(pool, toInsert.map((t) => t.record));
   const conflicted = new Set(conflicts);
   const indexes: number[] = [];
+  const withImap = new Set(toInsert.filter((t) => t.record.imap).map((t) => t.record.address));
   for (const t of toInsert) {
     if (conflicted.has(t.record.address)) {
       errors.push({ index: t.index, path: `mailboxes.${t.index}.address`, message: 'a mailbox with this address already exists' });
     } else indexes.push(t.index);
   }
   errors.sort((a, b) => a.index - b.index);
-  return { inserted, indexes, errors, domainRefused: [] };
+  const watched = inserted.filter((m) => withImap.has(m.address)).map((m) => m.id);
+  return { inserted, indexes, watched, errors, domainRefused: [] };
 }

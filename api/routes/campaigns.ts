@@ -28,6 +28,7 @@ const view = (c: CampaignRecord) => ({
   startAt: c.startAt?.toISOString() ?? null,
   limits: c.limits,
   tracking: c.tracking,
+  stopOnAutoReply: c.stopOnAutoReply,
   createdAt: c.createdAt.toISOString(),
   startedAt: c.startedAt?.toISOString() ?? null,
   finishedAt: c.finishedAt?.toISOString() ?? null,

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { notFound } from '../../core/errors';
 import { errorResponse, idParams } from '../../core/schemas/common';
-import { importMailboxesBody, listMailboxesQuery } from '../../core/schemas/mailboxes';
+import { imapSettings, importMailboxesBody, listMailboxesQuery } from '../../core/schemas/mailboxes';
+import { deleteImapSettings, imapViews, upsertImapSettings, type ImapSettingsView } from '../../db/repositories/mailbox-imap';
 import { getClient } from '../../db/repositories/clients';
 import { z } from 'zod';
 import {
@@ -18,9 +19,16 @@ import { wakeCampaignsUsingMailbox } from '../../activities/campaign-wake';
 import { mailboxLiveState, startMailboxWorkflows } from '../lifecycle/mailbox';
 import type { AppDeps } from '../deps';
 import { importMailboxes } from '../lifecycle/mailbox-import';
+import { imapSettingsChanged, imapWatcherState, startImapWatchers, stopImapWatcher } from '../lifecycle/imap-watcher';
 import { clientIdOf, ownerOf } from '../plugins/auth';
 
-export const mailboxView = (m: MailboxRecord) => ({
+/** A mailbox's IMAP settings as shown: never the password. */
+const imapView = (v: ImapSettingsView | undefined) =>
+  v
+    ? { host: v.host, port: v.port, tls: v.tls, user: v.user, status: v.status, lastError: v.lastError, lastSessionAt: v.lastSessionAt?.toISOString() ?? null }
+    : null;
+
+export const mailboxView = (m: MailboxRecord, imap?: ImapSettingsView) => ({
   id: m.id,
   address: m.address,
   displayName: m.displayName,
@@ -31,6 +39,7 @@ export const mailboxView = (m: MailboxRecord) => ({
   limits: m.limits,
   warmup: m.warmup,
   status: m.status,
+  imap: imapView(imap),
   createdAt: m.createdAt.toISOString(),
 });
 
@@ -48,7 +57,7 @@ const importAnswer = z.object({
 });
 const importAnswerOrError = z.union([importAnswer, errorResponse]);
 
-export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: AppDeps): void {
+export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config, box }: AppDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/mailboxes', {
@@ -69,6 +78,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     const client = clientId ? await getClient(pool, clientId) : null;
     const imported = await importMailboxes(pool, clientId, req.body.mailboxes, {
       timezone: client?.timezone ?? 'UTC',
+      box,
     });
     if (imported.domainRefused.length > 0) {
       const refused = imported.domainRefused;
@@ -83,6 +93,15 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     }
     const errors = [...imported.errors];
     const failed = await startMailboxWorkflows(temporal, config.TEMPORAL_TASK_QUEUE, imported.inserted);
+    // Inbox watchers of the mailboxes with IMAP settings; one that cannot start undoes its mailbox like a mailbox workflow that cannot.
+    const startedIds = new Set(imported.inserted.map((m) => m.id));
+    for (const f of failed) startedIds.delete(f.record.id);
+    const toWatch = imported.inserted.filter((m) => startedIds.has(m.id) && imported.watched.includes(m.id));
+    for (const w of await startImapWatchers(temporal, config, toWatch)) {
+      const record = imported.inserted.find((m) => m.id === w.id)!;
+      await temporal.workflow.getHandle(mailboxWorkflowId(record.address)).terminate('its inbox watcher could not be started').catch(() => undefined);
+      failed.push({ record, error: `its inbox watcher: ${w.error}` });
+    }
     if (failed.length) {
       await deleteMailboxes(pool, failed.map((f) => f.record.id));
       const indexOf = new Map(imported.inserted.map((m, i) => [m.id, imported.indexes[i]!]));
@@ -107,8 +126,9 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     const afterId = req.query.cursor;
     const rows = await listMailboxes(pool, clientIdOf(req), { ...req.query, afterId, limit: req.query.limit + 1 });
     const items = rows.slice(0, req.query.limit);
+    const imap = await imapViews(pool, items.map((m) => m.id));
     return {
-      items: items.map(mailboxView),
+      items: items.map((m) => mailboxView(m, imap.get(m.id))),
       nextCursor: rows.length > req.query.limit ? items[items.length - 1]!.id : null,
     };
   });
@@ -116,7 +136,39 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
   r.get('/v1/mailboxes/:id', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
     const m = await getMailbox(pool, clientIdOf(req), req.params.id);
     if (!m) throw notFound('mailbox');
-    return { ...mailboxView(m), live: await mailboxLiveState(temporal, m.address) };
+    const imap = (await imapViews(pool, [m.id])).get(m.id);
+    return {
+      ...mailboxView(m, imap),
+      live: await mailboxLiveState(temporal, m.address),
+      ...(imap ? { inboxWatcher: await imapWatcherState(temporal, m.address) } : {}),
+    };
+  });
+
+  r.put('/v1/mailboxes/:id/imap', {
+    config: { auth: 'client' },
+    schema: {
+      tags: ['mailboxes'],
+      params: idParams,
+      body: imapSettings,
+      description:
+        'Sets or replaces where the mailbox\'s own inbox is read (replies, auto-replies, bounces). The password is sealed at rest and never shown. ' +
+        'A watcher that stopped on refused credentials tries the new ones at once; one is started if there was none.',
+    },
+  }, async (req) => {
+    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
+    if (!m) throw notFound('mailbox');
+    await upsertImapSettings(pool, box, m.id, req.body);
+    await imapSettingsChanged(temporal, config, { id: m.id, address: m.address, clientId: m.clientId });
+    req.log.info({ mailboxId: m.id }, 'mailbox IMAP settings stored');
+    return mailboxView(m, (await imapViews(pool, [m.id])).get(m.id));
+  });
+
+  r.delete('/v1/mailboxes/:id/imap', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
+    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
+    if (!m) throw notFound('mailbox');
+    await deleteImapSettings(pool, m.id);
+    await stopImapWatcher(temporal, m.address);
+    return mailboxView(m);
   });
 
   // Fastify hands a missing body over as null.
@@ -130,7 +182,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
       .getHandle(mailboxWorkflowId(m.address))
       .executeUpdate(pauseUpdate, { args: [{ reason: req.body?.reason ?? 'paused through the API' }] });
     await setMailboxStatus(pool, m.id, 'paused');
-    return { ...mailboxView({ ...m, status: 'paused' }), live };
+    return { ...mailboxView({ ...m, status: 'paused' }, (await imapViews(pool, [m.id])).get(m.id)), live };
   });
 
   r.post('/v1/mailboxes/:id/resume', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
@@ -139,6 +191,6 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config }: 
     const live = await temporal.workflow.getHandle(mailboxWorkflowId(m.address)).executeUpdate(resumeUpdate, { args: [] });
     await setMailboxStatus(pool, m.id, 'active');
     await wakeCampaignsUsingMailbox(pool, temporal, m.id, req.log); // a campaign stalled on it takes it back at once
-    return { ...mailboxView({ ...m, status: 'active' }), live };
+    return { ...mailboxView({ ...m, status: 'active' }, (await imapViews(pool, [m.id])).get(m.id)), live };
   });
 }

@@ -11,7 +11,7 @@ import {
 import { isSnsUrl, parseSnsMessage, verifySnsSignature } from '../../core/webhooks/sns';
 import { consumeWebhookToken, pruneWebhookTokens } from '../../db/repositories/events';
 import type { AppDeps } from '../deps';
-import { applyFeedbackEvents, type FeedbackDeps } from '../lifecycle/feedback';
+import { applyFeedbackEvents, type FeedbackDeps } from '../../services/feedback';
 
 /** Fetches a PEM certificate (only ever called with an https SNS URL). Injected in tests. */
 export type SnsCertificateFetcher = (url: string) => Promise<string>;
@@ -30,8 +30,8 @@ declare module '../deps' {
   }
 }
 
-const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
-const unauthorized = (message: string) => new AppError(401, 'invalid_signature', message);
+export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
+export const unauthorized = (message: string) => new AppError(401, 'invalid_signature', message);
 
 async function httpsGet(url: string, maxBytes: number): Promise<string> {
   const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(5000) });
@@ -41,13 +41,13 @@ async function httpsGet(url: string, maxBytes: number): Promise<string> {
   return text;
 }
 
-const defaultFetcher: SnsCertificateFetcher = (url) => httpsGet(url, 64 * 1024);
+export const defaultFetcher: SnsCertificateFetcher = (url) => httpsGet(url, 64 * 1024);
 const defaultConfirmer: SnsSubscriptionConfirmer = async (url) => {
   await httpsGet(url, 64 * 1024);
 };
 
 /** Signing certificates by URL: SNS rotates them rarely, and each fetch is a round trip to AWS. */
-class CertificateCache {
+export class CertificateCache {
   private readonly entries = new Map<string, { pem: string; at: number }>();
   constructor(private readonly fetcher: SnsCertificateFetcher, private readonly ttlMs = 24 * 3_600_000, private readonly max = 100) {}
 
@@ -61,7 +61,7 @@ class CertificateCache {
   }
 }
 
-function rawBody(req: FastifyRequest): Buffer {
+export function rawBody(req: FastifyRequest): Buffer {
   if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badRequest('empty body', [{ path: '(body)', message: 'required' }]);
   return req.body;
 }

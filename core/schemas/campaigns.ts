@@ -39,6 +39,8 @@ export const createCampaignBody = z.strictObject({
   startAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-03-09T09:00:00+01:00' }).optional(),
   limits: campaignLimits.optional(),
   tracking: campaignTracking.optional(),
+  /** An auto-reply (out of office, vacation) stops the lead's remaining steps in this campaign too (default: it does not). */
+  stopOnAutoReply: z.boolean().optional(),
 });
 export type CreateCampaignBody = z.infer<typeof createCampaignBody>;
 
@@ -74,6 +76,7 @@ export const campaignView = z.object({
   startAt: z.string().nullable(),
   limits: z.object({ newLeadsPerDay: z.number().int().optional() }).nullable(),
   tracking: z.object({ opens: z.boolean(), clicks: z.boolean() }),
+  stopOnAutoReply: z.boolean(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),

@@ -45,6 +45,26 @@ export const senderName = z
 /** Provider account names are at most 100 characters (core/schemas/providers.ts). */
 export const providerName = nonBlank(100);
 
+/**
+ * Where the mailbox's own inbox is read (replies, auto-replies, bounces): an
+ * IMAP server. The password is sealed at rest like provider credentials and
+ * never shown again. `tls`: implicit TLS (993); false connects in plain text
+ * and upgrades with STARTTLS when the server offers it.
+ */
+export const imapSettings = z.strictObject({
+  host: z
+    .string()
+    .trim()
+    .min(1)
+    .max(253)
+    .regex(/^[A-Za-z0-9.:[\]_-]+$/, 'must be a host name or an IP address'),
+  port: z.number().int().min(1).max(65535).default(993),
+  tls: z.boolean().default(true),
+  user: z.string().min(1).max(320).refine((v) => !/[\r\n\0]/.test(v), 'may not hold a line break or NUL'),
+  password: z.string().min(1).max(1024).refine((v) => !/[\r\n\0]/.test(v), 'may not hold a line break or NUL'),
+});
+export type ImapSettings = z.infer<typeof imapSettings>;
+
 export const mailboxInput = z.strictObject({
   address: email,
   displayName: senderName.optional(),
@@ -54,6 +74,7 @@ export const mailboxInput = z.strictObject({
   window: sendingWindow.optional(),
   limits: mailboxLimits.optional(),
   warmup: warmupInput.nullable().optional(),
+  imap: imapSettings.optional(),
 });
 export type MailboxInput = z.infer<typeof mailboxInput>;
 

@@ -18,6 +18,8 @@ export interface CampaignRecord {
   limits: CampaignLimits | null;
   /** Open and click tracking of its HTML bodies (both off unless asked for at creation). */
   tracking: CampaignTracking;
+  /** An auto-reply stops the lead in this campaign (migration 020). */
+  stopOnAutoReply: boolean;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -45,14 +47,15 @@ const SELECT = `SELECT id, client_id AS "clientId", name, status, steps, mailbox
   send_window AS "window", timezone, start_at AS "startAt", limits,
   jsonb_build_object('opens', track_opens, 'clicks', track_clicks) AS tracking, created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt",
-  failure_reason AS "failureReason", failed_at AS "failedAt", status_changed_at AS "statusChangedAt"
+  failure_reason AS "failureReason", failed_at AS "failedAt", status_changed_at AS "statusChangedAt",
+  stop_on_auto_reply AS "stopOnAutoReply"
   FROM campaigns`;
 
 export async function createCampaign(pool: Pool, clientId: string, c: CreateCampaignBody): Promise<CampaignRecord> {
   const id = uuidv7();
   await pool.query(
-    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits, track_opens, track_clicks)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits, track_opens, track_clicks, stop_on_auto_reply)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
     [
       id,
       clientId,
@@ -66,6 +69,7 @@ export async function createCampaign(pool: Pool, clientId: string, c: CreateCamp
       c.limits ? JSON.stringify(c.limits) : null,
       c.tracking?.opens ?? false,
       c.tracking?.clicks ?? false,
+      c.stopOnAutoReply ?? false,
     ],
   );
   return (await getCampaign(pool, clientId, id))!;

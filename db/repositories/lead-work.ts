@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { spreadCounts } from '../../workflows/policy/spread';
 
 /** The unit a campaign lane works on: one lead's next step. */
@@ -252,7 +252,7 @@ export async function threadOf(pool: Pool, leadId: string, beforeStep: number): 
 }
 
 /** A reply stops the lead's remaining steps (in one campaign, or all of the client's). */
-export async function markReplied(pool: Pool, clientId: string, email: string, campaignId?: string): Promise<number> {
+export async function markReplied(pool: Pool | PoolClient, clientId: string, email: string, campaignId?: string): Promise<number> {
   const { rowCount } = await pool.query(
     `UPDATE leads SET status = 'replied', next_due_at = NULL
      WHERE client_id = $1 AND lower(email) = lower($2) AND ($3::uuid IS NULL OR campaign_id = $3)

@@ -18,7 +18,10 @@ export interface MailboxRecord {
   createdAt: Date;
 }
 
-export type NewMailbox = Omit<MailboxRecord, 'id' | 'providers' | 'status' | 'createdAt'>;
+export type NewMailbox = Omit<MailboxRecord, 'id' | 'providers' | 'status' | 'createdAt'> & {
+  /** IMAP settings, the password already sealed (db/repositories/mailbox-imap.ts sealImapSettings), written in the same statement. */
+  imap?: { host: string; port: number; tls: boolean; username: string; password_encrypted: string } | null;
+};
 
 const SELECT = `
   SELECT m.id, m.client_id, m.address, m.display_name, m.pool, m.provider_ids, m.timezone,
@@ -81,13 +84,20 @@ export async function insertMailboxes(
   if (rows.length === 0) return { inserted: [], conflicts: [] };
   const ids = rows.map(() => uuidv7());
   const { rows: out } = await pool.query<{ id: string; address: string }>(
-    `INSERT INTO mailboxes (id, client_id, address, display_name, pool, provider_ids, timezone, send_window, limits, warmup)
-     SELECT u.id, u.client_id, u.address, u.display_name, u.pool,
-            ARRAY(SELECT jsonb_array_elements_text(u.provider_ids))::uuid[], u.timezone, u.send_window, u.limits, u.warmup
-     FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, client_id uuid, address text, display_name text, pool text,
-          provider_ids jsonb, timezone text, send_window jsonb, limits jsonb, warmup jsonb)
-     ON CONFLICT DO NOTHING
-     RETURNING id, address`,
+    `WITH u AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, client_id uuid, address text, display_name text, pool text,
+                 provider_ids jsonb, timezone text, send_window jsonb, limits jsonb, warmup jsonb, imap jsonb)),
+          ins AS (
+            INSERT INTO mailboxes (id, client_id, address, display_name, pool, provider_ids, timezone, send_window, limits, warmup)
+            SELECT u.id, u.client_id, u.address, u.display_name, u.pool,
+                   ARRAY(SELECT jsonb_array_elements_text(u.provider_ids))::uuid[], u.timezone, u.send_window, u.limits, u.warmup
+            FROM u
+            ON CONFLICT DO NOTHING
+            RETURNING id, address),
+          imap AS (
+            INSERT INTO mailbox_imap (mailbox_id, host, port, tls, username, password_encrypted)
+            SELECT ins.id, u.imap->>'host', (u.imap->>'port')::int, (u.imap->>'tls')::boolean, u.imap->>'username', u.imap->>'password_encrypted'
+            FROM ins JOIN u ON u.id = ins.id WHERE u.imap IS NOT NULL AND jsonb_typeof(u.imap) = 'object')
+     SELECT id, address FROM ins`,
     [
       JSON.stringify(
         rows.map((r, i) => ({
@@ -101,6 +111,7 @@ export async function insertMailboxes(
           send_window: r.window,
           limits: r.limits,
           warmup: r.warmup,
+          imap: r.imap ?? null,
         })),
       ),
     ],
@@ -110,7 +121,8 @@ export async function insertMailboxes(
   const conflicts: string[] = [];
   rows.forEach((r, i) => {
     if (insertedIds.has(ids[i]!)) {
-      inserted.push({ ...r, id: ids[i]!, providers: [], status: 'active', createdAt: new Date() });
+      const { imap: _sealed, ...record } = r;
+      inserted.push({ ...record, id: ids[i]!, providers: [], status: 'active', createdAt: new Date() });
     } else conflicts.push(r.address);
   });
   return { inserted, conflicts };

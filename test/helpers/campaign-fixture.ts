@@ -59,6 +59,7 @@ export async function campaignWithLeads(
   return {
     campaignId: camp.id,
     templateId: tpl.id,
+    pool,
     mailboxIds: created.ids,
     /** The mailboxes' addresses, in the order of mailboxIds. */
     addresses: rows.map((r) => String(r.address)),

@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createActivities } from '../../activities';
 import { ProviderRegistry } from '../../activities/providers/registry';
-import { applyFeedbackEvents } from '../../api/lifecycle/feedback';
+import { applyFeedbackEvents } from '../../services/feedback';
 import { SecretBox } from '../../core/crypto';
 import { createLogger } from '../../core/logger';
 import type { FeedbackEvent } from '../../core/webhooks/events';

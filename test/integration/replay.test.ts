@@ -18,6 +18,13 @@ import {
 import { SmtpSink } from '../fakes/smtp-sink';
 import { reputationWorkflow, rotationWorkflow } from '../../workflows';
 import { campaignWithLeads, newProvider } from '../helpers/campaign-fixture';
+import { imapTaskQueue } from '../../core/config';
+import { SecretBox } from '../../core/crypto';
+import { sealImapSettings, upsertImapSettings } from '../../db/repositories/mailbox-imap';
+import { insertMailboxes } from '../../db/repositories/mailboxes';
+import { imapWatcherWorkflowId } from '../../workflows/ids';
+import { imapSettingsChangedSignal, imapWatcherStateQuery, imapWatcherWorkflow } from '../../workflows/imap-watcher.workflow';
+import { Dovecot } from '../helpers/dovecot';
 import { createTestDatabase } from '../helpers/databases';
 import { eventually, newClient, startStack, type Stack } from '../helpers/stack';
 import { testEnv } from '../helpers/test-env';
@@ -43,7 +50,7 @@ const FIXTURE_PAYLOAD_KEY = Buffer.alloc(32, 7).toString('base64');
  * and fresh ones must replay on today's workflow code without a
  * nondeterminism error. Own database: the scheduled workflows act on every row.
  */
-describe('replay of mailbox, campaign, reputation and rotation workflow histories', () => {
+describe('replay of mailbox, campaign, reputation, rotation and inbox watcher workflow histories', () => {
   let stack: Stack;
   let sink: SmtpSink;
   let db: { url: string; drop(): Promise<void> };
@@ -99,6 +106,41 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     return out;
   }
 
+  /**
+   * An inbox watcher's first run on a real Dovecot: refused credentials (it waits), new ones (the signal), two
+   * short sessions, continue-as-new.
+   */
+  async function watcherHistories(): Promise<{ workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
+    const dovecot = await Dovecot.start();
+    try {
+      const account = await dovecot.addUser();
+      const box = new SecretBox(stack.config.CREDENTIALS_KEY!);
+      const client = await newClient(stack);
+      const address = `replay-imap-${randomUUID().slice(0, 8)}@send.example.com`;
+      const settings = { host: dovecot.host, port: dovecot.port, tls: false, user: account.user, password: account.password };
+      const { inserted } = await insertMailboxes(stack.pool, [{
+        clientId: client.id, address, displayName: null, pool: 'replay', providerIds: [], timezone: 'UTC',
+        window: { days: ['mon'], start: '09:00', end: '17:00' }, limits: { dailyMax: 1, hourlyMax: 1, minIntervalSeconds: 0, jitterRatio: 0 }, warmup: null,
+        imap: sealImapSettings(box, { ...settings, password: 'not-the-password' }),
+      }]);
+      const mailboxId = inserted[0]!.id;
+      const handle = await stack.temporal.workflow.start(imapWatcherWorkflow, {
+        taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
+        workflowId: imapWatcherWorkflowId(address),
+        args: [{ mailboxId, activityTaskQueue: imapTaskQueue(stack.config), sessionMs: 300, sessionsPerRun: 2 }],
+      });
+      await eventually(async () => (await handle.query(imapWatcherStateQuery)).status === 'auth_failed');
+      await upsertImapSettings(stack.pool, box, mailboxId, settings);
+      await handle.signal(imapSettingsChangedSignal);
+      // Its first run ended in continue-as-new after two sessions.
+      await eventually(async () => (await handle.describe()).runId !== handle.firstExecutionRunId);
+      await handle.terminate('replay fixture recorded');
+      return [{ workflowId: handle.workflowId, history: await stack.temporal.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory() }];
+    } finally {
+      await dovecot.stop();
+    }
+  }
+
   async function produceHistories(): Promise<{ workflowId: string; history: temporal.api.history.v1.IHistory }[]> {
     const address = `replay-${randomUUID()}@send.example.com`;
     const handle = await stack.temporal.workflow.start(mailboxWorkflow, {
@@ -149,7 +191,13 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
     const mailboxes = await stage('mailbox histories', 40_000, produceHistories());
     const campaigns = await stage('campaign histories', 90_000, campaignHistories());
     const scheduled = await stage('scheduled histories', 60_000, scheduledHistories());
-    const fresh = [...mailboxes, ...campaigns.map(({ workflowId, history }) => ({ workflowId, history })), ...scheduled.map(({ workflowId, history }) => ({ workflowId, history }))];
+    const watchers = await stage('inbox watcher histories', 60_000, watcherHistories());
+    const fresh = [
+      ...mailboxes,
+      ...campaigns.map(({ workflowId, history }) => ({ workflowId, history })),
+      ...scheduled.map(({ workflowId, history }) => ({ workflowId, history })),
+      ...watchers,
+    ];
     if (process.env.RECORD_HISTORIES === '1') {
       const named = [
         ...mailboxes.map((h, i) => [`mailbox-run${i + 1}`, h.history] as const),
@@ -158,6 +206,7 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
         // Recorded under the one reputation rule (its patch marker): the mailbox's verdict-only branch, the controller's new rule.
         ...mailboxes.map((h, i) => [`mailbox-rule-run${i + 1}`, h.history] as const),
         ...scheduled.filter((h) => h.name === 'reputation').map((h) => ['reputation-rule-run1', h.history] as const),
+        ...watchers.map((h, i) => [`imap-watcher-run${i + 1}`, h.history] as const),
       ];
       for (const [name, history] of named) {
         const file = path.join(FIXTURES, `${name}.json`);
@@ -169,7 +218,7 @@ describe('replay of mailbox, campaign, reputation and rotation workflow historie
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
-      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run']),
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run']),
     );
     // A hang guard, not a speed check: replay takes about 3 s on a quiet machine, and was seen past 30 s beside the scale lane in CI.
     const results = await stage('replay', 120_000, (async () => {

@@ -35,6 +35,7 @@ const BODIES: Record<string, object> = {
   'POST /v1/templates/:id/preview': { lead: { email: 'intruder@example.org' } },
   'POST /v1/mailboxes/:id/pause': { reason: 'intruder' },
   'POST /v1/clients/:id/keys': { label: 'intruder' },
+  'PUT /v1/mailboxes/:id/imap': { host: '127.0.0.1', port: 1, tls: false, user: 'intruder', password: 'intruder' },
 };
 
 type Resources = Record<Kind, string>;

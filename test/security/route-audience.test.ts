@@ -39,7 +39,9 @@ describe('route table: every route declares its audience', () => {
     const table = routeTable(stack.app);
     expect(table.filter((r) => r.url.startsWith('/v1') && (r.auth === 'public' || r.auth === 'webhook'))).toEqual([]);
     const hooks = table.filter((r) => r.url.startsWith('/webhooks/'));
-    expect(hooks.map((r) => r.url).sort()).toEqual(['/webhooks/mailgun', '/webhooks/sendgrid', '/webhooks/ses']);
+    expect(hooks.map((r) => r.url).sort()).toEqual([
+      '/webhooks/mailgun', '/webhooks/mailgun/inbound-mime', '/webhooks/sendgrid', '/webhooks/sendgrid/inbound/:token', '/webhooks/ses', '/webhooks/ses/inbound',
+    ]);
     expect(hooks.every((r) => r.auth === 'webhook')).toBe(true);
     expect(table.filter((r) => r.auth === 'webhook' && !r.url.startsWith('/webhooks/'))).toEqual([]);
   });

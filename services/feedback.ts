@@ -1,15 +1,15 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
-import { notifyAlert, type AlertLogger } from '../../core/alerts';
-import type { Config } from '../../core/config';
-import type { SecretBox } from '../../core/crypto';
-import { matchEventToSend } from '../../core/webhooks/event-match';
-import type { FeedbackEvent } from '../../core/webhooks/events';
-import { leadStatusAfter, mailboxOutcomeOf, sendStatusAfter, suppressionReasonOf } from '../../core/webhooks/feedback-rules';
-import type { AlertRow } from '../../db/repositories/alerts';
-import { findSendForEvent, insertEvent, setSendStatusFromEvent, type EventSend } from '../../db/repositories/events';
-import { suppress } from '../../db/repositories/suppressions';
-import { judgeMailboxFeedback, mailboxRuleFromConfig } from '../../services/mailbox-verdict';
+import { notifyAlert, type AlertLogger } from '../core/alerts';
+import type { Config } from '../core/config';
+import type { SecretBox } from '../core/crypto';
+import { matchEventToSend } from '../core/webhooks/event-match';
+import type { FeedbackEvent } from '../core/webhooks/events';
+import { leadStatusAfter, mailboxOutcomeOf, sendStatusAfter, suppressionReasonOf } from '../core/webhooks/feedback-rules';
+import type { AlertRow } from '../db/repositories/alerts';
+import { findSendForEvent, insertEvent, setSendStatusFromEvent, type EventSend } from '../db/repositories/events';
+import { suppress } from '../db/repositories/suppressions';
+import { judgeMailboxFeedback, mailboxRuleFromConfig } from './mailbox-verdict';
 
 export interface FeedbackDeps {
   pool: Pool;
@@ -106,6 +106,27 @@ async function applyOne(deps: FeedbackDeps, db: PoolClient, event: FeedbackEvent
     deps.log.info({ provider: event.provider, type: event.type }, 'provider event matches no send; stored only');
     return 'unmatched';
   }
+  await applyMatchedFeedback(deps, db, event, send, alerts);
+  return 'stored';
+}
+
+/** What the send a feedback event is about needs from it (db/repositories/events.ts EventSend). */
+export type FeedbackSend = Pick<EventSend, 'id' | 'clientId' | 'campaignId' | 'leadId' | 'mailboxId' | 'status' | 'leadEmail'>;
+
+/**
+ * What a stored feedback event does to the send it matched, in the caller's
+ * transaction: the send settled, the lead stopped, the address suppressed
+ * for the send's client, and a bounce or complaint told to the mailbox's
+ * workflow with the verdict on its rates. Provider webhooks and inbound DSNs
+ * (services/inbound/ingest.ts) alike come through here.
+ */
+export async function applyMatchedFeedback(
+  deps: FeedbackDeps,
+  db: PoolClient,
+  event: { provider: string; eventId: string; type: FeedbackEvent['type'] },
+  send: FeedbackSend,
+  alerts: AlertRow[],
+): Promise<void> {
   const next = sendStatusAfter(send.status, event.type);
   if (next) await setSendStatusFromEvent(db, send.id, next);
 
@@ -129,5 +150,4 @@ async function applyOne(deps: FeedbackDeps, db: PoolClient, event: FeedbackEvent
     alerts.push(...judged.alerts);
   }
   deps.log.info({ provider: event.provider, type: event.type, sendId: send.id, clientId: send.clientId, campaignId: send.campaignId }, 'provider event applied');
-  return 'stored';
 }
