@@ -10,6 +10,7 @@ import type { AlertRow } from '../db/repositories/alerts';
 import { findSendForEvent, insertEvent, setSendStatusFromEvent, type EventSend } from '../db/repositories/events';
 import { suppress } from '../db/repositories/suppressions';
 import { judgeMailboxFeedback, mailboxRuleFromConfig } from './mailbox-verdict';
+import { withTransaction } from '../db/pool';
 
 export interface FeedbackDeps {
   pool: Pool;
@@ -50,9 +51,9 @@ export async function applyFeedbackEvents(
 ): Promise<FeedbackReport | null> {
   const report: FeedbackReport = { stored: 0, duplicates: 0, unmatched: 0, mismatched: 0 };
   const alerts: AlertRow[] = [];
-  if (guard && events.length === 0 && !(await inTransaction(deps.pool, guard))) return null;
+  if (guard && events.length === 0 && !(await withTransaction(deps.pool, guard))) return null;
   for (const [i, event] of events.entries()) {
-    const outcome = await inTransaction(deps.pool, async (db) => {
+    const outcome = await withTransaction(deps.pool, async (db) => {
       if (i === 0 && guard && !(await guard(db))) return 'refused' as const;
       return applyOne(deps, db, event, alerts);
     });
@@ -61,21 +62,6 @@ export async function applyFeedbackEvents(
   }
   for (const alert of alerts) await notifyAlert(deps.config.ALERT_WEBHOOK_URL, deps.log, alert);
   return report;
-}
-
-async function inTransaction<T>(pool: Pool, fn: (db: PoolClient) => Promise<T>): Promise<T> {
-  const db = await pool.connect();
-  try {
-    await db.query('BEGIN');
-    const out = await fn(db);
-    await db.query('COMMIT');
-    return out;
-  } catch (err) {
-    await db.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    db.release();
-  }
 }
 
 /** Does the event fit the send it names: its provider account, its recipient, its message id? */

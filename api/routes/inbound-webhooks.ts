@@ -3,12 +3,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, badRequest } from '../../core/errors';
 import { safeEqual } from '../../core/crypto';
 import { readMailgunSignature, verifyMailgunSignature } from '../../core/webhooks/mailgun';
-import { isSnsUrl, parseSnsMessage, verifySnsSignature } from '../../core/webhooks/sns';
 import { consumeWebhookToken, pruneWebhookTokens } from '../../db/repositories/events';
 import { mailboxesByAddress } from '../../db/repositories/inbound';
 import { ingestInbound, type InboundSource, type IngestResult } from '../../services/inbound/ingest';
 import type { AppDeps } from '../deps';
-import { CertificateCache, defaultFetcher, rawBody, unauthorized, WEBHOOK_BODY_LIMIT } from './webhooks';
+import { CertificateCache, defaultFetcher, rawBody, unauthorized, verifiedSnsMessage, WEBHOOK_BODY_LIMIT } from './webhooks';
 
 /** Largest raw message taken from a provider (SES's own limit for the SNS form is 150 KB; the others send up to 30 MB, refused past this). */
 const MAX_INBOUND_BYTES = WEBHOOK_BODY_LIMIT;
@@ -90,19 +89,7 @@ export function inboundWebhookRoutes(app: FastifyInstance, deps: AppDeps): void 
 
     // SES receipt rule with an SNS action: the raw message is in the notification (`content`).
     scope.post('/webhooks/ses/inbound', { config: { auth: 'webhook' }, schema: { hide: true } }, async (req, reply) => {
-      const parsed = parseSnsMessage(rawBody(req).toString('utf8'));
-      if (!parsed.ok) throw badRequest(`not an SNS message: ${parsed.reason}`, [{ path: parsed.reason.split(':')[0]!, message: parsed.reason }]);
-      const m = parsed.message;
-      if (!topics.has(m.TopicArn)) throw unauthorized('TopicArn is not an accepted topic (SES_INBOUND_TOPIC_ARNS)');
-      if (!isSnsUrl(m.SigningCertURL)) throw unauthorized('SigningCertURL is not an https SNS URL');
-      let pem: string;
-      try {
-        pem = await certificates.get(m.SigningCertURL);
-      } catch (err) {
-        req.log.warn({ err: (err as Error).message }, 'SNS signing certificate could not be fetched');
-        throw unauthorized('signing certificate could not be fetched');
-      }
-      if (!verifySnsSignature(m, pem)) throw unauthorized('SNS signature does not verify');
+      const m = await verifiedSnsMessage(req, certificates, topics, 'SES_INBOUND_TOPIC_ARNS');
       const age = Math.abs(Date.now() - Date.parse(m.Timestamp)) / 1000;
       if (!(age <= config.SES_INBOUND_MAX_AGE_SECONDS)) throw unauthorized('SNS Timestamp outside the allowed age (a replay)');
       if (m.Type !== 'Notification') {

@@ -8,7 +8,7 @@ import {
   sendgridPublicKey,
   verifySendgridSignature,
 } from '../../core/webhooks/sendgrid';
-import { isSnsUrl, parseSnsMessage, verifySnsSignature } from '../../core/webhooks/sns';
+import { isSnsUrl, parseSnsMessage, verifySnsSignature, type SnsMessage } from '../../core/webhooks/sns';
 import { consumeWebhookToken, pruneWebhookTokens } from '../../db/repositories/events';
 import type { AppDeps } from '../deps';
 import { applyFeedbackEvents, type FeedbackDeps } from '../../services/feedback';
@@ -80,6 +80,32 @@ function parseJson(raw: Buffer): unknown {
  * (a buffer parser scoped to these routes) because signatures cover bytes,
  * not re-serialised JSON.
  */
+/**
+ * The SNS message of this request once it is proved genuine: parsed, from an accepted topic (`topicsSetting`
+ * names the setting in the 401), and signed by an https SNS certificate. A 400 or 401 otherwise.
+ */
+export async function verifiedSnsMessage(
+  req: FastifyRequest,
+  certificates: CertificateCache,
+  topics: Set<string>,
+  topicsSetting: string,
+): Promise<SnsMessage> {
+  const parsed = parseSnsMessage(rawBody(req).toString('utf8'));
+  if (!parsed.ok) throw badRequest(`not an SNS message: ${parsed.reason}`, [{ path: parsed.reason.split(':')[0]!, message: parsed.reason }]);
+  const m = parsed.message;
+  if (!topics.has(m.TopicArn)) throw unauthorized(`TopicArn is not an accepted topic (${topicsSetting})`);
+  if (!isSnsUrl(m.SigningCertURL)) throw unauthorized('SigningCertURL is not an https SNS URL');
+  let pem: string;
+  try {
+    pem = await certificates.get(m.SigningCertURL);
+  } catch (err) {
+    req.log.warn({ err: (err as Error).message }, 'SNS signing certificate could not be fetched');
+    throw unauthorized('signing certificate could not be fetched');
+  }
+  if (!verifySnsSignature(m, pem)) throw unauthorized('SNS signature does not verify');
+  return m;
+}
+
 export function webhookRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { config } = deps;
   const certificates = new CertificateCache(deps.webhooks?.snsCertificateFetcher ?? defaultFetcher);
@@ -94,19 +120,7 @@ export function webhookRoutes(app: FastifyInstance, deps: AppDeps): void {
     const ok = (reply: FastifyReply, body: object) => reply.status(200).send(body);
 
     scope.post('/webhooks/ses', { config: { auth: 'webhook' }, schema: { hide: true } }, async (req, reply) => {
-      const parsed = parseSnsMessage(rawBody(req).toString('utf8'));
-      if (!parsed.ok) throw badRequest(`not an SNS message: ${parsed.reason}`, [{ path: parsed.reason.split(':')[0]!, message: parsed.reason }]);
-      const m = parsed.message;
-      if (!topics.has(m.TopicArn)) throw unauthorized('TopicArn is not an accepted topic (SES_SNS_TOPIC_ARNS)');
-      if (!isSnsUrl(m.SigningCertURL)) throw unauthorized('SigningCertURL is not an https SNS URL');
-      let pem: string;
-      try {
-        pem = await certificates.get(m.SigningCertURL);
-      } catch (err) {
-        req.log.warn({ err: (err as Error).message }, 'SNS signing certificate could not be fetched');
-        throw unauthorized('signing certificate could not be fetched');
-      }
-      if (!verifySnsSignature(m, pem)) throw unauthorized('SNS signature does not verify');
+      const m = await verifiedSnsMessage(req, certificates, topics, 'SES_SNS_TOPIC_ARNS');
 
       if (m.Type === 'SubscriptionConfirmation') {
         if (!isSnsUrl(m.SubscribeURL)) throw unauthorized('SubscribeURL is not an https SNS URL');

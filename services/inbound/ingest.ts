@@ -35,6 +35,7 @@ import { markReplied } from '../../db/repositories/lead-work';
 import { insertReply } from '../../db/repositories/replies';
 import { applyMatchedFeedback, type FeedbackDeps } from '../feedback';
 import { parseInbound } from './parse';
+import { withTransaction } from '../../db/pool';
 
 export type InboundSource = 'imap' | 'ses' | 'mailgun' | 'sendgrid';
 
@@ -94,21 +95,6 @@ async function match(db: PoolClient, scope: InboundScope, mail: InboundMail, c: 
   return send ? { send, by: 'sender' } : null;
 }
 
-async function inTransaction<T>(deps: InboundDeps, fn: (db: PoolClient) => Promise<T>): Promise<T> {
-  const db = await deps.pool.connect();
-  try {
-    await db.query('BEGIN');
-    const out = await fn(db);
-    await db.query('COMMIT');
-    return out;
-  } catch (err) {
-    await db.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    db.release();
-  }
-}
-
 /** Parses, classifies, matches, stores and acts on one inbound message, in one transaction. */
 export async function ingestInbound(deps: InboundDeps, msg: InboundMessage): Promise<IngestResult> {
   const mail = await parseInbound(msg.raw);
@@ -117,7 +103,7 @@ export async function ingestInbound(deps: InboundDeps, msg: InboundMessage): Pro
   const alerts: AlertRow[] = [];
   const log = { source: msg.source, mailboxId: msg.scope.mailboxId, kind: c.kind };
 
-  const result = await inTransaction(deps, async (db): Promise<IngestResult> => {
+  const result = await withTransaction(deps.pool, async (db): Promise<IngestResult> => {
     let found = await match(db, msg.scope, mail, c);
     let bounce: DsnRecipient | 'unnamed' | null = null;
     if (found && c.kind === 'dsn') {
