@@ -32,7 +32,17 @@ export async function createTestDatabase(
       const c = new Client({ connectionString: adminUrl });
       await c.connect();
       try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        // FORCE ends our own sessions but not a superuser's: an autovacuum worker on the database refuses
+        // the drop (42501, seen once in a full run) until it finishes, in a moment.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+            break;
+          } catch (err) {
+            if ((err as { code?: string }).code !== '42501' || attempt >= 50) throw err;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
       } finally {
         await c.end();
       }
