@@ -16,9 +16,10 @@ function isHost(v: string): boolean {
  */
 export const trackingDomain = z
   .string()
-  .max(259)
-  // The pattern is in the OpenAPI document; the refinement adds what it cannot say (253 characters, a port up to 65535).
-  .regex(/^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?$/, 'must be a host name (a CNAME to the API), with an optional port, e.g. track.acme.io')
+  // Length and pattern are in the OpenAPI document and say it all (253 characters with the port; labels of 63; a
+  // letter first in the last label; a port from 1 to 65535): the refinement below then never refuses what they admit.
+  .max(253)
+  .regex(/^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$/, 'must be a host name (a CNAME to the API), with an optional port, e.g. track.acme.io')
   .toLowerCase()
   .refine(isHost, 'must be a host name (a CNAME to the API), with an optional port, e.g. track.acme.io');
 
