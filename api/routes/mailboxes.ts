@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { notFound } from '../../core/errors';
-import { errorResponse, idParams } from '../../core/schemas/common';
+import { errorResponse, idParams, text } from '../../core/schemas/common';
 import { imapSettings, importMailboxesBody, listMailboxesQuery } from '../../core/schemas/mailboxes';
 import { deleteImapSettings, imapViews, upsertImapSettings, type ImapSettingsView } from '../../db/repositories/mailbox-imap';
 import { getClient } from '../../db/repositories/clients';
@@ -173,7 +173,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config, bo
 
   // Fastify hands a missing body over as null.
   // No trimming: the schema's pattern (some non-space) is the whole rule, so the document and the route agree.
-  const pauseBody = z.strictObject({ reason: z.string().max(200).regex(/\S/, 'must not be blank').optional() }).nullish();
+  const pauseBody = z.strictObject({ reason: text(200).regex(/\S/, 'must not be blank').optional() }).nullish();
 
   r.post('/v1/mailboxes/:id/pause', { config: { auth: 'client', bodyOptional: true }, schema: { tags: ['mailboxes'], params: idParams, body: pauseBody } }, async (req) => {
     const m = await getMailbox(pool, clientIdOf(req), req.params.id);

@@ -60,8 +60,8 @@ export const imapSettings = z.strictObject({
     .regex(/^[A-Za-z0-9.:[\]_-]+$/, 'must be a host name or an IP address'),
   port: z.number().int().min(1).max(65535).default(993),
   tls: z.boolean().default(true),
-  user: z.string().min(1).max(320).refine((v) => !/[\r\n\0]/.test(v), 'may not hold a line break or NUL'),
-  password: z.string().min(1).max(1024).refine((v) => !/[\r\n\0]/.test(v), 'may not hold a line break or NUL'),
+  user: z.string().min(1).max(320).regex(/^[^\r\n\u0000]*$/, 'may not hold a line break or NUL'),
+  password: z.string().min(1).max(1024).regex(/^[^\r\n\u0000]*$/, 'may not hold a line break or NUL'),
 });
 export type ImapSettings = z.infer<typeof imapSettings>;
 
