@@ -12,6 +12,7 @@ export const uuid = z.uuid();
  * pattern the OpenAPI document states, so the request is a 400 naming the
  * field, never a 500 from the database.
  */
+// eslint-disable-next-line no-control-regex -- U+0000 is the one character refused
 export const NO_NUL = /^[^\u0000]*$/;
 export const text = (max: number) => z.string().max(max).regex(NO_NUL, 'must not hold a NUL character (U+0000)');
 export const nonBlank = (max: number) => text(max).regex(/\S/, 'must not be blank').trim();
