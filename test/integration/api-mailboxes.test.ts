@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { endRest, restMailbox } from '../../activities/reputation.activity';
 import { mailboxWorkflowId } from '../../workflows/ids';
 import { reportOutcomeSignal, reserveSlotUpdate } from '../../workflows/messages/mailbox';
+import { DEFAULT_LIMITS, DEFAULT_WARMUP_RAMP, DEFAULT_WINDOW } from '../../workflows/policy/defaults';
 import { bearer, eventually, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
 import { verifyStackDomains } from '../helpers/verified-domains';
 
@@ -59,6 +60,24 @@ describe('mailbox API on the dev server', () => {
     expect(running).toBe(1200);
     const { rows } = await stack.pool.query('SELECT count(*)::int AS n FROM mailboxes WHERE client_id = $1', [a.id]);
     expect(rows[0].n).toBe(1200);
+  });
+
+  it('a row without limits, window or warm-up gets the one set of defaults, the policy\'s and the README\'s', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const { window: _w, limits: _l, ...bare } = row(0, tag);
+    const res = await stack.app.inject({ method: 'POST', url: '/v1/mailboxes', headers: bearer(a.apiKey), payload: { mailboxes: await verified(a.apiKey, [bare]) } });
+    expect(res.statusCode).toBe(201);
+    const [id] = json<ImportAnswer>(res).ids;
+    const m = json<{ window: unknown; limits: unknown; warmup: Record<string, unknown> }>(
+      await stack.app.inject({ method: 'GET', url: `/v1/mailboxes/${id}`, headers: bearer(a.apiKey) }));
+    // README "The mailbox fleet": 50/day, 10 in any 60 minutes, 72 s apart, Mon-Fri 09:00-17:00, warm-up from 5/day +3 up to 50.
+    expect(m.limits).toEqual({ dailyMax: 50, hourlyMax: 10, minIntervalSeconds: 72, jitterRatio: 0.3 });
+    expect(m.window).toEqual({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' });
+    expect(m.warmup).toEqual({ startPerDay: 5, increasePerDay: 3, maxPerDay: 50, startedOn: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    // The workflow policy's defaults are the same set.
+    expect(m.limits).toEqual(DEFAULT_LIMITS);
+    expect(m.window).toEqual(DEFAULT_WINDOW);
+    expect(m.warmup).toEqual({ ...DEFAULT_WARMUP_RAMP, startedOn: m.warmup.startedOn });
   });
 
   it('reports bad rows by index and path while the good rows import', async () => {
