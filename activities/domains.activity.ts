@@ -2,12 +2,11 @@ import { checkDomainDns, createResolver } from '../core/dns-check';
 import { domainsToCheck, storeDnsVerdict } from '../db/repositories/domains';
 import { logRotation, mailboxesOfDomainNotResting } from '../db/repositories/reputation';
 import type { ActivityDeps } from './deps';
-import { raiseAlert, restMailbox, type ScheduledActivityDeps } from './reputation.activity';
+import { DNS_FAILED_REST_REASON, DOMAIN_MOVED_REST_REASON, restMailbox } from '../services/mailbox-rests';
+import { raiseAlert, type ScheduledActivityDeps } from './reputation.activity';
 
 type Deps = ActivityDeps & ScheduledActivityDeps;
 
-export const DOMAIN_MOVED_REST_REASON = 'its sending domain was verified by another owner';
-export const DNS_FAILED_REST_REASON = 'its sending domain failed its DNS check';
 
 /**
  * SPF, DKIM and DMARC of every verified sending domain (core/dns-check.ts),

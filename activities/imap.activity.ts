@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { ImapFlow } from 'imapflow';
-import { notifyAlert, recordAlert } from '../core/alerts';
+import { notifyAlert, recordAlert } from '../services/alerts';
 import type { Config } from '../core/config';
 import type { SecretBox } from '../core/crypto';
 import {

@@ -1,19 +1,9 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { notifyAlert, recordAlert } from '../core/alerts';
+import { notifyAlert, recordAlert } from '../services/alerts';
 import type { NewAlert } from '../db/repositories/alerts';
 import { takeOutOfRotation } from '../db/repositories/domains';
 import { transitionBreaker } from '../db/repositories/provider-health';
-import {
-  closeRest,
-  domainStats,
-  mailboxAddress,
-  mailboxesOfDomainNotResting,
-  mailboxStats,
-  openRest,
-  providerStats,
-} from '../db/repositories/reputation';
-import { mailboxWorkflowId } from '../workflows/ids';
-import { pauseUpdate, resumeUpdate } from '../workflows/mailbox.workflow';
+import { domainStats, mailboxesOfDomainNotResting, mailboxStats, providerStats } from '../db/repositories/reputation';
+import { DOMAIN_OUT_REST_REASON, endRest, restMailbox } from '../services/mailbox-rests';
 import {
   DEFAULT_REPUTATION,
   type ReputationDecision,
@@ -22,7 +12,6 @@ import {
 } from '../workflows/policy/reputation';
 import type { ActivityDeps } from './deps';
 import { DEFAULT_BREAKER } from './providers/breaker-policy';
-import { wakeCampaignsUsingMailbox } from './campaign-wake';
 
 /** What the scheduled workflows' activities take beyond ActivityDeps (worker/main.ts fills it from config). */
 export interface ScheduledActivityDeps {
@@ -35,9 +24,6 @@ export interface ScheduledActivityDeps {
 
 type Deps = ActivityDeps & ScheduledActivityDeps;
 
-export const DOMAIN_OUT_REST_REASON = 'its sending domain is out of rotation';
-/** What pausing and resting a mailbox needs (the API passes its own: a domain moving to another owner rests mailboxes at once). */
-export type MailboxRestDeps = Pick<ActivityDeps, 'pool' | 'client'> & { logger: { warn(obj: object, msg: string): void } };
 
 export interface ReputationInput {
   /** One page of mailboxes; domains and providers on the first page only. */
@@ -62,48 +48,6 @@ export interface ReputationApplied {
 export async function raiseAlert(deps: Deps, alert: NewAlert): Promise<void> {
   const row = await recordAlert(deps.pool, deps.logger, alert);
   await notifyAlert(deps.alertWebhookUrl, deps.logger, row);
-}
-
-export type RestKind = 'rest' | 'dns' | 'domain';
-
-/**
- * Adds (or takes away) one pause reason of a mailbox by asking its workflow,
- * the one writer of its status (it writes PostgreSQL itself). A mailbox with
- * no running workflow sends nothing anyway: logged, nothing else changes.
- */
-export async function askMailbox(
-  deps: MailboxRestDeps,
-  mailboxId: string,
-  change: { pause: true; kind: RestKind; reason: string; until: Date | null } | { pause: false; kind: RestKind },
-): Promise<boolean> {
-  const m = await mailboxAddress(deps.pool, mailboxId);
-  if (!m) return false;
-  const handle = deps.client.workflow.getHandle(mailboxWorkflowId(m.address));
-  try {
-    if (change.pause) await handle.executeUpdate(pauseUpdate, { args: [{ kind: change.kind, reason: change.reason, until: change.until?.getTime() ?? null }] });
-    else await handle.executeUpdate(resumeUpdate, { args: [{ kind: change.kind }] });
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-    deps.logger.warn({ mailboxId }, 'mailbox has no running workflow; its pause reasons are unchanged');
-    return true;
-  }
-  if (!change.pause) await wakeCampaignsUsingMailbox(deps.pool, deps.client, mailboxId, deps.logger);
-  return true;
-}
-
-/** Rests a mailbox for one kind of reason: an open mailbox_rests row of that kind, the reason added to its workflow. False when it already rests for that kind. */
-export async function restMailbox(deps: MailboxRestDeps, mailboxId: string, kind: RestKind, reason: string, restUntil: Date | null): Promise<boolean> {
-  const opened = await openRest(deps.pool, mailboxId, kind, reason, restUntil);
-  if (!opened) return false;
-  await askMailbox(deps, mailboxId, { pause: true, kind, reason, until: restUntil });
-  return true;
-}
-
-/** Ends one kind of rest of a mailbox: that reason taken from its workflow (any other stays), the rest closed. */
-export async function endRest(deps: MailboxRestDeps, mailboxId: string, kind: RestKind): Promise<boolean> {
-  // The workflow first: a failure leaves the rest open, so the next run tries again.
-  await askMailbox(deps, mailboxId, { pause: false, kind });
-  return closeRest(deps.pool, mailboxId, kind);
 }
 
 export function reputationActivities(deps: Deps) {

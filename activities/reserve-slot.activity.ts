@@ -5,7 +5,7 @@ import { newLeadQuota } from '../db/repositories/campaign-quota';
 import { recordLane, type LaneState } from '../db/repositories/campaign-lanes';
 import { waitReasonOf } from '../workflows/messages/campaign';
 import { mailboxWorkflowId } from '../workflows/ids';
-import { reportOutcomesSignal, reserveSlotUpdate, type BatchOutcomes, type ReserveAnswer, type ReserveRequest } from '../workflows/mailbox.workflow';
+import { reportOutcomesSignal, reserveSlotUpdate, type BatchOutcomes, type ReserveAnswer, type ReserveRequest } from '../workflows/messages/mailbox';
 import type { ActivityDeps } from './deps';
 import type { BlockReason, WindowConstraint } from '../workflows/policy';
 

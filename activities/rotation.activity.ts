@@ -2,7 +2,8 @@ import { restsDue, logRotation } from '../db/repositories/reputation';
 import { rotateScope, rotationScopes, type ScopeRotation } from '../db/repositories/rotation';
 import { rotationDueOn } from '../workflows/policy/rotation';
 import type { ActivityDeps } from './deps';
-import { endRest, type ScheduledActivityDeps } from './reputation.activity';
+import { endRest } from '../services/mailbox-rests';
+import type { ScheduledActivityDeps } from './reputation.activity';
 
 type Deps = ActivityDeps & ScheduledActivityDeps;
 

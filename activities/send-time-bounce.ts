@@ -1,4 +1,4 @@
-import { notifyAlert } from '../core/alerts';
+import { notifyAlert } from '../services/alerts';
 import { insertOwnEvent } from '../db/repositories/events';
 import { withTransaction } from '../db/pool';
 import { markBouncedAtSend } from '../db/repositories/sends';

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Pool } from 'pg';
-import { notifyAlert, recordAlert, type AlertLogger } from '../core/alerts';
+import { notifyAlert, recordAlert, type AlertLogger } from './alerts';
 import type { AlertRow } from '../db/repositories/alerts';
 import { liveCampaignPage, markCampaignFailed, type LiveCampaign } from '../db/repositories/campaigns';
 import { campaignWorkflowId } from '../workflows/ids';

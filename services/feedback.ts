@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
-import { notifyAlert, type AlertLogger } from '../core/alerts';
+import { notifyAlert, type AlertLogger } from './alerts';
 import type { Config } from '../core/config';
 import type { SecretBox } from '../core/crypto';
 import { matchEventToSend } from '../core/webhooks/event-match';

@@ -1,11 +1,11 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { PoolClient } from 'pg';
-import { recordAlert, type AlertLogger } from '../core/alerts';
+import { recordAlert, type AlertLogger } from './alerts';
 import type { Config } from '../core/config';
 import type { AlertRow } from '../db/repositories/alerts';
 import { mailboxAddress, mailboxSample } from '../db/repositories/reputation';
 import { mailboxWorkflowId } from '../workflows/ids';
-import { reportOutcomeSignal } from '../workflows/mailbox.workflow';
+import { reportOutcomeSignal } from '../workflows/messages/mailbox';
 import { describeBreach, judgeMailbox, type MailboxJudgement, type MailboxRuleSettings } from '../workflows/policy/mailbox-reputation';
 
 export interface MailboxVerdictDeps {

@@ -16,7 +16,7 @@ import type { Activities } from '../activities';
 import type { ReserveBatchResult } from '../activities/reserve-slot.activity';
 import type { SendBatchOutput, SendStepResult } from '../activities/send-step.activity';
 import { mailboxWorkflowId } from './ids';
-import { batchSlotId, reportOutcomesSignal, type BatchOutcomes, type OutcomeReport } from './mailbox.workflow';
+import { batchSlotId, reportOutcomesSignal, type BatchOutcomes, type OutcomeReport } from './messages/mailbox';
 import {
   groupControlSignal,
   groupProgressQuery,

@@ -14,7 +14,7 @@ import {
 import type { Activities } from '../activities';
 import type { SendBatchOutput, SendStepResult } from '../activities/send-step.activity';
 import { mailboxWorkflowId } from './ids';
-import { batchSlotId, reportOutcomesSignal, type BatchOutcomes, type OutcomeReport } from './mailbox.workflow';
+import { batchSlotId, reportOutcomesSignal, type BatchOutcomes, type OutcomeReport } from './messages/mailbox';
 import { SA_STATUS } from './search-attributes';
 import { SEND_FAILURE_TYPES } from './send-failures';
 import { sendSummary } from './summaries';

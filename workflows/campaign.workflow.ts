@@ -74,7 +74,7 @@ function chunk<T>(items: T[], size: number): T[][] {
  *
  * Pause, resume and cancel are Updates here and reach every group by signal;
  * the database row is what stops a send from being claimed (see
- * api/lifecycle/campaign.ts). History: a round costs a few events per group,
+ * services/campaign.ts). History: a round costs a few events per group,
  * and the run continues as new between rounds when Temporal suggests it.
  */
 export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignProgress> {

@@ -4,7 +4,7 @@ import type { ReputationApplied } from '../activities/reputation.activity';
 import { decideCampaignHealth } from './policy/campaign-health';
 import { decideReputation, type ReputationDecision } from './policy/reputation';
 import { decideReputationLegacy, type LegacyReputationSettings, type LegacyReputationSnapshot } from './policy/reputation-legacy';
-import { ONE_REPUTATION_RULE_PATCH } from './mailbox.workflow';
+import { ONE_REPUTATION_RULE_PATCH } from './messages/mailbox';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',

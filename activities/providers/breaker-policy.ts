@@ -1,3 +1,4 @@
+import type { BreakerRow, BreakerState } from '../../core/types';
 import type { SendErrorClass } from './types';
 
 /**
@@ -35,13 +36,7 @@ export const DEFAULT_BREAKER: BreakerSettings = {
 /** When every provider of a mailbox is skipped, the soonest a retry may find one usable. */
 export const MIN_UNAVAILABLE_RETRY_MS = 1_000;
 
-export type BreakerState = 'closed' | 'open' | 'half_open';
-
-export interface BreakerRow {
-  state: BreakerState;
-  /** open: when the probe may go; half_open: when the probe's lease ends. */
-  probeAt: number | null;
-}
+export type { BreakerRow, BreakerState };
 
 /** Failures that say something about the provider (not the recipient or the sender's setup). */
 export function countsAsFailure(errorClass: SendErrorClass): boolean {

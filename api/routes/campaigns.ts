@@ -10,9 +10,9 @@ import { listSends } from '../../db/repositories/sends';
 import { countOwnedTemplates } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
 import { checkCampaign } from '../../services/campaign-health';
-import type { CampaignProgress } from '../../workflows/campaign.workflow';
-import { campaignProgress, resumeCampaign, startCampaign, steerCampaign } from '../lifecycle/campaign';
-import { campaignScheduleProblems } from '../lifecycle/campaign-schedule';
+import type { CampaignProgress } from '../../workflows/messages/campaign';
+import { campaignProgress, resumeCampaign, startCampaign, steerCampaign } from '../../services/campaign';
+import { campaignScheduleProblems } from '../../services/campaign-schedule';
 import { clientIdOf } from '../plugins/auth';
 
 const view = (c: CampaignRecord) => ({

@@ -16,7 +16,7 @@ import {
 } from '../../db/repositories/domains';
 import { withTransaction } from '../../db/pool';
 import type { AppDeps } from '../deps';
-import { actorOf, overrideDomainProof, proveDomainControl, type DomainOwnershipDeps } from '../lifecycle/domain-ownership';
+import { actorOf, overrideDomainProof, proveDomainControl, type DomainOwnershipDeps } from '../../services/domain-ownership';
 import { ownerOf } from '../plugins/auth';
 
 const hostname = z
@@ -80,7 +80,7 @@ const overrideBody = z.strictObject({
  * Sending domains. A client sees and checks its own claims; the operator sees
  * all (and creates agency claims, or a client's with clientId). A claim is
  * usable only once its owner proved control (verify) or the operator
- * overrode the proof (override); see api/lifecycle/domain-ownership.ts.
+ * overrode the proof (override); see services/domain-ownership.ts.
  */
 export function domainRoutes(app: FastifyInstance, { pool, config, temporal }: AppDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();

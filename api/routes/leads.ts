@@ -9,7 +9,7 @@ import { getCampaign } from '../../db/repositories/campaigns';
 import { getTemplate } from '../../db/repositories/templates';
 import { LEAD_OPEN_STATUSES } from '../../db/repositories/leads';
 import type { AppDeps } from '../deps';
-import { wakeCampaign } from '../../activities/campaign-wake';
+import { wakeCampaign } from '../../services/campaign-wake';
 import {
   collectCsvLeads,
   importLeads,
@@ -18,7 +18,7 @@ import {
   MAX_LEAD_COLUMNS,
   MAX_LEAD_ROWS,
   tooManyRows,
-} from '../lifecycle/lead-import';
+} from '../../services/lead-import';
 import { clientIdOf } from '../plugins/auth';
 
 const JSON_BODY_LIMIT = 32 * 1024 * 1024;
@@ -40,7 +40,7 @@ function zodDetails(issues: { path: PropertyKey[]; message: string; code?: strin
 
 /**
  * Lead uploads for a campaign: JSON `{leads: [{email, vars?}]}` or a streamed
- * `text/csv` file (rules in api/lifecycle/lead-import.ts). Both answer
+ * `text/csv` file (rules in services/lead-import.ts). Both answer
  * `{accepted, duplicates, suppressed, invalid: [{row, message}]}`; in JSON,
  * `row` is the 0-based index into `leads`, in CSV the 1-based data row.
  */

@@ -15,12 +15,12 @@ import {
 import { mailboxWorkflowId } from '../../workflows/ids';
 import { pauseUpdate, resumeUpdate, type MailboxLiveState } from '../../workflows/messages/mailbox';
 import { mayResume } from '../../workflows/policy';
-import { patchMailboxSettings } from '../lifecycle/mailbox-settings';
-import { wakeCampaignsUsingMailbox } from '../../activities/campaign-wake';
-import { mailboxLiveState, startMailboxWorkflows } from '../lifecycle/mailbox';
+import { patchMailboxSettings } from '../../services/mailbox-settings';
+import { wakeCampaignsUsingMailbox } from '../../services/campaign-wake';
+import { mailboxLiveState, startMailboxWorkflows } from '../../services/mailbox';
 import type { AppDeps } from '../deps';
-import { importMailboxes } from '../lifecycle/mailbox-import';
-import { imapSettingsChanged, imapWatcherState, startImapWatchers, stopImapWatcher } from '../lifecycle/imap-watcher';
+import { importMailboxes } from '../../services/mailbox-import';
+import { imapSettingsChanged, imapWatcherState, startImapWatchers, stopImapWatcher } from '../../services/imap-watcher';
 import { ownerOf } from '../plugins/auth';
 
 /** A mailbox's IMAP settings as shown: never the password. */

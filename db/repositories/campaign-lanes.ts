@@ -7,7 +7,7 @@
  * applied at that task's old clock.
  */
 import type { Pool } from 'pg';
-import type { LaneView } from '../../workflows/messages/campaign';
+import type { LaneView } from '../../core/types';
 
 export type LaneState = LaneView & { state: Exclude<LaneView['state'], 'reserving'> };
 

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import type { PauseView } from '../../workflows/messages/mailbox';
+import type { PauseView } from '../../core/types';
 import { MAILBOX_DOMAIN_USABLE } from './domains';
 
 export interface MailboxRecord {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import type { BreakerRow, BreakerState } from '../../activities/providers/breaker-policy';
+import type { BreakerRow, BreakerState } from '../../core/types';
 
 export async function breakerRows(pool: Pool, ids: string[]): Promise<Map<string, BreakerRow>> {
   const { rows } = await pool.query<{ id: string; state: BreakerState; probe_at: Date | null }>(

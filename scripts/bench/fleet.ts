@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { mailboxWorkflowId } from '../../workflows/ids';
-import { reserveSlotUpdate, stateQuery } from '../../workflows/mailbox.workflow';
+import { reserveSlotUpdate, stateQuery } from '../../workflows/messages/mailbox';
 import { machineLine, runBench, say, startBenchStack } from './harness';
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

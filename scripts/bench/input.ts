@@ -12,7 +12,7 @@
  * whose name contains it (e.g. "csv").
  */
 import { Readable } from 'node:stream';
-import { collectCsvLeads } from '../../api/lifecycle/lead-import';
+import { collectCsvLeads } from '../../services/lead-import';
 import { appendFooter } from '../../core/template/footer';
 import { renderEmail } from '../../core/template/render';
 import { validateTemplate } from '../../core/template/validate';

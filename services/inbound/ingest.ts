@@ -6,7 +6,7 @@
  * never touches another tenant's sends.
  *
  * - a real reply stops the lead in every campaign of the send's client, is
- *   stored (replies) and raises a `reply` alert (core/alerts.ts);
+ *   stored (replies) and raises a `reply` alert (services/alerts.ts);
  * - an auto-reply is stored as such and stops nothing, unless the send's
  *   campaign says `stopOnAutoReply` (then that campaign's lead stops);
  * - a DSN settles the send as bounced through the feedback path
@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import { notifyAlert, recordAlert } from '../../core/alerts';
+import { notifyAlert, recordAlert } from '../alerts';
 import { classifyInbound, type Classification, type InboundMail } from '../../core/inbound/classify';
 import type { DsnRecipient } from '../../core/inbound/dsn';
 import type { AlertRow } from '../../db/repositories/alerts';

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { proveDomainControl } from '../../api/lifecycle/domain-ownership';
+import { proveDomainControl } from '../../services/domain-ownership';
 import { createResolver, verificationRecord } from '../../core/dns-check';
 import { insertDomain, listDomains, type DomainRecord } from '../../db/repositories/domains';
 import { passingRecords } from '../fakes/dns-server';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { normaliseHeader } from '../../api/lifecycle/lead-import';
+import { normaliseHeader } from '../../services/lead-import';
 import { bearer, json, newClient, startStack, type Stack } from '../helpers/stack';
 
 type Report = { accepted: number; duplicates: number; suppressed: number; invalid: { row: number; message: string }[] };

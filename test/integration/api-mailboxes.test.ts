@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { endRest, restMailbox } from '../../activities/reputation.activity';
+import { endRest, restMailbox } from '../../services/mailbox-rests';
 import { mailboxWorkflowId } from '../../workflows/ids';
 import { reportOutcomeSignal, reserveSlotUpdate } from '../../workflows/messages/mailbox';
 import { DEFAULT_LIMITS, DEFAULT_WARMUP_RAMP, DEFAULT_WINDOW } from '../../workflows/policy/defaults';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { importMailboxes } from '../../api/lifecycle/mailbox-import';
+import { importMailboxes } from '../../services/mailbox-import';
 import { migrate, MIGRATIONS_DIR } from '../../db/migrate';
 import { createPool } from '../../db/pool';
 import { configurationSetFor, insertDomain } from '../../db/repositories/domains';

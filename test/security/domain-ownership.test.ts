@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { buildApp } from '../../api/app';
 import { createLogger } from '../../core/logger';
 import { SecretBox } from '../../core/crypto';
-import { startMailboxWorkflows } from '../../api/lifecycle/mailbox';
+import { startMailboxWorkflows } from '../../services/mailbox';
 import { DEFAULT_LIMITS, DEFAULT_WINDOW } from '../../workflows/policy/defaults';
 import { uuidv7 } from '../../core/ids';
 import { insertMailboxes, selectCampaignMailboxes } from '../../db/repositories/mailboxes';

@@ -4,7 +4,10 @@
  * activities never load a workflow body.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { LaneEnd, LaneView, WaitReason } from '../../core/types';
 import type { WindowConstraint } from '../policy';
+
+export type { LaneEnd, LaneView, WaitReason };
 
 export interface CampaignWorkflowInput {
   campaignId: string;
@@ -21,23 +24,6 @@ export interface CampaignWorkflowInput {
 
 export type CampaignRunStatus = 'running' | 'paused' | 'cancelled' | 'completed' | 'stalled';
 
-/** Why a campaign (or one of its mailbox lanes) is not sending right now. */
-export type WaitReason =
-  | 'pacing'
-  | 'outside_window'
-  | 'campaign_window'
-  | 'daily_cap'
-  | 'warmup_cap'
-  | 'hourly_cap'
-  | 'min_interval'
-  | 'cooldown'
-  | 'beyond_horizon'
-  | 'campaign_has_slot'
-  | 'follow_up_delay'
-  | 'new_leads_per_day'
-  | 'start_time'
-  | 'paused'
-  | 'mailboxes_stopped';
 
 /** A reservation's reason to wait, in the campaign's words: the mailbox policy's block reason when it gave one. */
 export function waitReasonOf(reason: string, blockedBy?: string): WaitReason {
@@ -98,8 +84,6 @@ export interface CampaignGroupInput {
   ended?: Record<string, LaneEnd>;
 }
 
-/** How a lane ended: no work left for it, its mailbox stopped (paused, resting) or failed, cancelled, or yielding to continue-as-new. */
-export type LaneEnd = 'done' | 'stopped' | 'failed' | 'cancelled' | 'yield';
 
 export interface CampaignGroupResult {
   sent: number;
@@ -111,13 +95,6 @@ export interface CampaignGroupResult {
   ends: Record<string, LaneEnd>;
 }
 
-export interface LaneView {
-  mailboxId: string;
-  state: 'reserving' | 'sending' | 'waiting' | 'idle' | 'ended';
-  /** epoch ms the lane sleeps until, when waiting or idle with a follow-up due. */
-  until: number | null;
-  reason: WaitReason | LaneEnd | null;
-}
 
 /** A group's own view: what its lanes sent and failed (across its runs), sends in flight, and each lane's state. */
 export interface GroupProgress {

@@ -3,7 +3,10 @@
  * only, so the API and activities never load a workflow body.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { BlockReason, MailboxPolicySettings, Outcome, PauseKind, PolicyState, WindowConstraint } from '../policy';
+import type { PauseKind, PauseView } from '../../core/types';
+import type { BlockReason, MailboxPolicySettings, Outcome, PolicyState, WindowConstraint } from '../policy';
+
+export type { PauseView };
 
 /** A reservation handed to a campaign: used, reported or released later. */
 export interface OutstandingGrant {
@@ -89,13 +92,6 @@ export interface OutcomeReport {
 
 export type MailboxStatus = 'active' | 'paused' | 'cooling_down';
 
-/** A pause reason as shown: instants in ISO 8601. */
-export interface PauseView {
-  kind: PauseKind;
-  reason: string;
-  since: string;
-  until: string | null;
-}
 
 export interface MailboxLiveState {
   status: MailboxStatus;

@@ -2,7 +2,7 @@ import type { CooldownSettings, MailboxLimits, SendingWindow, WarmupRamp } from 
 
 /**
  * The engine's one set of mailbox defaults (README "The mailbox fleet"): an
- * import fills what a row leaves out from these (api/lifecycle/mailbox-import.ts),
+ * import fills what a row leaves out from these (services/mailbox-import.ts),
  * and the workflow paces with what the row holds.
  *
  * Conservative cold-outreach limits: 50/day, at most 10 in any 60 minutes,

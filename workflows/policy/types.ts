@@ -119,7 +119,9 @@ export interface PolicyState {
   pauses?: PauseEntry[];
 }
 
-export type PauseKind = 'user' | 'misconfigured' | 'rest' | 'dns' | 'domain';
+import type { PauseKind } from '../../core/types';
+
+export type { PauseKind };
 
 export interface PauseEntry {
   kind: PauseKind;

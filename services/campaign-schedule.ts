@@ -5,10 +5,10 @@
  * mailbox's own window, so one that meets none of them could never send).
  */
 import type { Pool } from 'pg';
-import type { ErrorDetail } from '../../core/errors';
-import { DEFAULT_CAMPAIGN_TIMEZONE, type CreateCampaignBody } from '../../core/schemas/campaigns';
-import { selectCampaignMailboxes, type MailboxRecord } from '../../db/repositories/mailboxes';
-import { windowsCanOverlap, type WindowConstraint } from '../../workflows/policy';
+import type { ErrorDetail } from '../core/errors';
+import { DEFAULT_CAMPAIGN_TIMEZONE, type CreateCampaignBody } from '../core/schemas/campaigns';
+import { selectCampaignMailboxes, type MailboxRecord } from '../db/repositories/mailboxes';
+import { windowsCanOverlap, type WindowConstraint } from '../workflows/policy';
 
 /** Field-named problems; empty when the schedule is fine. */
 export async function campaignScheduleProblems(

@@ -1,13 +1,13 @@
 import type { Pool } from 'pg';
-import { jsonSizeExceeds } from '../../core/json-size';
-import { mailboxInput, type MailboxInput } from '../../core/schemas/mailboxes';
-import { verifiedDomainsOf } from '../../db/repositories/domains';
-import { existingAddresses, insertMailboxes, type MailboxRecord, type NewMailbox } from '../../db/repositories/mailboxes';
-import { providerIdsByName } from '../../db/repositories/providers';
-import { sealImapSettings } from '../../db/repositories/mailbox-imap';
-import type { SecretBox } from '../../core/crypto';
+import { jsonSizeExceeds } from '../core/json-size';
+import { mailboxInput, type MailboxInput } from '../core/schemas/mailboxes';
+import { verifiedDomainsOf } from '../db/repositories/domains';
+import { existingAddresses, insertMailboxes, type MailboxRecord, type NewMailbox } from '../db/repositories/mailboxes';
+import { providerIdsByName } from '../db/repositories/providers';
+import { sealImapSettings } from '../db/repositories/mailbox-imap';
+import type { SecretBox } from '../core/crypto';
 // The one set of defaults, the workflow policy's: what a row leaves out.
-import { DEFAULT_LIMITS, DEFAULT_WARMUP_RAMP, DEFAULT_WINDOW } from '../../workflows/policy/defaults';
+import { DEFAULT_LIMITS, DEFAULT_WARMUP_RAMP, DEFAULT_WINDOW } from '../workflows/policy/defaults';
 
 export interface RowError {
   index: number;

@@ -1,9 +1,10 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { imapTaskQueue, type Config } from '../../core/config';
-import { imapWatcherWorkflowId } from '../../workflows/ids';
-import { imapSettingsChangedSignal, imapWatcherStateQuery, imapWatcherWorkflow } from '../../workflows/imap-watcher.workflow';
-import type { ImapWatcherInput, ImapWatcherState } from '../../workflows/messages/imap-watcher';
-import { SA_CLIENT, SA_MAILBOX } from '../../workflows/search-attributes';
+import { imapTaskQueue, type Config } from '../core/config';
+import { imapWatcherWorkflowId } from '../workflows/ids';
+import type { imapWatcherWorkflow } from '../workflows/imap-watcher.workflow';
+import { imapSettingsChangedSignal, imapWatcherStateQuery } from '../workflows/messages/imap-watcher';
+import type { ImapWatcherInput, ImapWatcherState } from '../workflows/messages/imap-watcher';
+import { SA_CLIENT, SA_MAILBOX } from '../workflows/search-attributes';
 
 export interface WatchedMailbox {
   id: string;
@@ -36,7 +37,7 @@ export async function startImapWatchers(temporal: Client, config: WatcherConfig,
     await Promise.all(
       mailboxes.slice(i, i + 64).map(async (m) => {
         try {
-          await temporal.workflow.start(imapWatcherWorkflow, { ...watcherStart(config, m), workflowIdConflictPolicy: 'TERMINATE_EXISTING' });
+          await temporal.workflow.start<typeof imapWatcherWorkflow>('imapWatcherWorkflow', { ...watcherStart(config, m), workflowIdConflictPolicy: 'TERMINATE_EXISTING' });
         } catch (err) {
           failed.push({ id: m.id, error: (err as Error).message });
         }
@@ -48,7 +49,7 @@ export async function startImapWatchers(temporal: Client, config: WatcherConfig,
 
 /** New settings were stored: the running watcher hears of it (one waiting on refused credentials tries again), or one starts. */
 export async function imapSettingsChanged(temporal: Client, config: WatcherConfig, m: WatchedMailbox): Promise<void> {
-  await temporal.workflow.signalWithStart(imapWatcherWorkflow, { ...watcherStart(config, m), signal: imapSettingsChangedSignal, signalArgs: [] });
+  await temporal.workflow.signalWithStart<typeof imapWatcherWorkflow, []>('imapWatcherWorkflow', { ...watcherStart(config, m), signal: imapSettingsChangedSignal, signalArgs: [] });
 }
 
 /** The settings were removed: the watcher ends (its session is cancelled). */

@@ -1,11 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { notifyAlert, recordAlert, type AlertLogger } from '../../core/alerts';
-import { checkDomainControl, type RecordCheck, type TxtResolver } from '../../core/dns-check';
-import { markClaimVerified, type DomainRecord, type VerifiedClaim } from '../../db/repositories/domains';
-import { mailboxesOfDomainNotResting } from '../../db/repositories/reputation';
-import { DOMAIN_MOVED_REST_REASON } from '../../activities/domains.activity';
-import { restMailbox } from '../../activities/reputation.activity';
+import { notifyAlert, recordAlert, type AlertLogger } from './alerts';
+import { checkDomainControl, type RecordCheck, type TxtResolver } from '../core/dns-check';
+import { markClaimVerified, type DomainRecord, type VerifiedClaim } from '../db/repositories/domains';
+import { mailboxesOfDomainNotResting } from '../db/repositories/reputation';
+import { DOMAIN_MOVED_REST_REASON, restMailbox } from './mailbox-rests';
 
 /**
  * Who owns a sending domain (README "Sending domains"). Anyone may claim a

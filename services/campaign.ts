@@ -1,25 +1,25 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { conflict, notFound } from '../../core/errors';
-import { getCampaign, restoreCampaignFailed, transitionCampaign, type CampaignRecord } from '../../db/repositories/campaigns';
-import { waitForClaimedSends } from '../../db/repositories/sends';
-import type { CampaignStatus } from '../../core/schemas/campaigns';
+import { conflict, notFound } from '../core/errors';
+import { getCampaign, restoreCampaignFailed, transitionCampaign, type CampaignRecord } from '../db/repositories/campaigns';
+import { waitForClaimedSends } from '../db/repositories/sends';
+import type { CampaignStatus } from '../core/schemas/campaigns';
+import type { campaignWorkflow } from '../workflows/campaign.workflow';
 import {
-  campaignWorkflow,
   cancelCampaignUpdate,
   pauseCampaignUpdate,
   progressQuery,
   resumeCampaignUpdate,
   type CampaignProgress,
-} from '../../workflows/campaign.workflow';
-import { openLanes } from '../../db/repositories/campaign-lanes';
-import { campaignWorkflowId } from '../../workflows/ids';
-import type { LaneView, NextSend, WaitReason } from '../../workflows/messages/campaign';
-import { SA_CAMPAIGN, SA_CLIENT, SA_STATUS } from '../../workflows/search-attributes';
+} from '../workflows/messages/campaign';
+import { openLanes } from '../db/repositories/campaign-lanes';
+import { campaignWorkflowId } from '../workflows/ids';
+import type { LaneView, NextSend, WaitReason } from '../workflows/messages/campaign';
+import { SA_CAMPAIGN, SA_CLIENT, SA_STATUS } from '../workflows/search-attributes';
 
 /** Starts campaign-<id> (a closed run's id is reused: Temporal's default id reuse policy allows it). */
 async function startCampaignWorkflow(temporal: Client, taskQueue: string, campaign: CampaignRecord): Promise<void> {
-  await temporal.workflow.start(campaignWorkflow, {
+  await temporal.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
     taskQueue,
     workflowId: campaignWorkflowId(campaign.id),
     args: [{ campaignId: campaign.id, clientId: campaign.clientId }],

@@ -3,10 +3,10 @@ import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from 'pg';
-import { AppError, badRequest, conflict, notFound } from '../../core/errors';
-import { headerProblem } from '../../core/mail-headers';
-import { leadEmail } from '../../core/schemas/campaigns';
-import { insertLeadsIfCampaignOpen, type NewLead } from '../../db/repositories/leads';
+import { AppError, badRequest, conflict, notFound } from '../core/errors';
+import { headerProblem } from '../core/mail-headers';
+import { leadEmail } from '../core/schemas/campaigns';
+import { insertLeadsIfCampaignOpen, type NewLead } from '../db/repositories/leads';
 
 /**
  * Lead uploads (JSON or CSV) for one campaign.

@@ -1,13 +1,13 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { badRequest } from '../../core/errors';
-import type { PatchMailboxBody } from '../../core/schemas/mailboxes';
-import { withTransaction } from '../../db/pool';
-import { lockMailbox, updateMailboxSettings, type MailboxRecord } from '../../db/repositories/mailboxes';
-import { providerIdsByName } from '../../db/repositories/providers';
-import { mailboxWorkflowId } from '../../workflows/ids';
-import { updateSettingsUpdate, type MailboxLiveState } from '../../workflows/messages/mailbox';
-import { validatePolicySettings } from '../../workflows/policy';
+import { badRequest } from '../core/errors';
+import type { PatchMailboxBody } from '../core/schemas/mailboxes';
+import { withTransaction } from '../db/pool';
+import { lockMailbox, updateMailboxSettings, type MailboxRecord } from '../db/repositories/mailboxes';
+import { providerIdsByName } from '../db/repositories/providers';
+import { mailboxWorkflowId } from '../workflows/ids';
+import { updateSettingsUpdate, type MailboxLiveState } from '../workflows/messages/mailbox';
+import { validatePolicySettings } from '../workflows/policy';
 import { policySettingsOf } from './mailbox';
 
 function localDate(tz: string, at: Date): string {

@@ -1,9 +1,11 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { MailboxRecord } from '../../db/repositories/mailboxes';
-import { mailboxWorkflowId } from '../../workflows/ids';
-import { mailboxWorkflow, stateQuery, type MailboxLiveState } from '../../workflows/mailbox.workflow';
-import type { MailboxPolicySettings } from '../../workflows/policy';
-import { SA_CLIENT, SA_MAILBOX, SA_STATUS } from '../../workflows/search-attributes';
+import type { MailboxRecord } from '../db/repositories/mailboxes';
+import { mailboxWorkflowId } from '../workflows/ids';
+// The workflow body is named by type only: the API never loads workflow code.
+import type { mailboxWorkflow } from '../workflows/mailbox.workflow';
+import { stateQuery, type MailboxLiveState } from '../workflows/messages/mailbox';
+import type { MailboxPolicySettings } from '../workflows/policy';
+import { SA_CLIENT, SA_MAILBOX, SA_STATUS } from '../workflows/search-attributes';
 
 export function policySettingsOf(m: MailboxRecord): MailboxPolicySettings {
   return {
@@ -41,7 +43,7 @@ export async function startMailboxWorkflows(
 ): Promise<{ record: MailboxRecord; error: string }[]> {
   const results = await mapLimit(records, concurrency, async (m) => {
     try {
-      await temporal.workflow.start(mailboxWorkflow, {
+      await temporal.workflow.start<typeof mailboxWorkflow>('mailboxWorkflow', {
         taskQueue,
         workflowId: mailboxWorkflowId(m.address),
         args: [{ mailboxId: m.id, address: m.address, settings: policySettingsOf(m) }],
