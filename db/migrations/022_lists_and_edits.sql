@@ -35,10 +35,12 @@ CREATE INDEX IF NOT EXISTS sends_mailbox_id_idx ON sends (mailbox_id, id);
 
 -- Alerts are acknowledged (resolved_at) by someone: the operator or a client key.
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS resolved_by text;
-CREATE INDEX IF NOT EXISTS alerts_client_idx ON alerts (client_id, id);
+CREATE INDEX IF NOT EXISTS alerts_client_idx ON alerts (client_id, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_created_idx ON alerts (created_at DESC, id DESC);
 
 -- Provider switches, newest first, per provider.
-CREATE INDEX IF NOT EXISTS provider_switches_account_idx ON provider_switches (provider_account_id, id);
+CREATE INDEX IF NOT EXISTS provider_switches_at_idx ON provider_switches (at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS provider_switches_account_idx ON provider_switches (provider_account_id, at DESC, id DESC);
 
 -- A domain's (or mailbox's) rotation history, newest first.
 CREATE INDEX IF NOT EXISTS rotation_log_subject_idx ON rotation_log (subject_type, subject_id, at DESC);

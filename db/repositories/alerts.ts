@@ -35,7 +35,7 @@ const ALERT_COLUMNS = `id, client_id AS "clientId", kind, subject_type AS "subje
   created_at AS "createdAt", resolved_at AS "resolvedAt", resolved_by AS "resolvedBy"`;
 
 /**
- * A page of alerts, newest first (ids are time-ordered), before `beforeId`:
+ * A page of alerts, newest first (by created_at, then id), after the alert `beforeId` in that order:
  * one client's (clientId), or every one (null, the operator; agencyOnly: those of no client).
  */
 export async function listAlerts(
@@ -56,8 +56,8 @@ export async function listAlerts(
      WHERE ($1::uuid IS NULL OR client_id = $1) AND (NOT $2::boolean OR client_id IS NULL)
        AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR subject_type = $4) AND ($5::text IS NULL OR subject_id = $5)
        AND ($6::text IS NULL OR ($6 = 'open') = (resolved_at IS NULL))
-       AND ($7::uuid IS NULL OR id < $7)
-     ORDER BY id DESC LIMIT $8`,
+       AND ($7::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM alerts WHERE id = $7 AND ($1::uuid IS NULL OR client_id = $1)))
+     ORDER BY created_at DESC, id DESC LIMIT $8`,
     [filter.clientId, filter.agencyOnly ?? false, filter.kind ?? null, filter.subjectType ?? null, filter.subjectId ?? null,
       filter.state ?? null, filter.beforeId ?? null, filter.limit],
   );
