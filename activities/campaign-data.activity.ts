@@ -2,7 +2,6 @@ import { campaignWindowConstraint, getCampaignById, transitionCampaign } from '.
 import { recordLane } from '../db/repositories/campaign-lanes';
 import type { WindowConstraint } from '../workflows/policy';
 import { availableWork, releaseAllOfMailbox, releaseOutsidePlan, releaseUnsent, remainingWork, spreadUnassigned } from '../db/repositories/lead-work';
-import { pendingLeadIds } from '../db/repositories/leads';
 import { selectCampaignMailboxes } from '../db/repositories/mailboxes';
 import type { ActivityDeps } from './deps';
 import { raiseAlert, type ScheduledActivityDeps } from './reputation.activity';
@@ -48,11 +47,6 @@ export function campaignDataActivities(deps: ActivityDeps & ScheduledActivityDep
         window: campaignWindowConstraint(c),
         startAt: c.startAt ? c.startAt.getTime() : null,
       };
-    },
-
-    /** One page of leads still waiting for their first step; keeps workflow inputs small. */
-    async pendingLeadPage(input: { campaignId: string; afterId: string | null; limit: number }): Promise<string[]> {
-      return pendingLeadIds(pool, input.campaignId, input.afterId, input.limit);
     },
 
     async completeCampaign(input: { campaignId: string; clientId: string }): Promise<void> {

@@ -1,12 +1,13 @@
 import { checkDomainDns, createResolver } from '../core/dns-check';
 import { domainsToCheck, storeDnsVerdict } from '../db/repositories/domains';
-import { activeMailboxesOfDomain, logRotation } from '../db/repositories/reputation';
+import { logRotation, mailboxesOfDomainNotResting } from '../db/repositories/reputation';
 import type { ActivityDeps } from './deps';
 import { raiseAlert, restMailbox, type ScheduledActivityDeps } from './reputation.activity';
 
 type Deps = ActivityDeps & ScheduledActivityDeps;
 
 export const DOMAIN_MOVED_REST_REASON = 'its sending domain was verified by another owner';
+export const DNS_FAILED_REST_REASON = 'its sending domain failed its DNS check';
 
 /**
  * SPF, DKIM and DMARC of every verified sending domain (core/dns-check.ts),
@@ -27,8 +28,8 @@ export function domainActivities(deps: Deps) {
       for (const d of domains) {
         if (d.verification === 'superseded') {
           // The API rests them when the domain moves; this catches any it could not.
-          for (const mailboxId of await activeMailboxesOfDomain(deps.pool, d.id)) {
-            await restMailbox(deps, mailboxId, DOMAIN_MOVED_REST_REASON, null);
+          for (const mailboxId of await mailboxesOfDomainNotResting(deps.pool, d.id, 'domain')) {
+            await restMailbox(deps, mailboxId, 'domain', DOMAIN_MOVED_REST_REASON, null);
           }
           continue;
         }
@@ -41,8 +42,8 @@ export function domainActivities(deps: Deps) {
         if (verdict.overall === 'fail') {
           failing++;
           // Not used for sending: new campaigns skip its mailboxes (selectCampaignMailboxes), running ones lose them here.
-          for (const mailboxId of await activeMailboxesOfDomain(deps.pool, d.id)) {
-            await restMailbox(deps, mailboxId, 'its sending domain failed its DNS check', null);
+          for (const mailboxId of await mailboxesOfDomainNotResting(deps.pool, d.id, 'dns')) {
+            await restMailbox(deps, mailboxId, 'dns', DNS_FAILED_REST_REASON, null);
           }
           if (d.dnsStatus !== 'fail') {
             await raiseAlert(deps, {

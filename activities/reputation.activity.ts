@@ -2,13 +2,12 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { notifyAlert, recordAlert } from '../core/alerts';
 import type { NewAlert } from '../db/repositories/alerts';
 import { takeOutOfRotation } from '../db/repositories/domains';
-import { setMailboxStatus } from '../db/repositories/mailboxes';
 import { transitionBreaker } from '../db/repositories/provider-health';
 import {
-  activeMailboxesOfDomain,
   closeRest,
   domainStats,
   mailboxAddress,
+  mailboxesOfDomainNotResting,
   mailboxStats,
   openRest,
   providerStats,
@@ -35,6 +34,8 @@ export interface ScheduledActivityDeps {
 }
 
 type Deps = ActivityDeps & ScheduledActivityDeps;
+
+export const DOMAIN_OUT_REST_REASON = 'its sending domain is out of rotation';
 /** What pausing and resting a mailbox needs (the API passes its own: a domain moving to another owner rests mailboxes at once). */
 export type MailboxRestDeps = Pick<ActivityDeps, 'pool' | 'client'> & { logger: { warn(obj: object, msg: string): void } };
 
@@ -63,36 +64,46 @@ export async function raiseAlert(deps: Deps, alert: NewAlert): Promise<void> {
   await notifyAlert(deps.alertWebhookUrl, deps.logger, row);
 }
 
-/** Pauses (or resumes) a mailbox's workflow and its stored status; a mailbox with no running workflow changes in the database only. */
-export async function setMailboxPaused(deps: MailboxRestDeps, mailboxId: string, paused: boolean, reason: string): Promise<boolean> {
+export type RestKind = 'rest' | 'dns' | 'domain';
+
+/**
+ * Adds (or takes away) one pause reason of a mailbox by asking its workflow,
+ * the one writer of its status (it writes PostgreSQL itself). A mailbox with
+ * no running workflow sends nothing anyway: logged, nothing else changes.
+ */
+export async function askMailbox(
+  deps: MailboxRestDeps,
+  mailboxId: string,
+  change: { pause: true; kind: RestKind; reason: string; until: Date | null } | { pause: false; kind: RestKind },
+): Promise<boolean> {
   const m = await mailboxAddress(deps.pool, mailboxId);
   if (!m) return false;
   const handle = deps.client.workflow.getHandle(mailboxWorkflowId(m.address));
   try {
-    if (paused) await handle.executeUpdate(pauseUpdate, { args: [{ reason }] });
-    else await handle.executeUpdate(resumeUpdate, { args: [] });
+    if (change.pause) await handle.executeUpdate(pauseUpdate, { args: [{ kind: change.kind, reason: change.reason, until: change.until?.getTime() ?? null }] });
+    else await handle.executeUpdate(resumeUpdate, { args: [{ kind: change.kind }] });
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
-    deps.logger.warn({ mailboxId }, 'mailbox has no running workflow; status changed in the database only');
+    deps.logger.warn({ mailboxId }, 'mailbox has no running workflow; its pause reasons are unchanged');
+    return true;
   }
-  await setMailboxStatus(deps.pool, mailboxId, paused ? 'paused' : 'active');
-  if (!paused) await wakeCampaignsUsingMailbox(deps.pool, deps.client, mailboxId, deps.logger);
+  if (!change.pause) await wakeCampaignsUsingMailbox(deps.pool, deps.client, mailboxId, deps.logger);
   return true;
 }
 
-/** Rests a mailbox: an open mailbox_rests row, its workflow paused. False when it already rests. */
-export async function restMailbox(deps: MailboxRestDeps, mailboxId: string, reason: string, restUntil: Date | null): Promise<boolean> {
-  const opened = await openRest(deps.pool, mailboxId, reason, restUntil);
+/** Rests a mailbox for one kind of reason: an open mailbox_rests row of that kind, the reason added to its workflow. False when it already rests for that kind. */
+export async function restMailbox(deps: MailboxRestDeps, mailboxId: string, kind: RestKind, reason: string, restUntil: Date | null): Promise<boolean> {
+  const opened = await openRest(deps.pool, mailboxId, kind, reason, restUntil);
   if (!opened) return false;
-  await setMailboxPaused(deps, mailboxId, true, `rest: ${reason}`);
+  await askMailbox(deps, mailboxId, { pause: true, kind, reason, until: restUntil });
   return true;
 }
 
-/** Ends a mailbox's rest: its workflow resumed, the rest closed. */
-export async function endRest(deps: MailboxRestDeps, mailboxId: string): Promise<boolean> {
-  // Resume first: a failure leaves the rest open, so the next run tries again.
-  await setMailboxPaused(deps, mailboxId, false, 'rest over');
-  return closeRest(deps.pool, mailboxId);
+/** Ends one kind of rest of a mailbox: that reason taken from its workflow (any other stays), the rest closed. */
+export async function endRest(deps: MailboxRestDeps, mailboxId: string, kind: RestKind): Promise<boolean> {
+  // The workflow first: a failure leaves the rest open, so the next run tries again.
+  await askMailbox(deps, mailboxId, { pause: false, kind });
+  return closeRest(deps.pool, mailboxId, kind);
 }
 
 export function reputationActivities(deps: Deps) {
@@ -131,13 +142,13 @@ export function reputationActivities(deps: Deps) {
               await raiseAlert(deps, { clientId: d.clientId, kind: 'domain_out_of_rotation', subjectType: 'domain', subjectId: d.domainId, message: `sending domain ${d.domainId} out of rotation: ${d.reason}` });
             }
             // Its mailboxes rest until the domain is back (also on a retry of this activity).
-            for (const mailboxId of await activeMailboxesOfDomain(deps.pool, d.domainId)) {
-              if (await restMailbox(deps, mailboxId, 'its sending domain is out of rotation', null)) out.mailboxesRested++;
+            for (const mailboxId of await mailboxesOfDomainNotResting(deps.pool, d.domainId, 'domain')) {
+              if (await restMailbox(deps, mailboxId, 'domain', DOMAIN_OUT_REST_REASON, null)) out.mailboxesRested++;
             }
             break;
           }
           case 'rest_mailbox': {
-            if (await restMailbox(deps, d.mailboxId, d.reason, d.restUntil === null ? null : new Date(d.restUntil))) {
+            if (await restMailbox(deps, d.mailboxId, 'rest', d.reason, d.restUntil === null ? null : new Date(d.restUntil))) {
               out.mailboxesRested++;
               const until = d.restUntil === null ? 'until its domain is back' : `until ${new Date(d.restUntil).toISOString()}`;
               await raiseAlert(deps, { clientId: d.clientId, kind: 'mailbox_rested', subjectType: 'mailbox', subjectId: d.mailboxId, message: `mailbox ${d.mailboxId}: ${d.reason}; resting ${until}` });
@@ -145,7 +156,7 @@ export function reputationActivities(deps: Deps) {
             break;
           }
           case 'resume_mailbox': {
-            if (await endRest(deps, d.mailboxId)) out.mailboxesResumed++;
+            if (await endRest(deps, d.mailboxId, 'rest')) out.mailboxesResumed++;
             break;
           }
         }

@@ -98,15 +98,6 @@ export function reserveSlotActivities({ client, pool, logger }: ActivityDeps) {
 
   return {
     /**
-     * Asks a mailbox workflow for a send slot (a workflow cannot send an
-     * Update itself). The request id doubles as the Update id, so a retried
-     * activity gets the same answer instead of a second slot.
-     */
-    async reserveMailboxSlot(input: { address: string; campaignId: string; requestId: string }): Promise<ReserveAnswer> {
-      return reserve(input.address, { requestId: input.requestId, campaignId: input.campaignId });
-    },
-
-    /**
      * One lane step: reserve as many slots on the mailbox as the lane has work
      * for (its own due leads plus a fair share of the unassigned ones, at most
      * `max`). No lead is claimed here: sendBatch claims one per slot, so a

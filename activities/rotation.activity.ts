@@ -59,9 +59,9 @@ export function rotationActivities(deps: Deps) {
     async returnRestedMailboxes(runId: string): Promise<{ returned: number }> {
       let returned = 0;
       for (const r of await restsDue(deps.pool)) {
-        if (await endRest(deps, r.mailboxId)) {
+        if (await endRest(deps, r.mailboxId, r.kind)) {
           returned++;
-          await logRotation(deps.pool, runId, 'mailbox_returned', 'mailbox', r.mailboxId, { restReason: r.reason });
+          await logRotation(deps.pool, runId, 'mailbox_returned', 'mailbox', r.mailboxId, { restKind: r.kind, restReason: r.reason });
         }
       }
       deps.logger.info({ returned }, 'rested mailboxes returned');

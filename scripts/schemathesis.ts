@@ -2,10 +2,14 @@
  * schemathesis (PyPI), the OpenAPI conformance fuzzer the security suite runs
  * against the API (test/security/openapi-conformance.test.ts).
  *
- * `ensureSchemathesis()` installs the pinned version into a Python virtual
- * environment in the cache directory outside the repository
- * (`~/.cache/outreach-engine/schemathesis/<version>`), once; later calls
- * return at once. `schemathesisCommand()` is what the test runs: that
+ * `ensureSchemathesis()` installs the pinned version, and every package it
+ * pulls in at the versions in scripts/schemathesis-requirements.txt (a
+ * `pip freeze`: a new hypothesis generates other requests, so an unpinned
+ * install made the run differ from machine to machine), into a Python
+ * virtual environment in the cache directory outside the repository
+ * (`~/.cache/outreach-engine/schemathesis/<version>-<hash of the pins>`),
+ * once; later calls return at once. SCHEMATHESIS_VERSION installs that
+ * version with whatever it depends on instead. `schemathesisCommand()` is what the test runs: that
  * install, else SCHEMATHESIS_BIN, else an error saying how to install it.
  *
  * CLI: `npx tsx scripts/schemathesis.ts ensure` prints the executable's path.
@@ -14,15 +18,22 @@ import { execFile } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { cacheRoot } from './test-server';
 
 const run = promisify(execFile);
 
-export const SCHEMATHESIS_VERSION = '4.32.5';
+/** Every package of the pinned install, schemathesis included, at its exact version. */
+export const REQUIREMENTS = path.join(__dirname, 'schemathesis-requirements.txt');
+/** The pinned version: the requirements file's own line, so the two can never disagree. */
+export const SCHEMATHESIS_VERSION = /^schemathesis==(\S+)$/m.exec(readFileSync(REQUIREMENTS, 'utf8'))?.[1] ?? 'missing from scripts/schemathesis-requirements.txt';
 
 function installDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheRoot(env), 'schemathesis', env.SCHEMATHESIS_VERSION ?? SCHEMATHESIS_VERSION);
+  if (env.SCHEMATHESIS_VERSION) return path.join(cacheRoot(env), 'schemathesis', env.SCHEMATHESIS_VERSION);
+  const pins = createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex').slice(0, 12);
+  return path.join(cacheRoot(env), 'schemathesis', `${SCHEMATHESIS_VERSION}-${pins}`);
 }
 
 async function executable(file: string): Promise<boolean> {
@@ -48,7 +59,8 @@ export async function ensureSchemathesis(log: (m: string) => void = () => undefi
     await fs.rm(dir, { recursive: true, force: true });
     await run(python, ['-m', 'venv', dir]);
     log(`installing schemathesis ${version} from PyPI`);
-    await run(path.join(dir, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `schemathesis==${version}`], {
+    const what = env.SCHEMATHESIS_VERSION ? [`schemathesis==${version}`] : ['--no-deps', '-r', REQUIREMENTS];
+    await run(path.join(dir, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...what], {
       maxBuffer: 16 * 1024 * 1024,
     });
     if (!(await executable(bin))) throw new Error(`pip finished but ${bin} is missing`);

@@ -2,9 +2,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
+  log,
   patched,
   proxyActivities,
   setHandler,
@@ -13,6 +11,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
+  addPause,
+  adoptPauses,
   applyOutcome,
   countSentThisHour,
   countSentToday,
@@ -23,150 +23,47 @@ import {
   pruneGrants,
   recordGrant,
   releaseGrant,
+  removePause,
   resume,
+  validatePolicySettings,
   validateTimezone,
   warmupDay,
   windowErrors,
-  type BlockReason,
   type MailboxPolicySettings,
-  type Outcome,
+  type PauseKind,
   type PolicyState,
-  type WindowConstraint,
 } from './policy';
+import {
+  batchSlotId,
+  HISTORY_CAP_PATCH,
+  ONE_REPUTATION_RULE_PATCH,
+  PAUSE_REASONS_PATCH,
+  pauseUpdate,
+  releaseSlotSignal,
+  reportOutcomeSignal,
+  reportOutcomesSignal,
+  reserveSlotUpdate,
+  resumeUpdate,
+  stateQuery,
+  updateSettingsUpdate,
+  type GrantedSlot,
+  type MailboxLiveState,
+  type MailboxStatus,
+  type MailboxWorkflowInput,
+  type OutcomeReport,
+  type OutstandingGrant,
+  type PauseView,
+  type ReserveAnswer,
+} from './messages/mailbox';
 import { SA_STATUS } from './search-attributes';
 
-/** A reservation handed to a campaign: used, reported or released later. */
-export interface OutstandingGrant {
-  requestId: string;
-  campaignId: string;
-  at: number;
-  /** The reservation that granted it, when it came in a batch. */
-  batchId?: string;
-  holder?: string;
-}
-
-export interface MailboxWorkflowInput {
-  mailboxId: string;
-  address: string;
-  settings: MailboxPolicySettings;
-  /** Carried across continue-as-new. */
-  state?: PolicyState;
-  outstanding?: OutstandingGrant[];
-  grantsByCampaign?: Record<string, number>;
-  /** Messages handled per run before continuing as new (tests force it small). */
-  maxEventsPerRun?: number;
-  /** History events per run before continuing as new (runs started since the history-cap patch). */
-  maxHistoryPerRun?: number;
-  /** How far ahead a slot may be granted; later answers are "try again at". */
-  grantHorizonMs?: number;
-}
-
-export interface ReserveRequest {
-  requestId: string;
-  campaignId: string;
-  /**
-   * Up to this many slots in one answer (default 1), as long as each falls
-   * within `withinMs` of the first. A paced mailbox (minimum interval) still
-   * grants one; one with room now grants a batch, saving a round trip per send.
-   */
-  count?: number;
-  withinMs?: number;
-  /**
-   * Grant no slot further away than this (under the mailbox's own horizon):
-   * a later slot is answered "try again at" that slot minus this, so a lane
-   * never holds, and gives back, a slot it would sleep hours for.
-   */
-  horizonMs?: number;
-  /**
-   * The requesting lane (its workflow run). A campaign has one lane per
-   * mailbox at a time, so a slot the campaign holds for another holder was
-   * left by a run that is gone (terminated, failed): it is dropped, not waited out.
-   */
-  holder?: string;
-  /**
-   * An extra window this request's slots must also fall in, read in its own
-   * zone (a campaign's window): every slot of the answer is inside both it
-   * and the mailbox's window. When the two can never share an instant the
-   * answer is { granted: false, retryAt: null, reason: 'campaign_window' }.
-   * An invalid window or zone is rejected by the Update's validator.
-   */
-  window?: WindowConstraint;
-  /**
-   * The outcomes of the requester's previous batch, applied before this
-   * request is answered: the lane's next reservation carries them instead of
-   * a signal of their own (one action less per paced send).
-   */
-  report?: BatchOutcomes;
-}
-
-/** One granted slot of a batch; its request id is what outcomes and releases name. */
-export interface GrantedSlot {
-  requestId: string;
-  at: number;
-}
-
-export type ReserveAnswer =
-  | { granted: true; at: number; requestId: string; slots?: GrantedSlot[] }
-  /** blockedBy: with 'beyond_horizon', the rule that keeps the mailbox from sending now (a cap, the window, a cooldown). */
-  | { granted: false; retryAt: number | null; reason: BlockReason | 'campaign_has_slot' | 'beyond_horizon'; blockedBy?: BlockReason };
-
-export interface OutcomeReport {
-  requestId: string;
-  /** 'skipped': the slot was certainly not used; 'failed': the send failed (it may have been attempted). */
-  outcome: Outcome | 'failed' | 'skipped';
-  retryAfterMs?: number;
-}
-
-export type MailboxStatus = 'active' | 'paused' | 'cooling_down';
-
-export interface MailboxLiveState {
-  status: MailboxStatus;
-  pauseReason: string | null;
-  warmupDay: number | null;
-  dailyCap: number;
-  sentToday: number;
-  sentThisHour: number;
-  nextSlotAt: string | null;
-  cooldownUntil: string | null;
-  outstanding: number;
-  runEvents: number;
-}
-
-export const reserveSlotUpdate = defineUpdate<ReserveAnswer, [ReserveRequest]>('reserveSlot');
-export const releaseSlotSignal = defineSignal<[{ requestId: string }]>('releaseSlot');
-export const reportOutcomeSignal = defineSignal<[OutcomeReport]>('reportOutcome');
-/**
- * A batch's outcomes in one signal: entry i is slot from + i of the reservation
- * `batchId` (the batch's first request id); 'skipped' gives an unused slot back.
- */
-export interface BatchOutcomes {
-  batchId: string;
-  /** Index of the slot outcomes[0] is for (default 0). */
-  from?: number;
-  outcomes: { outcome: OutcomeReport['outcome']; retryAfterMs?: number }[];
-}
-export const reportOutcomesSignal = defineSignal<[BatchOutcomes]>('reportOutcomes');
-
-/** The request id of slot i of a batch reservation. */
-export function batchSlotId(batchId: string, i: number): string {
-  return i === 0 ? batchId : `${batchId}#${i}`;
-}
-export const pauseUpdate = defineUpdate<MailboxLiveState, [{ reason?: string }]>('pause');
-export const resumeUpdate = defineUpdate<MailboxLiveState, []>('resume');
-/** Pass the caller's clock: a query does not advance workflow time, so an idle mailbox's own "now" is stale. */
-export const stateQuery = defineQuery<MailboxLiveState, [number?]>('state');
+// The messages' definitions live in ./messages/mailbox; these re-exports keep older importers (tests, scripts) working.
+export * from './messages/mailbox';
 
 const { setMailboxStatus } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 20, maximumInterval: '1 minute' },
 });
-
-/**
- * The patch under which the mailbox stops judging bounces itself (its ring of
- * recent outcomes) and applies only the one reputation rule's verdict carried
- * by a bounced or complained report (workflows/policy/mailbox-reputation.ts).
- */
-export const ONE_REPUTATION_RULE_PATCH = 'one-reputation-rule';
 
 export const DEFAULT_MAX_EVENTS_PER_RUN = 1000; // well under the server's 2,000 updates per run
 /**
@@ -177,8 +74,6 @@ export const DEFAULT_MAX_EVENTS_PER_RUN = 1000; // well under the server's 2,000
  * Capping the run's history keeps a cold replay short.
  */
 export const DEFAULT_MAX_HISTORY_PER_RUN = 2000;
-/** Runs recorded before it continued as new on the message counter alone. */
-export const HISTORY_CAP_PATCH = 'mailbox-history-cap';
 export const DEFAULT_GRANT_HORIZON_MS = 6 * 60 * 60 * 1000;
 /** The most slots one reservation can take. */
 export const MAX_BATCH = 100;
@@ -191,18 +86,22 @@ export const MAX_BATCH = 100;
  * every handler has finished, carrying all state.
  */
 export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void> {
-  const settings = input.settings;
+  let settings: MailboxPolicySettings = input.settings;
   let state: PolicyState = input.state ?? initialPolicyState();
   const outstanding = new Map<string, OutstandingGrant>((input.outstanding ?? []).map((g) => [g.requestId, g]));
   const grantsByCampaign: Record<string, number> = { ...(input.grantsByCampaign ?? {}) };
   const maxEvents = input.maxEventsPerRun ?? DEFAULT_MAX_EVENTS_PER_RUN;
   const maxHistory = patched(HISTORY_CAP_PATCH) ? (input.maxHistoryPerRun ?? DEFAULT_MAX_HISTORY_PER_RUN) : Infinity;
   const horizon = input.grantHorizonMs ?? DEFAULT_GRANT_HORIZON_MS;
+  const now = () => Date.now(); // workflow time: deterministic in the sandbox
+  // Since pause reasons: a set of reasons (policy/pauses.ts), written to PostgreSQL whenever it changes.
+  const withReasons = patched(PAUSE_REASONS_PATCH);
+  // A state carried from a run before pause reasons: its reasons are adopted from its pause, and written once.
+  const adopting = withReasons && input.state !== undefined && input.state.pauses === undefined;
+  if (withReasons) state = adoptPauses(state, now());
   let events = 0;
   let lastStatus: MailboxStatus | null = null;
   let statusDirty = false;
-
-  const now = () => Date.now(); // workflow time: deterministic in the sandbox
 
   /** Reservations whose time has passed are treated as used (their grant keeps counting toward caps). */
   const expireOutstanding = (t: number) => {
@@ -212,12 +111,46 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
   const status = (t: number): MailboxStatus =>
     state.paused ? 'paused' : state.cooldownUntil !== null && state.cooldownUntil > t ? 'cooling_down' : 'active';
 
+  const pauseViews = (): PauseView[] =>
+    (state.pauses ?? []).map((p) => ({ kind: p.kind, reason: p.reason, since: new Date(p.since).toISOString(), until: p.until === null ? null : new Date(p.until).toISOString() }));
+  /** What was last written to PostgreSQL (since pause reasons): the status and the set. */
+  const written = () => JSON.stringify([state.paused, pauseViews()]);
+  let lastWritten = adopting ? '' : written();
+  let writing: Promise<void> = Promise.resolve();
+  /**
+   * Since pause reasons: writes the status and the set to PostgreSQL when they
+   * changed since the last write, one write at a time, each writing the state
+   * of its own start. A pause or resume awaits it before answering, so a list
+   * read after the answer agrees. A write that fails every retry is logged and
+   * tried again at the next change.
+   */
+  const persist = (): Promise<void> => {
+    writing = writing.then(async () => {
+      const current = written();
+      if (current === lastWritten) return;
+      lastWritten = current;
+      const s = state.paused ? 'paused' : 'active';
+      if (s !== lastStatus) {
+        lastStatus = s;
+        upsertSearchAttributes([{ key: SA_STATUS, value: s }]);
+      }
+      try {
+        await setMailboxStatus({ mailboxId: input.mailboxId, status: s, reason: state.pauseReason, pauses: pauseViews() });
+      } catch (err) {
+        lastWritten = '';
+        log.warn('mailbox status not written; retried at the next change', { error: (err as Error).message });
+      }
+    });
+    return writing;
+  };
+
   const live = (at?: number): MailboxLiveState => {
     const t = Math.max(now(), at ?? 0);
     const next = earliestSlot(settings, state, t);
     return {
       status: status(t),
       pauseReason: state.pauseReason,
+      pauses: withReasons ? pauseViews() : state.paused ? [{ kind: 'user', reason: state.pauseReason ?? 'paused', since: new Date(0).toISOString(), until: null }] : [],
       warmupDay: warmupDay(settings, t),
       dailyCap: dailyCap(settings, t),
       sentToday: countSentToday(settings, { ...state, grants: state.grants.filter((g) => g <= t) }, t),
@@ -229,11 +162,12 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     };
   };
 
-  const markStatus = () => {
+  const markStatus = (): Promise<void> => {
+    if (withReasons) return persist();
     const s = status(now()) === 'paused' ? 'paused' : 'active';
     if (s !== lastStatus) statusDirty = true;
+    return Promise.resolve();
   };
-
   setHandler(
     reserveSlotUpdate,
     (req): ReserveAnswer => {
@@ -328,7 +262,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     const ringOutcome = report.outcome === 'sent' || report.outcome === 'bounced' || report.outcome === 'complained';
     const legacyRing = ringOutcome && !patched(ONE_REPUTATION_RULE_PATCH);
     state = applyOutcome(settings, state, report.outcome, t, { retryAfterMs: report.retryAfterMs, legacyRing }).state;
-    markStatus();
+    void markStatus();
   };
 
   setHandler(reportOutcomeSignal, (report) => {
@@ -341,27 +275,48 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     outcomes.forEach((o, i) => applyReport({ requestId: batchSlotId(batchId, (from ?? 0) + i), ...o }));
   });
 
-  setHandler(pauseUpdate, ({ reason }) => {
+  setHandler(pauseUpdate, async ({ reason, kind, until }) => {
     events++;
-    state = pause(state, reason ?? 'paused by user');
-    markStatus();
+    const why = reason ?? 'paused by user';
+    state = withReasons ? addPause(state, { kind: kind ?? 'user', reason: why, since: now(), until: until ?? null }) : pause(state, why);
+    await markStatus(); // since pause reasons: answered once PostgreSQL has it
     return live();
   });
 
-  setHandler(resumeUpdate, () => {
+  setHandler(resumeUpdate, async (req) => {
     events++;
-    state = resume(state);
-    markStatus();
+    // Histories recorded before pause reasons resumed with no argument at all.
+    const kind = (req as { kind?: PauseKind } | undefined)?.kind ?? 'user';
+    state = withReasons ? removePause(state, kind) : resume(state);
+    await markStatus();
     return live();
   });
+
+  setHandler(
+    updateSettingsUpdate,
+    (next) => {
+      events++;
+      // Grants, reservations and cooldowns stay: a lower cap counts what was already sent today.
+      settings = next;
+      return live();
+    },
+    {
+      validator: (next) => {
+        const errors = next && typeof next === 'object' && next.limits && next.window ? validatePolicySettings(next) : ['settings: must be {timezone, window, limits, warmup}'];
+        if (errors.length > 0) throw new Error(`updateSettings: invalid settings: ${errors.join('; ')}`);
+      },
+    },
+  );
 
   setHandler(stateQuery, (at) => live(at));
 
   lastStatus = status(now()) === 'paused' ? 'paused' : 'active';
+  if (adopting) void persist();
   for (;;) {
     await condition(() => statusDirty || events >= maxEvents || workflowInfo().historyLength >= maxHistory || workflowInfo().continueAsNewSuggested);
     if (statusDirty) {
       statusDirty = false;
+      // Runs before pause reasons only (since then, persist() writes every change).
       const s = state.paused ? 'paused' : 'active';
       if (s !== lastStatus) {
         lastStatus = s;
@@ -370,12 +325,14 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       }
       continue;
     }
-    // Continue as new: let every handler finish first, then carry all state.
+    // Continue as new: let every handler finish first (and the last status write), then carry all state.
     await condition(allHandlersFinished);
+    await writing;
     const t = now();
     expireOutstanding(t);
     await continueAsNew<typeof mailboxWorkflow>({
       ...input,
+      settings,
       state: pruneGrants(settings, state, t),
       outstanding: [...outstanding.values()],
       grantsByCampaign,

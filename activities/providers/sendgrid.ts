@@ -40,6 +40,12 @@ export function classifySendgridError(err: unknown): ProviderSendError {
 /**
  * SendGrid v3 mail/send through its own @sendgrid/client instance (not the
  * module singleton), so each account keeps its key and base URL.
+ *
+ * The engine's one SendGrid package is @sendgrid/client, not @sendgrid/mail:
+ * @sendgrid/mail takes a base URL only through a @sendgrid/client Client
+ * (setClient), so it would be two packages, and its send() copies the
+ * message's headers onto the HTTP request too (Message-ID, References,
+ * List-Unsubscribe with its token would travel as API request headers).
  */
 export class SendgridProvider implements EmailProvider {
   readonly kind = 'sendgrid' as const;

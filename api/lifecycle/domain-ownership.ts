@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { notifyAlert, recordAlert, type AlertLogger } from '../../core/alerts';
 import { checkDomainControl, type RecordCheck, type TxtResolver } from '../../core/dns-check';
 import { markClaimVerified, type DomainRecord, type VerifiedClaim } from '../../db/repositories/domains';
-import { activeMailboxesOfDomain } from '../../db/repositories/reputation';
+import { mailboxesOfDomainNotResting } from '../../db/repositories/reputation';
 import { DOMAIN_MOVED_REST_REASON } from '../../activities/domains.activity';
 import { restMailbox } from '../../activities/reputation.activity';
 
@@ -59,9 +59,9 @@ export async function overrideDomainProof(deps: DomainOwnershipDeps, claim: Doma
 async function afterMove(deps: DomainOwnershipDeps, { claim, previous }: VerifiedClaim): Promise<void> {
   if (!previous) return;
   const rested: string[] = [];
-  for (const mailboxId of await activeMailboxesOfDomain(deps.pool, previous.id)) {
+  for (const mailboxId of await mailboxesOfDomainNotResting(deps.pool, previous.id, 'domain')) {
     try {
-      if (await restMailbox({ pool: deps.pool, client: deps.temporal, logger: deps.log }, mailboxId, DOMAIN_MOVED_REST_REASON, null)) rested.push(mailboxId);
+      if (await restMailbox({ pool: deps.pool, client: deps.temporal, logger: deps.log }, mailboxId, 'domain', DOMAIN_MOVED_REST_REASON, null)) rested.push(mailboxId);
     } catch (err) {
       // The move is committed; the hourly check rests what could not be rested now (activities/domains.activity.ts).
       deps.log.warn({ mailboxId, domainId: previous.id, err: (err as Error).message }, 'could not rest a mailbox of a domain that moved; the hourly check will');

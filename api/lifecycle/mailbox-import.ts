@@ -6,6 +6,8 @@ import { existingAddresses, insertMailboxes, type MailboxRecord, type NewMailbox
 import { providerIdsByName } from '../../db/repositories/providers';
 import { sealImapSettings } from '../../db/repositories/mailbox-imap';
 import type { SecretBox } from '../../core/crypto';
+// The one set of defaults, the workflow policy's: what a row leaves out.
+import { DEFAULT_LIMITS, DEFAULT_WARMUP_RAMP, DEFAULT_WINDOW } from '../../workflows/policy/defaults';
 
 export interface RowError {
   index: number;
@@ -17,10 +19,6 @@ export interface RowError {
 export const MAX_MAILBOX_ROW_BYTES = 8192;
 /** Errors reported for one row at most (a row of 50 unknown fields is not 50 errors). */
 const MAX_ERRORS_PER_ROW = 10;
-
-export const DEFAULT_WINDOW = { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' };
-export const DEFAULT_LIMITS = { dailyMax: 50, hourlyMax: 10, minIntervalSeconds: 72, jitterRatio: 0.3 };
-export const DEFAULT_WARMUP = { startPerDay: 5, increasePerDay: 3, maxPerDay: 50 };
 
 function localDate(tz: string, at: Date): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
@@ -138,7 +136,7 @@ export async function importMailboxes(
         warmup:
           row.warmup === null
             ? null
-            : { ...DEFAULT_WARMUP, ...row.warmup, startedOn: row.warmup?.startedOn ?? localDate(timezone, now) },
+            : { ...DEFAULT_WARMUP_RAMP, ...row.warmup, startedOn: row.warmup?.startedOn ?? localDate(timezone, now) },
         imap: row.imap && defaults.box ? sealImapSettings(defaults.box, row.imap) : null,
       },
     });

@@ -27,8 +27,10 @@ import type { AppDeps } from '../deps';
  */
 export const CODEC_COOKIE = 'outreach_codec';
 
+// Temporal's clients serialize Payloads with protojson, which leaves out an empty list: the CLI
+// posts `{}` for an Update or signal with no arguments. A missing list is an empty one.
 const payloadsBody = z.object({
-  payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() })).max(10_000),
+  payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() })).max(10_000).default([]),
 });
 
 const loginPage = (lifetime: string) => `<!doctype html>

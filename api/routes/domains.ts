@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { checkDomainDns, createResolver, verificationRecord } from '../../core/dns-check';
 import { AppError, badRequest, conflict, forbidden, notFound } from '../../core/errors';
-import { cursorQuery, idParams } from '../../core/schemas/common';
+import { cursorQuery, idParams, nonBlank } from '../../core/schemas/common';
 import { getClient } from '../../db/repositories/clients';
 import {
   getDomain,
@@ -74,7 +74,7 @@ export const domainView = (d: DomainRecord) => ({
 
 const overrideBody = z.strictObject({
   /** Why the operator vouches for this owner without a DNS proof (kept in domain_audit and the log). */
-  reason: z.string().trim().min(1).max(500),
+  reason: nonBlank(500),
 });
 
 /**

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { notFound } from '../../core/errors';
-import { errorResponse, idParams } from '../../core/schemas/common';
-import { imapSettings, importMailboxesBody, listMailboxesQuery } from '../../core/schemas/mailboxes';
+import { badRequest, forbidden, notFound } from '../../core/errors';
+import { errorResponse, idParams, text } from '../../core/schemas/common';
+import { imapSettings, importMailboxesBody, listMailboxesQuery, patchMailboxBody, RESUMABLE_KINDS, resumeMailboxBody } from '../../core/schemas/mailboxes';
 import { deleteImapSettings, imapViews, upsertImapSettings, type ImapSettingsView } from '../../db/repositories/mailbox-imap';
 import { getClient } from '../../db/repositories/clients';
 import { z } from 'zod';
@@ -10,17 +10,18 @@ import {
   deleteMailboxes,
   getMailbox,
   listMailboxes,
-  setMailboxStatus,
   type MailboxRecord,
 } from '../../db/repositories/mailboxes';
 import { mailboxWorkflowId } from '../../workflows/ids';
-import { pauseUpdate, resumeUpdate } from '../../workflows/mailbox.workflow';
+import { pauseUpdate, resumeUpdate, type MailboxLiveState } from '../../workflows/messages/mailbox';
+import { mayResume } from '../../workflows/policy';
+import { patchMailboxSettings } from '../lifecycle/mailbox-settings';
 import { wakeCampaignsUsingMailbox } from '../../activities/campaign-wake';
 import { mailboxLiveState, startMailboxWorkflows } from '../lifecycle/mailbox';
 import type { AppDeps } from '../deps';
 import { importMailboxes } from '../lifecycle/mailbox-import';
 import { imapSettingsChanged, imapWatcherState, startImapWatchers, stopImapWatcher } from '../lifecycle/imap-watcher';
-import { clientIdOf, ownerOf } from '../plugins/auth';
+import { ownerOf } from '../plugins/auth';
 
 /** A mailbox's IMAP settings as shown: never the password. */
 const imapView = (v: ImapSettingsView | undefined) =>
@@ -39,6 +40,7 @@ export const mailboxView = (m: MailboxRecord, imap?: ImapSettingsView) => ({
   limits: m.limits,
   warmup: m.warmup,
   status: m.status,
+  pauses: m.pauses,
   imap: imapView(imap),
   createdAt: m.createdAt.toISOString(),
 });
@@ -122,9 +124,10 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config, bo
     });
   });
 
-  r.get('/v1/mailboxes', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], querystring: listMailboxesQuery } }, async (req) => {
+  // A client sees its own mailboxes; the operator sees the agency's (client_id null). Neither ever sees the other's.
+  r.get('/v1/mailboxes', { config: { auth: 'any' }, schema: { tags: ['mailboxes'], querystring: listMailboxesQuery } }, async (req) => {
     const afterId = req.query.cursor;
-    const rows = await listMailboxes(pool, clientIdOf(req), { ...req.query, afterId, limit: req.query.limit + 1 });
+    const rows = await listMailboxes(pool, ownerOf(req), { ...req.query, afterId, limit: req.query.limit + 1 });
     const items = rows.slice(0, req.query.limit);
     const imap = await imapViews(pool, items.map((m) => m.id));
     return {
@@ -133,19 +136,52 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config, bo
     };
   });
 
-  r.get('/v1/mailboxes/:id', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
-    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
+  const mailboxOf = async (req: FastifyRequest & { params: { id: string } }): Promise<MailboxRecord> => {
+    const m = await getMailbox(pool, ownerOf(req), req.params.id);
     if (!m) throw notFound('mailbox');
+    return m;
+  };
+
+  r.get('/v1/mailboxes/:id', { config: { auth: 'any' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
+    const m = await mailboxOf(req);
     const imap = (await imapViews(pool, [m.id])).get(m.id);
+    const live = await mailboxLiveState(temporal, m.address);
     return {
-      ...mailboxView(m, imap),
-      live: await mailboxLiveState(temporal, m.address),
+      ...mailboxView(live ? withLive(m, live) : m, imap),
+      live,
       ...(imap ? { inboxWatcher: await imapWatcherState(temporal, m.address) } : {}),
     };
   });
 
+  r.patch('/v1/mailboxes/:id', {
+    config: { auth: 'any' },
+    schema: {
+      tags: ['mailboxes'],
+      params: idParams,
+      body: patchMailboxBody,
+      description:
+        'Changes a mailbox\'s limits, window, time zone, warm-up, providers, pool, display name or IMAP settings, validated as on import. ' +
+        'The running mailbox takes them at once and keeps today\'s and this hour\'s counts, its reservations and cooldowns: ' +
+        'a daily cap lowered below what it sent today stops it for the rest of the day. `limits` merge field by field; `imap: null` removes the inbox settings.',
+    },
+  }, async (req) => {
+    const m = await mailboxOf(req);
+    if (req.body.imap && !box) throw badRequest('IMAP settings cannot be stored here', [{ path: 'imap', message: 'no credentials key (CREDENTIALS_KEY) is configured' }]);
+    const { record, live } = await patchMailboxSettings({ pool, temporal }, m, req.body);
+    if (req.body.imap) {
+      await upsertImapSettings(pool, box!, m.id, req.body.imap);
+      await imapSettingsChanged(temporal, config, { id: m.id, address: m.address, clientId: m.clientId });
+    } else if (req.body.imap === null) {
+      await deleteImapSettings(pool, m.id);
+      await stopImapWatcher(temporal, m.address);
+    }
+    req.log.info({ mailboxId: m.id, fields: Object.keys(req.body) }, 'mailbox settings changed');
+    const shown = live ?? (await mailboxLiveState(temporal, m.address));
+    return { ...mailboxView(shown ? withLive(record, shown) : record, (await imapViews(pool, [m.id])).get(m.id)), live: shown };
+  });
+
   r.put('/v1/mailboxes/:id/imap', {
-    config: { auth: 'client' },
+    config: { auth: 'any' },
     schema: {
       tags: ['mailboxes'],
       params: idParams,
@@ -155,17 +191,15 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config, bo
         'A watcher that stopped on refused credentials tries the new ones at once; one is started if there was none.',
     },
   }, async (req) => {
-    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
-    if (!m) throw notFound('mailbox');
+    const m = await mailboxOf(req);
     await upsertImapSettings(pool, box, m.id, req.body);
     await imapSettingsChanged(temporal, config, { id: m.id, address: m.address, clientId: m.clientId });
     req.log.info({ mailboxId: m.id }, 'mailbox IMAP settings stored');
     return mailboxView(m, (await imapViews(pool, [m.id])).get(m.id));
   });
 
-  r.delete('/v1/mailboxes/:id/imap', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
-    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
-    if (!m) throw notFound('mailbox');
+  r.delete('/v1/mailboxes/:id/imap', { config: { auth: 'any' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
+    const m = await mailboxOf(req);
     await deleteImapSettings(pool, m.id);
     await stopImapWatcher(temporal, m.address);
     return mailboxView(m);
@@ -173,24 +207,49 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config, bo
 
   // Fastify hands a missing body over as null.
   // No trimming: the schema's pattern (some non-space) is the whole rule, so the document and the route agree.
-  const pauseBody = z.strictObject({ reason: z.string().max(200).regex(/\S/, 'must not be blank').optional() }).nullish();
+  const pauseBody = z.strictObject({ reason: text(200).regex(/\S/, 'must not be blank').optional() }).nullish();
 
-  r.post('/v1/mailboxes/:id/pause', { config: { auth: 'client', bodyOptional: true }, schema: { tags: ['mailboxes'], params: idParams, body: pauseBody } }, async (req) => {
-    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
-    if (!m) throw notFound('mailbox');
+  r.post('/v1/mailboxes/:id/pause', {
+    config: { auth: 'any', bodyOptional: true },
+    schema: {
+      tags: ['mailboxes'],
+      params: idParams,
+      body: pauseBody,
+      description: 'Adds the reason `user` to the mailbox\'s pause reasons (or refreshes it). It sends again once every reason is gone.',
+    },
+  }, async (req) => {
+    const m = await mailboxOf(req);
+    const by = req.principal?.kind === 'operator' ? 'the operator' : 'its owner';
     const live = await temporal.workflow
       .getHandle(mailboxWorkflowId(m.address))
-      .executeUpdate(pauseUpdate, { args: [{ reason: req.body?.reason ?? 'paused through the API' }] });
-    await setMailboxStatus(pool, m.id, 'paused');
-    return { ...mailboxView({ ...m, status: 'paused' }, (await imapViews(pool, [m.id])).get(m.id)), live };
+      .executeUpdate(pauseUpdate, { args: [{ kind: 'user', reason: req.body?.reason ?? `paused through the API by ${by}` }] });
+    return { ...mailboxView(withLive(m, live), (await imapViews(pool, [m.id])).get(m.id)), live };
   });
 
-  r.post('/v1/mailboxes/:id/resume', { config: { auth: 'client' }, schema: { tags: ['mailboxes'], params: idParams } }, async (req) => {
-    const m = await getMailbox(pool, clientIdOf(req), req.params.id);
-    if (!m) throw notFound('mailbox');
-    const live = await temporal.workflow.getHandle(mailboxWorkflowId(m.address)).executeUpdate(resumeUpdate, { args: [] });
-    await setMailboxStatus(pool, m.id, 'active');
-    await wakeCampaignsUsingMailbox(pool, temporal, m.id, req.log); // a campaign stalled on it takes it back at once
-    return { ...mailboxView({ ...m, status: 'active' }, (await imapViews(pool, [m.id])).get(m.id)), live };
+  r.post('/v1/mailboxes/:id/resume', {
+    config: { auth: 'any', bodyOptional: true },
+    schema: {
+      tags: ['mailboxes'],
+      params: idParams,
+      body: resumeMailboxBody,
+      description:
+        'Takes one reason away from the mailbox\'s pause reasons: `user` (the default), `misconfigured` (after fixing the provider account), or `rest` (the operator only). ' +
+        'Any other reason stays, and the answer lists it: a mailbox whose domain fails its DNS check (`dns`) or is out of rotation (`domain`) resumes when the domain is usable again.',
+    },
+  }, async (req) => {
+    const m = await mailboxOf(req);
+    const kind = req.body?.kind ?? 'user';
+    const actor = req.principal?.kind === 'operator' ? 'operator' : 'client';
+    if (!mayResume(kind, actor)) throw forbidden(`a ${kind} pause is ended by the operator`, [{ path: 'kind', message: `a client may resume only ${RESUMABLE_KINDS.filter((k) => mayResume(k, 'client')).join(' and ')}` }]);
+    const live = await temporal.workflow.getHandle(mailboxWorkflowId(m.address)).executeUpdate(resumeUpdate, { args: [{ kind }] });
+    if (live.status !== 'paused') await wakeCampaignsUsingMailbox(pool, temporal, m.id, req.log); // a campaign stalled on it takes it back at once
+    else req.log.info({ mailboxId: m.id, still: live.pauses.map((p) => p.kind) }, 'mailbox resumed from one reason; others remain');
+    return { ...mailboxView(withLive(m, live), (await imapViews(pool, [m.id])).get(m.id)), live };
   });
+}
+
+/** The record as the workflow sees it now: its status and reasons are the workflow's (PostgreSQL follows a moment later). */
+function withLive(m: MailboxRecord, live: MailboxLiveState): MailboxRecord {
+  if (m.status === 'disabled') return m;
+  return { ...m, status: live.status === 'paused' ? 'paused' : 'active', pauses: live.pauses };
 }

@@ -10,7 +10,6 @@ const view = (p: ProviderAccountRow) => ({
   id: p.id,
   name: p.name,
   kind: p.kind,
-  status: p.status,
   createdAt: p.created_at.toISOString(),
 });
 

@@ -7,7 +7,15 @@ export const uuid = z.uuid();
  * length and the pattern are checked on the text as sent (so the OpenAPI
  * document and the route agree on every input), then it is stored trimmed.
  */
-export const nonBlank = (max: number) => z.string().max(max).regex(/\S/, 'must not be blank').trim();
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000: free text refuses it by a
+ * pattern the OpenAPI document states, so the request is a 400 naming the
+ * field, never a 500 from the database.
+ */
+// eslint-disable-next-line no-control-regex -- U+0000 is the one character refused
+export const NO_NUL = /^[^\u0000]*$/;
+export const text = (max: number) => z.string().max(max).regex(NO_NUL, 'must not hold a NUL character (U+0000)');
+export const nonBlank = (max: number) => text(max).regex(/\S/, 'must not be blank').trim();
 export const idParams = z.strictObject({ id: z.uuid() });
 
 /**

@@ -51,6 +51,8 @@ export const providerName = nonBlank(100);
  * never shown again. `tls`: implicit TLS (993); false connects in plain text
  * and upgrades with STARTTLS when the server offers it.
  */
+// eslint-disable-next-line no-control-regex -- they go into an IMAP LOGIN command: no line break, no NUL
+const NO_LINE_BREAK_OR_NUL = /^[^\r\n\u0000]*$/;
 export const imapSettings = z.strictObject({
   host: z
     .string()
@@ -60,8 +62,8 @@ export const imapSettings = z.strictObject({
     .regex(/^[A-Za-z0-9.:[\]_-]+$/, 'must be a host name or an IP address'),
   port: z.number().int().min(1).max(65535).default(993),
   tls: z.boolean().default(true),
-  user: z.string().min(1).max(320).refine((v) => !/[\r\n\0]/.test(v), 'may not hold a line break or NUL'),
-  password: z.string().min(1).max(1024).refine((v) => !/[\r\n\0]/.test(v), 'may not hold a line break or NUL'),
+  user: z.string().min(1).max(320).regex(NO_LINE_BREAK_OR_NUL, 'may not hold a line break or NUL'),
+  password: z.string().min(1).max(1024).regex(NO_LINE_BREAK_OR_NUL, 'may not hold a line break or NUL'),
 });
 export type ImapSettings = z.infer<typeof imapSettings>;
 
@@ -77,6 +79,28 @@ export const mailboxInput = z.strictObject({
   imap: imapSettings.optional(),
 });
 export type MailboxInput = z.infer<typeof mailboxInput>;
+
+/**
+ * PATCH /v1/mailboxes/:id: any of a mailbox's settings, each validated as on
+ * import. `limits` are merged field by field onto the current ones; `warmup`
+ * replaces the ramp (null: fully warmed up; without startedOn the current
+ * start date stays); `imap` null removes the inbox settings.
+ */
+export const patchMailboxBody = z.strictObject({
+  displayName: senderName.nullable().optional(),
+  pool: pool.optional(),
+  providers: z.array(providerName).min(1).max(8).optional(),
+  timezone: timezone.optional(),
+  window: sendingWindow.optional(),
+  limits: mailboxLimits.optional(),
+  warmup: warmupInput.nullable().optional(),
+  imap: imapSettings.nullable().optional(),
+});
+export type PatchMailboxBody = z.infer<typeof patchMailboxBody>;
+
+/** The pause reasons a caller may take away by hand (POST /v1/mailboxes/:id/resume); dns and domain end with the domain. */
+export const RESUMABLE_KINDS = ['user', 'misconfigured', 'rest'] as const;
+export const resumeMailboxBody = z.strictObject({ kind: z.enum(RESUMABLE_KINDS).default('user') }).nullish();
 
 export const MAX_MAILBOXES_PER_IMPORT = 10_000;
 /** Rows are validated one by one so a partly bad batch still imports its good rows. */

@@ -57,6 +57,5 @@ export const providerView = z.object({
   id: z.uuid(),
   name: z.string(),
   kind: providerKind,
-  status: z.string(),
   createdAt: z.string(),
 });

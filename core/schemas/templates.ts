@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { leadInput } from './campaigns';
-import { email } from './common';
+import { email, nonBlank } from './common';
 import { senderName } from './mailboxes';
 
 export const createTemplateBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: nonBlank(200),
   subject: z.string().min(1).max(998),
   text: z.string().min(1).max(100_000),
   html: z.string().min(1).max(500_000).optional(),

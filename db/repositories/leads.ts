@@ -93,16 +93,6 @@ export async function insertLeadsIfCampaignOpen(
   }
 }
 
-/** A page of leads that still need step 0, in id order. */
-export async function pendingLeadIds(pool: Pool, campaignId: string, afterId: string | null, limit: number): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string }>(
-    `SELECT id FROM leads WHERE campaign_id = $1 AND status = 'pending' AND ($2::uuid IS NULL OR id > $2)
-     ORDER BY id LIMIT $3`,
-    [campaignId, afterId, limit],
-  );
-  return rows.map((r) => r.id);
-}
-
 export async function getLead(pool: Pool, id: string): Promise<LeadRecord | null> {
   const { rows } = await pool.query<LeadRecord>(
     `SELECT id, client_id AS "clientId", campaign_id AS "campaignId", email, vars, status FROM leads WHERE id = $1`,

@@ -1,5 +1,6 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
+import type { PauseView } from '../../workflows/messages/mailbox';
 import { MAILBOX_DOMAIN_USABLE } from './domains';
 
 export interface MailboxRecord {
@@ -15,17 +16,19 @@ export interface MailboxRecord {
   limits: { dailyMax: number; hourlyMax: number; minIntervalSeconds: number; jitterRatio: number };
   warmup: { startPerDay: number; increasePerDay: number; maxPerDay: number; startedOn: string } | null;
   status: 'active' | 'paused' | 'disabled';
+  /** Why it may not send, as its workflow last wrote them. */
+  pauses: PauseView[];
   createdAt: Date;
 }
 
-export type NewMailbox = Omit<MailboxRecord, 'id' | 'providers' | 'status' | 'createdAt'> & {
+export type NewMailbox = Omit<MailboxRecord, 'id' | 'providers' | 'status' | 'pauses' | 'createdAt'> & {
   /** IMAP settings, the password already sealed (db/repositories/mailbox-imap.ts sealImapSettings), written in the same statement. */
   imap?: { host: string; port: number; tls: boolean; username: string; password_encrypted: string } | null;
 };
 
 const SELECT = `
   SELECT m.id, m.client_id, m.address, m.display_name, m.pool, m.provider_ids, m.timezone,
-         m.send_window, m.limits, m.warmup, m.status, m.created_at,
+         m.send_window, m.limits, m.warmup, m.status, m.pause_reasons, m.created_at,
          ARRAY(SELECT p.name FROM unnest(m.provider_ids) WITH ORDINALITY AS u(pid, ord)
                JOIN provider_accounts p ON p.id = u.pid ORDER BY u.ord) AS provider_names
   FROM mailboxes m`;
@@ -43,6 +46,7 @@ interface Row {
   limits: MailboxRecord['limits'];
   warmup: MailboxRecord['warmup'];
   status: MailboxRecord['status'];
+  pause_reasons: PauseView[];
   created_at: Date;
 }
 
@@ -60,6 +64,7 @@ function toRecord(r: Row): MailboxRecord {
     limits: r.limits,
     warmup: r.warmup,
     status: r.status,
+    pauses: r.pause_reasons,
     createdAt: r.created_at,
   };
 }
@@ -122,14 +127,15 @@ export async function insertMailboxes(
   rows.forEach((r, i) => {
     if (insertedIds.has(ids[i]!)) {
       const { imap: _sealed, ...record } = r;
-      inserted.push({ ...record, id: ids[i]!, providers: [], status: 'active', createdAt: new Date() });
+      inserted.push({ ...record, id: ids[i]!, providers: [], status: 'active', pauses: [], createdAt: new Date() });
     } else conflicts.push(r.address);
   });
   return { inserted, conflicts };
 }
 
-export async function getMailbox(pool: Pool, clientId: string, id: string): Promise<MailboxRecord | null> {
-  const { rows } = await pool.query<Row>(`${SELECT} WHERE m.id = $1 AND m.client_id = $2`, [id, clientId]);
+/** A mailbox of this owner: a client's own, or with owner null (the operator) an agency mailbox. Never another owner's. */
+export async function getMailbox(pool: Pool, owner: string | null, id: string): Promise<MailboxRecord | null> {
+  const { rows } = await pool.query<Row>(`${SELECT} WHERE m.id = $1 AND m.client_id IS NOT DISTINCT FROM $2::uuid`, [id, owner]);
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
@@ -140,18 +146,19 @@ export async function getMailboxById(pool: Pool, id: string): Promise<MailboxRec
 
 export async function listMailboxes(
   pool: Pool,
-  clientId: string,
+  /** A client's own mailboxes, or with null (the operator) the agency's. */
+  owner: string | null,
   filter: { pool?: string; status?: string; afterId?: string; limit: number },
 ): Promise<MailboxRecord[]> {
   const { rows } = await pool.query<Row>(
     `${SELECT}
-     WHERE m.client_id = $1
+     WHERE m.client_id IS NOT DISTINCT FROM $1::uuid
        AND ($2::text IS NULL OR m.pool = $2)
        AND ($3::text IS NULL OR m.status = $3)
        AND ($4::uuid IS NULL OR m.id > $4)
      ORDER BY m.id
      LIMIT $5`,
-    [clientId, filter.pool ?? null, filter.status ?? null, filter.afterId ?? null, filter.limit],
+    [owner, filter.pool ?? null, filter.status ?? null, filter.afterId ?? null, filter.limit],
   );
   return rows.map(toRecord);
 }
@@ -175,8 +182,36 @@ export async function selectCampaignMailboxes(
   return rows.map(toRecord);
 }
 
-export async function setMailboxStatus(pool: Pool, id: string, status: MailboxRecord['status']): Promise<void> {
-  await pool.query('UPDATE mailboxes SET status = $2 WHERE id = $1', [id, status]);
+/**
+ * The mailbox workflow's status and pause reasons, as it writes them
+ * (activities/mailbox.activity.ts). A disabled mailbox stays disabled.
+ * Runs recorded before pause reasons write the status alone.
+ */
+export async function setMailboxStatus(pool: Pool, id: string, status: 'active' | 'paused', pauses?: PauseView[]): Promise<void> {
+  await pool.query(
+    `UPDATE mailboxes SET status = CASE WHEN status = 'disabled' THEN status ELSE $2 END,
+                          pause_reasons = coalesce($3::jsonb, pause_reasons)
+     WHERE id = $1`,
+    [id, status, pauses === undefined ? null : JSON.stringify(pauses)],
+  );
+}
+
+/** The settings a PATCH changes, locked for the length of the caller's transaction. */
+export async function lockMailbox(db: Pool | PoolClient, id: string): Promise<void> {
+  await db.query('SELECT 1 FROM mailboxes WHERE id = $1 FOR UPDATE', [id]);
+}
+
+export async function updateMailboxSettings(
+  db: Pool | PoolClient,
+  id: string,
+  m: Pick<MailboxRecord, 'displayName' | 'pool' | 'providerIds' | 'timezone' | 'window' | 'limits' | 'warmup'>,
+): Promise<void> {
+  await db.query(
+    `UPDATE mailboxes SET display_name = $2, pool = $3, provider_ids = $4::uuid[], timezone = $5,
+            send_window = $6::jsonb, limits = $7::jsonb, warmup = $8::jsonb
+     WHERE id = $1`,
+    [id, m.displayName, m.pool, m.providerIds, m.timezone, JSON.stringify(m.window), JSON.stringify(m.limits), m.warmup === null ? null : JSON.stringify(m.warmup)],
+  );
 }
 
 /** Removes rows whose workflow could not be started, so an import is never half written. */

@@ -7,7 +7,6 @@ export interface ProviderAccountRow {
   id: string;
   name: string;
   kind: ProviderKind;
-  status: string;
   created_at: Date;
 }
 
@@ -15,7 +14,7 @@ export interface ProviderAccount extends ProviderAccountRow {
   config: ProviderConfig;
 }
 
-const COLUMNS = 'id, name, kind, status, created_at';
+const COLUMNS = 'id, name, kind, created_at';
 
 export async function createProviderAccount(pool: Pool, box: SecretBox, input: CreateProviderBody): Promise<ProviderAccountRow> {
   const { rows } = await pool.query<ProviderAccountRow>(

@@ -84,7 +84,7 @@ export async function mailboxStats(
             coalesce(j.complained, 0) AS complained, r.reason, r.rest_until
      FROM mailboxes m
      LEFT JOIN judged j ON j.id = m.id
-     LEFT JOIN mailbox_rests r ON r.mailbox_id = m.id AND r.returned_at IS NULL
+     LEFT JOIN mailbox_rests r ON r.mailbox_id = m.id AND r.kind = 'rest' AND r.returned_at IS NULL
      WHERE ((r.id IS NULL AND (j.bounced >= $3 OR j.complained >= $4)) OR (r.id IS NOT NULL AND r.rest_until IS NOT NULL))
        AND ($5::uuid IS NULL OR m.id > $5)
      ORDER BY m.id
@@ -139,19 +139,21 @@ export async function providerStats(pool: Pool, windowMs: number): Promise<Provi
   return rows.map((r) => ({ accountId: r.id, attempts: r.attempts, failures: r.failures, breaker: r.state ?? 'closed' }));
 }
 
-/** Opens a rest; null when the mailbox already has one open. */
-export async function openRest(pool: Pool, mailboxId: string, reason: string, restUntil: Date | null): Promise<string | null> {
+export type RestKind = 'rest' | 'dns' | 'domain';
+
+/** Opens a rest of one kind; null when the mailbox already has one of that kind open. */
+export async function openRest(pool: Pool, mailboxId: string, kind: RestKind, reason: string, restUntil: Date | null): Promise<string | null> {
   const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO mailbox_rests (id, mailbox_id, reason, rest_until) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (mailbox_id) WHERE returned_at IS NULL DO NOTHING RETURNING id`,
-    [uuidv7(), mailboxId, reason, restUntil],
+    `INSERT INTO mailbox_rests (id, mailbox_id, kind, reason, rest_until) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (mailbox_id, kind) WHERE returned_at IS NULL DO NOTHING RETURNING id`,
+    [uuidv7(), mailboxId, kind, reason, restUntil],
   );
   return rows[0]?.id ?? null;
 }
 
-/** Closes a mailbox's open rest; returns whether it had one. */
-export async function closeRest(pool: Pool, mailboxId: string): Promise<boolean> {
-  const { rowCount } = await pool.query('UPDATE mailbox_rests SET returned_at = now() WHERE mailbox_id = $1 AND returned_at IS NULL', [mailboxId]);
+/** Closes a mailbox's open rest of that kind; returns whether it had one. */
+export async function closeRest(pool: Pool, mailboxId: string, kind: RestKind): Promise<boolean> {
+  const { rowCount } = await pool.query('UPDATE mailbox_rests SET returned_at = now() WHERE mailbox_id = $1 AND kind = $2 AND returned_at IS NULL', [mailboxId, kind]);
   return (rowCount ?? 0) > 0;
 }
 
@@ -160,31 +162,32 @@ export async function closeRest(pool: Pool, mailboxId: string): Promise<boolean>
  * owner's claim on the domain is verified again, back in rotation and
  * passing its DNS check: MAILBOX_DOMAIN_USABLE).
  */
-export async function restsDue(pool: Pool, limit = 1000): Promise<{ mailboxId: string; reason: string }[]> {
-  const { rows } = await pool.query<{ mailbox_id: string; reason: string }>(
-    `SELECT r.mailbox_id, r.reason FROM mailbox_rests r JOIN mailboxes m ON m.id = r.mailbox_id
+export async function restsDue(pool: Pool, limit = 1000): Promise<{ mailboxId: string; kind: RestKind; reason: string }[]> {
+  const { rows } = await pool.query<{ mailbox_id: string; kind: RestKind; reason: string }>(
+    `SELECT r.mailbox_id, r.kind, r.reason FROM mailbox_rests r JOIN mailboxes m ON m.id = r.mailbox_id
      WHERE r.returned_at IS NULL
        AND ((r.rest_until IS NOT NULL AND r.rest_until <= now())
          OR (r.rest_until IS NULL AND ${MAILBOX_DOMAIN_USABLE}))
      ORDER BY r.rested_at LIMIT $1`,
     [limit],
   );
-  return rows.map((r) => ({ mailboxId: r.mailbox_id, reason: r.reason }));
+  return rows.map((r) => ({ mailboxId: r.mailbox_id, kind: r.kind, reason: r.reason }));
 }
 
 /**
- * Active mailboxes with no open rest at a claim's domain that belong to the
- * claim's owner (to rest with the domain). Another owner's mailboxes at the
- * same name are never the claim's.
+ * Mailboxes at a claim's domain that belong to the claim's owner and have no
+ * open rest of this kind (to rest with the domain), paused or not: a
+ * hand-paused mailbox gets the reason too, so resuming it by hand leaves it
+ * resting. Another owner's mailboxes at the same name are never the claim's.
  */
-export async function activeMailboxesOfDomain(pool: Pool, domainId: string): Promise<string[]> {
+export async function mailboxesOfDomainNotResting(pool: Pool, domainId: string, kind: RestKind): Promise<string[]> {
   const { rows } = await pool.query<{ id: string }>(
     `SELECT m.id FROM mailboxes m
      JOIN sending_domains d ON d.domain = lower(split_part(m.address, '@', 2)) AND m.client_id IS NOT DISTINCT FROM d.client_id
-     WHERE d.id = $1 AND m.status = 'active'
-       AND NOT EXISTS (SELECT 1 FROM mailbox_rests r WHERE r.mailbox_id = m.id AND r.returned_at IS NULL)
+     WHERE d.id = $1 AND m.status <> 'disabled'
+       AND NOT EXISTS (SELECT 1 FROM mailbox_rests r WHERE r.mailbox_id = m.id AND r.kind = $2 AND r.returned_at IS NULL)
      ORDER BY m.id`,
-    [domainId],
+    [domainId, kind],
   );
   return rows.map((r) => r.id);
 }

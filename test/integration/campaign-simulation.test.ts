@@ -27,7 +27,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { createActivities } from '../../activities';
 import { ProviderRegistry } from '../../activities/providers/registry';
-import { DEFAULT_LIMITS, DEFAULT_WARMUP, DEFAULT_WINDOW, importMailboxes } from '../../api/lifecycle/mailbox-import';
+import { importMailboxes } from '../../api/lifecycle/mailbox-import';
+import { DEFAULT_LIMITS, DEFAULT_WARMUP_RAMP, DEFAULT_WINDOW } from '../../workflows/policy/defaults';
 import { policySettingsOf, startMailboxWorkflows } from '../../api/lifecycle/mailbox';
 import { SecretBox } from '../../core/crypto';
 import { createLogger } from '../../core/logger';
@@ -124,9 +125,9 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
   });
 
   it('sends every step once, inside every window and under every cap, with bounded histories and quiet nights', async () => {
-    // The import defaults are the scenario (issue 10): keep the test honest if they change.
+    // The defaults (the import's and the policy's, one set) are the scenario (issue 10): keep the test honest if they change.
     expect(DEFAULT_LIMITS).toEqual({ dailyMax: 50, hourlyMax: 10, minIntervalSeconds: 72, jitterRatio: 0.3 });
-    expect(DEFAULT_WARMUP).toEqual({ startPerDay: 5, increasePerDay: 3, maxPerDay: 50 });
+    expect(DEFAULT_WARMUP_RAMP).toEqual({ startPerDay: 5, increasePerDay: 3, maxPerDay: 50 });
 
     // Day 0: the next Thursday, 07:00 UTC (before either zone opens).
     const serverNow = await env.currentTimeMs();

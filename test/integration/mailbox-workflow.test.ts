@@ -20,6 +20,7 @@ import {
   reserveSlotUpdate,
   resumeUpdate,
   stateQuery,
+  updateSettingsUpdate,
   type MailboxWorkflowInput,
 } from '../../workflows/mailbox.workflow';
 import { localDateTime, warmupCap, type MailboxPolicySettings } from '../../workflows/policy';
@@ -149,11 +150,138 @@ describe('mailbox workflow (time-skipping test server)', () => {
     expect(denied).toEqual({ granted: false, retryAt: null, reason: 'paused' });
     await expectEventually(async () => (await pool.query('SELECT status FROM mailboxes WHERE id = $1', [mailboxId])).rows[0].status === 'paused');
 
-    const resumed = await handle.executeUpdate(resumeUpdate, { args: [] });
+    const resumed = await handle.executeUpdate(resumeUpdate, { args: [{}] });
     expect(resumed.status).toBe('active');
     const again = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'r3', campaignId: 'c2' }] });
     expect(again.granted).toBe(true);
     await expectEventually(async () => (await pool.query('SELECT status FROM mailboxes WHERE id = $1', [mailboxId])).rows[0].status === 'active');
+  });
+
+  /** A mailbox row in Postgres and its workflow, as an import makes them. */
+  async function dbMailbox(settings: MailboxPolicySettings, extra: Partial<MailboxWorkflowInput> = {}) {
+    const client = await createClient(pool, { name: `mb-${randomUUID()}` });
+    const provider = await createProviderAccount(pool, new SecretBox(randomBytes(32).toString('base64')), {
+      name: `p-${randomUUID()}`, kind: 'smtp', config: { host: 'localhost', port: 25, secure: false, requireTls: false },
+    });
+    const address = `db-${randomUUID()}@send.example.com`;
+    const { inserted } = await insertMailboxes(pool, [{
+      clientId: client.id, address, displayName: null, pool: 'p', providerIds: [provider.id], timezone: settings.timezone,
+      window: settings.window, limits: settings.limits, warmup: settings.warmup,
+    }]);
+    const mailboxId = inserted[0]!.id;
+    const handle = await env.client.workflow.start(mailboxWorkflow, {
+      taskQueue, workflowId: mailboxWorkflowId(address), args: [{ mailboxId, address, settings, ...extra }],
+    });
+    return { mailboxId, handle };
+  }
+
+  const storedPauses = async (mailboxId: string) =>
+    (await pool.query<{ status: string; pause_reasons: { kind: string }[] }>('SELECT status, pause_reasons FROM mailboxes WHERE id = $1', [mailboxId])).rows[0]!;
+
+  it('holds a set of pause reasons: a rest ending leaves a hand pause, and only the empty set sends; Postgres mirrors the set', async () => {
+    const settings: MailboxPolicySettings = {
+      timezone: 'UTC', window: allWeek, warmup: null,
+      limits: { dailyMax: 100, hourlyMax: 50, minIntervalSeconds: 0, jitterRatio: 0 },
+    };
+    const { mailboxId, handle } = await dbMailbox(settings);
+    const t0 = await env.currentTimeMs();
+    await handle.executeUpdate(pauseUpdate, { args: [{ kind: 'user', reason: 'owner asked' }] });
+    const both = await handle.executeUpdate(pauseUpdate, { args: [{ kind: 'rest', reason: 'bounce rate', until: t0 + 3_600_000 }] });
+    expect(both.pauses.map((p) => [p.kind, p.reason, p.until])).toEqual([
+      ['user', 'owner asked', null],
+      ['rest', 'bounce rate', new Date(t0 + 3_600_000).toISOString()],
+    ]);
+    expect(Date.parse(both.pauses[0]!.since)).toBeGreaterThanOrEqual(t0);
+    await expectEventually(async () => JSON.stringify((await storedPauses(mailboxId)).pause_reasons.map((p) => p.kind)) === '["user","rest"]');
+
+    // The rest ends: the owner's own pause stays, and nothing is granted.
+    const afterRest = await handle.executeUpdate(resumeUpdate, { args: [{ kind: 'rest' }] });
+    expect(afterRest.status).toBe('paused');
+    expect(afterRest.pauses.map((p) => p.kind)).toEqual(['user']);
+    const denied = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'p1', campaignId: 'c' }] });
+    expect(denied).toEqual({ granted: false, retryAt: null, reason: 'paused' });
+    await expectEventually(async () => {
+      const row = await storedPauses(mailboxId);
+      return row.status === 'paused' && JSON.stringify(row.pause_reasons.map((p) => p.kind)) === '["user"]';
+    });
+
+    // The owner resumes: the set is empty, it sends, and Postgres says so.
+    const back = await handle.executeUpdate(resumeUpdate, { args: [{ kind: 'user' }] });
+    expect(back).toMatchObject({ status: 'active', pauses: [] });
+    expect((await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'p2', campaignId: 'c' }] })).granted).toBe(true);
+    await expectEventually(async () => {
+      const row = await storedPauses(mailboxId);
+      return row.status === 'active' && row.pause_reasons.length === 0;
+    });
+  });
+
+  it('new settings by an Update keep the day\'s count: 3 sent of a 5/day cap, lowered to 4, and exactly 1 more goes out today', async () => {
+    const settings: MailboxPolicySettings = {
+      timezone: 'UTC', window: allWeek, warmup: null,
+      limits: { dailyMax: 5, hourlyMax: 50, minIntervalSeconds: 0, jitterRatio: 0 },
+      cooldown: { throttleBaseSeconds: 60 },
+    };
+    const { handle } = await dbMailbox(settings);
+    // horizonMs 0: a slot only now, never a reservation for tomorrow (the day's count is what is under test).
+    const send = async (id: string) => {
+      const a = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: id, campaignId: 'c', horizonMs: 0 }] });
+      if (a.granted) await handle.signal(reportOutcomeSignal, { requestId: id, outcome: 'sent' });
+      return a;
+    };
+    for (const id of ['s1', 's2', 's3']) expect((await send(id)).granted).toBe(true);
+    const before = await handle.query(stateQuery, await env.currentTimeMs());
+    expect(before).toMatchObject({ sentToday: 3, dailyCap: 5 });
+
+    // A reservation outstanding and a cooldown running when the settings change: both are kept.
+    const held = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'h1', campaignId: 'other', horizonMs: 0 }] });
+    expect(held.granted).toBe(true);
+    const lowered = await handle.executeUpdate(updateSettingsUpdate, { args: [{ ...settings, limits: { ...settings.limits, dailyMax: 4 } }] });
+    expect(lowered).toMatchObject({ dailyCap: 4, sentToday: 4, outstanding: 1 });
+    await handle.signal(reportOutcomeSignal, { requestId: 'h1', outcome: 'skipped' }); // given back: 3 sent, room for 1
+    expect(await handle.query(stateQuery, await env.currentTimeMs())).toMatchObject({ dailyCap: 4, sentToday: 3, outstanding: 0 });
+
+    expect((await send('s4')).granted).toBe(true);
+    const refused = await send('s5');
+    expect(refused).toMatchObject({ granted: false, reason: 'beyond_horizon', blockedBy: 'daily_cap' });
+    // Lowered below what was sent: stopped for the rest of the day, the count untouched.
+    const below = await handle.executeUpdate(updateSettingsUpdate, { args: [{ ...settings, limits: { ...settings.limits, dailyMax: 2 } }] });
+    expect(below).toMatchObject({ dailyCap: 2, sentToday: 4 });
+    expect(await send('s6')).toMatchObject({ granted: false, reason: 'beyond_horizon', blockedBy: 'daily_cap' });
+    // The next day: the new cap applies from a fresh count.
+    await env.sleep(DAY);
+    expect(await handle.query(stateQuery, await env.currentTimeMs())).toMatchObject({ dailyCap: 2, sentToday: 0 });
+    expect((await send('d2')).granted).toBe(true);
+  });
+
+  it('carries new settings across continue-as-new', async () => {
+    const settings: MailboxPolicySettings = {
+      timezone: 'UTC', window: allWeek, warmup: null,
+      limits: { dailyMax: 5, hourlyMax: 50, minIntervalSeconds: 0, jitterRatio: 0 },
+    };
+    const { handle } = await startMailbox(settings, { maxEventsPerRun: 2 });
+    await handle.executeUpdate(updateSettingsUpdate, { args: [{ ...settings, limits: { ...settings.limits, dailyMax: 3 } }] });
+    expect((await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'x1', campaignId: 'c', horizonMs: 0 }] })).granted).toBe(true);
+    await expectEventually(async () => (await handle.describe()).runId !== handle.firstExecutionRunId);
+    expect(await handle.query(stateQuery, await env.currentTimeMs())).toMatchObject({ dailyCap: 3, sentToday: 1, outstanding: 1 });
+  });
+
+  it('refuses invalid settings in its validator and keeps the ones it has', async () => {
+    const settings: MailboxPolicySettings = {
+      timezone: 'UTC', window: allWeek, warmup: null,
+      limits: { dailyMax: 5, hourlyMax: 50, minIntervalSeconds: 0, jitterRatio: 0 },
+    };
+    const { handle } = await startMailbox(settings);
+    const refusal = (next: MailboxPolicySettings) =>
+      handle.executeUpdate(updateSettingsUpdate, { args: [next] }).then(
+        () => 'accepted',
+        (err: Error) => `${err.message}: ${(err.cause as Error | undefined)?.message ?? ''}`,
+      );
+    expect(await refusal({ ...settings, timezone: 'Mars/Olympus' })).toMatch(/^Workflow Update failed: .*timezone: unknown time zone/);
+    expect(await refusal({ ...settings, limits: { ...settings.limits, hourlyMax: 0 } })).toMatch(/limits\.hourlyMax/);
+    expect(await handle.query(stateQuery, await env.currentTimeMs())).toMatchObject({ dailyCap: 5, status: 'active' });
+    // A refused Update leaves no trace in the history (a validator runs before anything is written).
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(0);
   });
 
   it('a throttle outcome cools the mailbox down and it recovers by itself', async () => {

@@ -38,6 +38,21 @@ describe('migrations', () => {
     }
   });
 
+  it('023: the columns no code wrote are gone', async () => {
+    const db = await createTestDatabase(testEnv('adminDatabaseUrl'), 'outreach_migr');
+    const pool = createPool(db.url, 2);
+    try {
+      const { rows } = await pool.query<{ c: string }>(
+        `SELECT table_name || '.' || column_name AS c FROM information_schema.columns
+         WHERE table_schema = 'public' AND (table_name, column_name) IN (('mailboxes', 'domain_id'), ('sending_domains', 'status'), ('provider_accounts', 'status'))`,
+      );
+      expect(rows).toEqual([]);
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  });
+
   it('a failing migration rolls back, is not recorded, and fails the CLI with a non-zero exit', async () => {
     const db = await createTestDatabase(testEnv('adminDatabaseUrl'), 'outreach_migr');
     const pool = createPool(db.url, 2);

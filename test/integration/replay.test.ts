@@ -1,3 +1,4 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
@@ -13,6 +14,7 @@ import {
   reportOutcomesSignal,
   reserveSlotUpdate,
   resumeUpdate,
+  updateSettingsUpdate,
   stateQuery,
 } from '../../workflows/mailbox.workflow';
 import { SmtpSink } from '../fakes/smtp-sink';
@@ -164,7 +166,19 @@ describe('replay of mailbox, campaign, reputation, rotation and inbox watcher wo
       await handle.signal(reportOutcomeSignal, { requestId: `r${i}`, outcome: i === 2 ? 'bounced' : 'sent' });
     }
     await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'replay' }] });
-    await handle.executeUpdate(resumeUpdate, { args: [] });
+    // Pause reasons: a rest beside the hand pause, the rest ending first, then the hand pause.
+    await handle.executeUpdate(pauseUpdate, { args: [{ kind: 'rest', reason: 'bounce rate', until: Date.now() + 3_600_000 }] });
+    await handle.executeUpdate(resumeUpdate, { args: [{ kind: 'rest' }] });
+    await handle.executeUpdate(resumeUpdate, { args: [{}] });
+    // New settings by an Update (PATCH /v1/mailboxes/:id).
+    await handle.executeUpdate(updateSettingsUpdate, {
+      args: [{
+        timezone: 'Europe/Berlin',
+        window: { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' },
+        limits: { dailyMax: 90, hourlyMax: 100, minIntervalSeconds: 1, jitterRatio: 0.3 },
+        warmup: { startPerDay: 50, increasePerDay: 5, maxPerDay: 100, startedOn: '2026-01-01' },
+      }],
+    });
     await handle.signal(reportOutcomeSignal, { requestId: 'unknown', outcome: 'throttled' });
     // A batch reservation and its outcomes in one signal, as campaign lanes do.
     const batch = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'b0', campaignId: 'c9', count: 3, withinMs: 10_000 }] });
@@ -173,16 +187,17 @@ describe('replay of mailbox, campaign, reputation, rotation and inbox watcher wo
     // A bounce carrying the one reputation rule's verdict (the only thing that cools a mailbox for bounces now).
     await handle.signal(reportOutcomeSignal, { requestId: 'feedback:ses:verdict', outcome: 'bounced', retryAfterMs: 60_000 });
     await handle.query(stateQuery, Date.now());
-    // At least one continue-as-new happened: collect every run's history.
-    const desc = await eventually(async () => {
+    // At least one continue-as-new happened: collect every run's history, following the chain from the first run.
+    await eventually(async () => {
       const d = await handle.describe();
       return d.runId !== handle.firstExecutionRunId ? d : null;
     });
-    const runs = [handle.firstExecutionRunId, desc.runId];
     const out = [];
-    for (const runId of runs) {
-      const history = await stack.temporal.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    for (let runId: string | undefined = handle.firstExecutionRunId; runId; ) {
+      const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await stack.temporal.workflow.getHandle(handle.workflowId, runId).fetchHistory();
       out.push({ workflowId: handle.workflowId, history });
+      const last = history.events?.[history.events.length - 1];
+      runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
     }
     return out;
   }
@@ -207,6 +222,8 @@ describe('replay of mailbox, campaign, reputation, rotation and inbox watcher wo
         ...mailboxes.map((h, i) => [`mailbox-rule-run${i + 1}`, h.history] as const),
         ...scheduled.filter((h) => h.name === 'reputation').map((h) => ['reputation-rule-run1', h.history] as const),
         ...watchers.map((h, i) => [`imap-watcher-run${i + 1}`, h.history] as const),
+        // Recorded under pause reasons (its patch marker): the set of reasons, their writes, a settings Update.
+        ...mailboxes.map((h, i) => [`mailbox-reasons-run${i + 1}`, h.history] as const),
       ];
       for (const [name, history] of named) {
         const file = path.join(FIXTURES, `${name}.json`);
@@ -218,7 +235,7 @@ describe('replay of mailbox, campaign, reputation, rotation and inbox watcher wo
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
-      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run']),
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run', 'fixture-mailbox-reasons-run']),
     );
     // A hang guard, not a speed check: replay takes about 3 s on a quiet machine, and was seen past 30 s beside the scale lane in CI.
     const results = await stage('replay', 120_000, (async () => {

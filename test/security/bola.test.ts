@@ -39,6 +39,7 @@ const BODIES: Record<string, object> = {
   'POST /v1/mailboxes/:id/pause': { reason: 'intruder' },
   'POST /v1/clients/:id/keys': { label: 'intruder' },
   'PUT /v1/mailboxes/:id/imap': { host: '127.0.0.1', port: 1, tls: false, user: 'intruder', password: 'intruder' },
+  'PATCH /v1/mailboxes/:id': { limits: { dailyMax: 1 }, displayName: 'intruder' },
   'PATCH /v1/campaigns/:id': { name: 'intruder' },
   'PATCH /v1/templates/:id': { name: 'intruder' },
 };

@@ -5,7 +5,7 @@ import { buildApp } from '../../api/app';
 import { createLogger } from '../../core/logger';
 import { SecretBox } from '../../core/crypto';
 import { startMailboxWorkflows } from '../../api/lifecycle/mailbox';
-import { DEFAULT_LIMITS, DEFAULT_WINDOW } from '../../api/lifecycle/mailbox-import';
+import { DEFAULT_LIMITS, DEFAULT_WINDOW } from '../../workflows/policy/defaults';
 import { uuidv7 } from '../../core/ids';
 import { insertMailboxes, selectCampaignMailboxes } from '../../db/repositories/mailboxes';
 import { reputationWorkflow, rotationWorkflow } from '../../workflows';

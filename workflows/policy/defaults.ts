@@ -1,10 +1,18 @@
 import type { CooldownSettings, MailboxLimits, SendingWindow, WarmupRamp } from './types';
 
-/** Conservative cold-outreach limits: 12/hour fits 50/day in a working day. */
+/**
+ * The engine's one set of mailbox defaults (README "The mailbox fleet"): an
+ * import fills what a row leaves out from these (api/lifecycle/mailbox-import.ts),
+ * and the workflow paces with what the row holds.
+ *
+ * Conservative cold-outreach limits: 50/day, at most 10 in any 60 minutes,
+ * at least 72 s apart (the jitter adds up to 30 % on top); at 10/hour the
+ * 50 of a day fit in the default eight-hour window.
+ */
 export const DEFAULT_LIMITS: MailboxLimits = Object.freeze({
   dailyMax: 50,
-  hourlyMax: 12,
-  minIntervalSeconds: 120,
+  hourlyMax: 10,
+  minIntervalSeconds: 72,
   jitterRatio: 0.3,
 });
 

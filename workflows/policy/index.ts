@@ -39,6 +39,7 @@ export { checkSlot } from './slot-check';
 export { earliestSlot, recordGrant, releaseGrant, SLOT_LOOKAHEAD_MS } from './pacing';
 export { applyOutcome, SENDER_MISCONFIGURED } from './outcomes';
 export { initialPolicyState, pause, resume } from './state';
+export { addPause, adoptPauses, legacyPauseKind, mayResume, PAUSE_KINDS, removePause, type PauseActor } from './pauses';
 export { validatePolicySettings } from './validate';
 export { spreadCounts } from './spread';
 export { rotationDueOn } from './rotation';

@@ -13,7 +13,9 @@
  *   With `legacyRing` (only while replaying histories recorded before the
  *   one reputation rule, see ./legacy-ring.ts) the old ring of recent
  *   outcomes is kept and judged as it was.
- * - sender_misconfigured: pauses with reason 'sender_misconfigured'.
+ * - sender_misconfigured: adds the pause reason 'misconfigured' (./pauses.ts;
+ *   a state from before pause reasons is paused with reason
+ *   'sender_misconfigured').
  *
  * Every outcome also prunes grants that can no longer affect a slot at or
  * after nowMs (see pruneGrants): outcomes arrive with every send, which keeps
@@ -24,9 +26,10 @@
 import { resolveCooldown } from './defaults';
 import { pruneGrants } from './grants';
 import { legacyRingCooldown, pushLegacyOutcome } from './legacy-ring';
+import { addPause, SENDER_MISCONFIGURED } from './pauses';
 import type { MailboxPolicySettings, Outcome, OutcomeResult, PolicyState } from './types';
 
-export const SENDER_MISCONFIGURED = 'sender_misconfigured';
+export { SENDER_MISCONFIGURED };
 
 function extendCooldown(current: number | null, until: number): number {
   return current === null ? until : Math.max(current, until);
@@ -84,9 +87,8 @@ export function applyOutcome(
       return { state: next, cooled: true, paused: false };
     }
     case 'sender_misconfigured': {
-      next.paused = true;
-      next.pauseReason = SENDER_MISCONFIGURED;
-      return { state: next, cooled: false, paused: true };
+      const paused = addPause(next, { kind: 'misconfigured', reason: SENDER_MISCONFIGURED, since: nowMs, until: null });
+      return { state: paused, cooled: false, paused: true };
     }
     default: {
       const unknown: never = outcome;

@@ -108,8 +108,26 @@ export interface PolicyState {
   throttleStreak: number;
   /** The last `bounceWindow` outcomes, oldest first. */
   recentOutcomes: RecentOutcome[];
+  /** True while `pauses` is not empty (or, in a state from before pause reasons, while paused by hand). */
   paused: boolean;
+  /** The first pause's reason, for display. */
   pauseReason: string | null;
+  /**
+   * Every reason the mailbox may not send now, one per kind (./pauses.ts).
+   * Absent in states recorded before pause reasons.
+   */
+  pauses?: PauseEntry[];
+}
+
+export type PauseKind = 'user' | 'misconfigured' | 'rest' | 'dns' | 'domain';
+
+export interface PauseEntry {
+  kind: PauseKind;
+  /** Free text: who or what paused it and why. */
+  reason: string;
+  since: number;
+  /** When it is expected to end (a timed rest); null: until whoever owns it ends it. */
+  until: number | null;
 }
 
 export type Outcome = 'sent' | 'throttled' | 'bounced' | 'complained' | 'sender_misconfigured' | 'delivered';

@@ -19,7 +19,8 @@ describe('workflows/policy public API', () => {
     expect(policy.DEFAULT_WARMUP_RAMP).toEqual({ startPerDay: 5, increasePerDay: 3, maxPerDay: 50 });
     expect(policy.DEFAULT_WINDOW).toEqual({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' });
     expect(policy.DEFAULT_COOLDOWN).toMatchObject({ throttleBaseSeconds: 300, throttleMaxSeconds: 21600, bounceWindow: 20, bounceThreshold: 0.05, bounceCooldownHours: 12, complaintCooldownHours: 24 });
-    expect(Object.keys(policy.DEFAULT_LIMITS).sort()).toEqual(['dailyMax', 'hourlyMax', 'jitterRatio', 'minIntervalSeconds']);
+    // The documented defaults (README "The mailbox fleet"), the same set the import fills a row with.
+    expect(policy.DEFAULT_LIMITS).toEqual({ dailyMax: 50, hourlyMax: 10, minIntervalSeconds: 72, jitterRatio: 0.3 });
     expect(policy.initialPolicyState()).toEqual({
       grants: [], nextEarliestAt: null, cooldownUntil: null, throttleStreak: 0, recentOutcomes: [], paused: false, pauseReason: null,
     });
