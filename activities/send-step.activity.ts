@@ -12,7 +12,7 @@ import { getLeads, setLeadStatus, type LeadRecord } from '../db/repositories/lea
 import { getMailboxById } from '../db/repositories/mailboxes';
 import { claimSend, markSendStatus, markSent } from '../db/repositories/sends';
 import { setTrackedLinks } from '../db/repositories/engagements';
-import { getTemplate } from '../db/repositories/templates';
+import { getCampaignTemplate } from '../db/repositories/templates';
 import { SEND_FAILURE_TYPES } from '../workflows/send-failures';
 import type { ActivityDeps } from './deps';
 import { FailoverSender } from './providers/failover';
@@ -81,7 +81,7 @@ interface BatchContext {
   /** The SES configuration set (IP pool) of the mailbox's domain today, per the daily rotation. */
   configurationSet: string | null;
   leads: Map<string, LeadRecord & { suppressed: boolean }>;
-  templates: Map<string, Awaited<ReturnType<typeof getTemplate>>>;
+  templates: Map<string, Awaited<ReturnType<typeof getCampaignTemplate>>>;
   clients: Map<string, Awaited<ReturnType<typeof getClient>>>;
 }
 
@@ -174,7 +174,10 @@ export function sendStepActivities(deps: ActivityDeps) {
       return { status: 'failed', sendId: row.id, reason: `send already ${row.status}` };
     }
 
-    if (!ctx.templates.has(stepDef.templateId)) ctx.templates.set(stepDef.templateId, await getTemplate(pool, lead.clientId, stepDef.templateId));
+    // The version the campaign pinned at its start: an edit of the template since then does not reach this campaign.
+    if (!ctx.templates.has(stepDef.templateId)) {
+      ctx.templates.set(stepDef.templateId, await getCampaignTemplate(pool, lead.clientId, stepDef.templateId, campaign.templateVersions));
+    }
     if (!ctx.clients.has(lead.clientId)) ctx.clients.set(lead.clientId, await getClient(pool, lead.clientId));
     const template = ctx.templates.get(stepDef.templateId);
     const client = ctx.clients.get(lead.clientId);

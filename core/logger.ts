@@ -30,11 +30,34 @@ export const REDACT_PATHS = [
   '*.leads',
 ];
 
+/** An address in a URL path or query (DELETE /v1/suppressions/:email) is masked: the request log never holds it in clear. */
+export const maskAddresses = (url: string) => url.replace(/[^/?&=]*(@|%40)[^/?&#]*/gi, '[redacted]');
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  version?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/** Fastify's own request serializer (method, url, host, address, port), with addresses masked in the URL. */
+const requestSerializer = (req: LoggedRequest) => ({
+  method: req.method,
+  url: req.url === undefined ? undefined : maskAddresses(req.url),
+  version: req.version,
+  host: req.host,
+  remoteAddress: req.ip,
+  remotePort: req.socket?.remotePort,
+});
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { req: requestSerializer },
       base: { service: 'outreach-engine' },
     },
     destination,

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { conflict, notFound } from '../core/errors';
-import { getCampaign, restoreCampaignFailed, transitionCampaign, type CampaignRecord } from '../db/repositories/campaigns';
+import { getCampaign, restoreCampaignFailed, startDraftCampaign, transitionCampaign, type CampaignRecord } from '../db/repositories/campaigns';
 import { waitForClaimedSends } from '../db/repositories/sends';
 import type { CampaignStatus } from '../core/schemas/campaigns';
 import type { campaignWorkflow } from '../workflows/campaign.workflow';
@@ -33,8 +33,10 @@ async function startCampaignWorkflow(temporal: Client, taskQueue: string, campai
 }
 
 /**
- * draft → running, then starts campaign-<id>. Starting a running campaign is
- * a deliberate 409; if the workflow cannot start, the status is put back.
+ * draft → running (pinning its templates' versions), then starts
+ * campaign-<id>. Starting a running campaign is a deliberate 409, and so is
+ * a draft whose step names a deleted template; if the workflow cannot start,
+ * the status is put back.
  */
 export async function startCampaign(
   pool: Pool,
@@ -45,8 +47,11 @@ export async function startCampaign(
 ): Promise<void> {
   const campaign = await getCampaign(pool, clientId, campaignId);
   if (!campaign) throw notFound('campaign');
-  if (!(await transitionCampaign(pool, clientId, campaignId, ['draft'], 'running'))) {
-    throw conflict(`campaign is ${campaign.status}; only a draft campaign can start`);
+  // The versions of its templates it sends from now on are pinned with the transition (an edit later makes a new version).
+  const started = await startDraftCampaign(pool, clientId, campaignId);
+  if ('refused' in started) throw conflict(`campaign is ${campaign.status}; only a draft campaign can start`);
+  if ('missing' in started) {
+    throw conflict('a step\'s template was deleted', started.missing.map((i) => ({ path: `steps.${i}.templateId`, message: 'this template was deleted; edit the step' })));
   }
   try {
     await startCampaignWorkflow(temporal, taskQueue, campaign);

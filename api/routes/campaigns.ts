@@ -1,22 +1,41 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { badRequest, notFound } from '../../core/errors';
-import { campaignDetail, campaignStatusAnswer, campaignView, createCampaignBody } from '../../core/schemas/campaigns';
+import { badRequest, conflict, forbidden, notFound } from '../../core/errors';
+import {
+  campaignDetail,
+  campaignStatusAnswer,
+  campaignView,
+  createCampaignBody,
+  listCampaignsFilter,
+  patchCampaignBody,
+  type CreateCampaignBody,
+} from '../../core/schemas/campaigns';
 import { markReplied } from '../../db/repositories/lead-work';
-import { cursorQuery, email, errorResponse, idParams } from '../../core/schemas/common';
-import { campaignCounts, createCampaign, getCampaign, type CampaignRecord } from '../../db/repositories/campaigns';
+import { cursorQuery, email, errorResponse, idParams, page } from '../../core/schemas/common';
+import {
+  campaignAsBody,
+  campaignCounts,
+  createCampaign,
+  deleteDraftCampaign,
+  getCampaign,
+  listCampaigns,
+  updateDraftCampaign,
+  type CampaignRecord,
+} from '../../db/repositories/campaigns';
 import { listSends } from '../../db/repositories/sends';
+import { sendStatus } from '../../core/schemas/sends';
 import { countOwnedTemplates } from '../../db/repositories/templates';
 import type { AppDeps } from '../deps';
 import { checkCampaign } from '../../services/campaign-health';
 import type { CampaignProgress } from '../../workflows/messages/campaign';
 import { campaignProgress, resumeCampaign, startCampaign, steerCampaign } from '../../services/campaign';
 import { campaignScheduleProblems } from '../../services/campaign-schedule';
-import { clientIdOf } from '../plugins/auth';
+import { clientIdOf, ownerOf } from '../plugins/auth';
 
 const view = (c: CampaignRecord) => ({
   id: c.id,
+  clientId: c.clientId,
   name: c.name,
   status: c.status,
   failureReason: c.status === 'failed' ? c.failureReason : null,
@@ -32,7 +51,20 @@ const view = (c: CampaignRecord) => ({
   createdAt: c.createdAt.toISOString(),
   startedAt: c.startedAt?.toISOString() ?? null,
   finishedAt: c.finishedAt?.toISOString() ?? null,
+  templateVersions: c.templateVersions ? Object.fromEntries(Object.entries(c.templateVersions).map(([id, v]) => [id, v.version])) : null,
 });
+
+/** What create and edit check beyond the schema: the steps' templates are the client's, and the schedule can be met. */
+async function checkCampaignBody(pool: AppDeps['pool'], clientId: string, body: CreateCampaignBody, checkStartAt = true): Promise<void> {
+  const templateIds = body.steps.map((s) => s.templateId);
+  const owned = await countOwnedTemplates(pool, clientId, templateIds);
+  const missing = templateIds.map((id, i) => ({ id, i })).filter(({ id }) => !owned.has(id));
+  if (missing.length) {
+    throw badRequest('unknown template', missing.map(({ i }) => ({ path: `steps.${i}.templateId`, message: 'no such template' })));
+  }
+  const schedule = await campaignScheduleProblems(pool, clientId, checkStartAt ? body : { ...body, startAt: undefined }, Date.now());
+  if (schedule.length) throw badRequest('invalid schedule', schedule);
+}
 
 const countsView = (counts: Record<string, number>) => ({
   pending: counts.lead_pending ?? 0,
@@ -55,16 +87,84 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
     schema: { tags: ['campaigns'], body: createCampaignBody, response: { 201: campaignView, 400: errorResponse } },
   }, async (req, reply) => {
     const clientId = clientIdOf(req);
-    const templateIds = req.body.steps.map((s) => s.templateId);
-    const owned = await countOwnedTemplates(pool, clientId, templateIds);
-    const missing = templateIds.map((id, i) => ({ id, i })).filter(({ id }) => !owned.has(id));
-    if (missing.length) {
-      throw badRequest('unknown template', missing.map(({ i }) => ({ path: `steps.${i}.templateId`, message: 'no such template' })));
-    }
-    const schedule = await campaignScheduleProblems(pool, clientId, req.body, Date.now());
-    if (schedule.length) throw badRequest('invalid schedule', schedule);
+    await checkCampaignBody(pool, clientId, req.body);
     const c = await createCampaign(pool, clientId, req.body);
     return reply.status(201).send(view(c));
+  });
+
+  r.get('/v1/campaigns', {
+    config: { auth: 'any', errors: [403] },
+    schema: {
+      tags: ['campaigns'],
+      description: "A client's own campaigns, in id order; the operator's key sees every client's, or one client's with clientId (a client key naming another client is a 403).",
+      querystring: z.strictObject({ ...listCampaignsFilter, ...cursorQuery }),
+      response: { 200: page(campaignView) },
+    },
+  }, async (req) => {
+    const caller = ownerOf(req);
+    if (caller !== null && req.query.clientId !== undefined && req.query.clientId !== caller) {
+      throw forbidden('clientId is for the operator key only', [{ path: 'clientId', message: 'a client key lists its own campaigns' }]);
+    }
+    const rows = await listCampaigns(pool, {
+      clientId: caller ?? req.query.clientId ?? null,
+      status: req.query.status,
+      afterId: req.query.cursor,
+      limit: req.query.limit + 1,
+    });
+    const items = rows.slice(0, req.query.limit);
+    return { items: items.map(view), nextCursor: rows.length > req.query.limit ? items[items.length - 1]!.id : null };
+  });
+
+  r.patch('/v1/campaigns/:id', {
+    config: { auth: 'client', errors: [409] },
+    schema: {
+      tags: ['campaigns'],
+      params: idParams,
+      body: patchCampaignBody,
+      description: 'Edits a draft (a 409 once it has started): the fields given replace the stored ones (null clears window, timezone, startAt, limits), and the result is checked as a create is.',
+      response: { 200: campaignView },
+    },
+  }, async (req) => {
+    const clientId = clientIdOf(req);
+    const c = await getCampaign(pool, clientId, req.params.id);
+    if (!c) throw notFound('campaign');
+    if (c.status !== 'draft') throw conflict(`campaign is ${c.status}; only a draft can be edited`, [{ path: 'status', message: c.status }]);
+    const merged: Record<string, unknown> = { ...campaignAsBody(c) };
+    for (const [k, v] of Object.entries(req.body)) {
+      if (v === null) delete merged[k];
+      else merged[k] = v;
+    }
+    const parsed = createCampaignBody.safeParse(merged);
+    if (!parsed.success) {
+      throw badRequest('the edited campaign is not valid', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    }
+    // A stored startAt that has since passed is not this edit's fault: it is checked when the edit sets it.
+    await checkCampaignBody(pool, clientId, parsed.data, req.body.startAt !== undefined && req.body.startAt !== null);
+    const updated = await updateDraftCampaign(pool, clientId, c.id, parsed.data);
+    if (!updated) throw notFound('campaign');
+    if (updated === 'not_draft') throw conflict('the campaign has started meanwhile; only a draft can be edited');
+    req.log.info({ clientId, campaignId: c.id, fields: Object.keys(req.body) }, 'campaign draft edited');
+    return view(updated);
+  });
+
+  r.delete('/v1/campaigns/:id', {
+    config: { auth: 'client', errors: [409] },
+    schema: {
+      tags: ['campaigns'],
+      params: idParams,
+      description: 'Deletes a draft with its leads, in one statement (a 409 once it has started: cancel it instead).',
+      response: { 200: z.object({ id: z.string(), deleted: z.literal(true) }) },
+    },
+  }, async (req) => {
+    const clientId = clientIdOf(req);
+    const result = await deleteDraftCampaign(pool, clientId, req.params.id);
+    if (!result) throw notFound('campaign');
+    if (result === 'not_draft') {
+      const c = await getCampaign(pool, clientId, req.params.id);
+      throw conflict(`campaign is ${c?.status ?? 'not a draft'}; only a draft can be deleted`, [{ path: 'status', message: c?.status ?? 'unknown' }]);
+    }
+    req.log.info({ clientId, campaignId: req.params.id }, 'campaign draft deleted');
+    return { id: req.params.id, deleted: true as const };
   });
 
   r.get('/v1/campaigns/:id', {
@@ -142,7 +242,7 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
       tags: ['campaigns'],
       params: idParams,
       querystring: z.strictObject({
-        status: z.enum(['pending', 'sending', 'sent', 'failed', 'unknown', 'bounced', 'complained', 'delivered']).optional(),
+        status: sendStatus.optional(),
         ...cursorQuery,
       }),
     },

@@ -15,6 +15,7 @@ import {
   type DomainRecord,
 } from '../../db/repositories/domains';
 import { withTransaction } from '../../db/pool';
+import { rotationHistory } from '../../db/repositories/reputation';
 import type { AppDeps } from '../deps';
 import { actorOf, overrideDomainProof, proveDomainControl, type DomainOwnershipDeps } from '../../services/domain-ownership';
 import { ownerOf } from '../plugins/auth';
@@ -136,10 +137,26 @@ export function domainRoutes(app: FastifyInstance, { pool, config, temporal }: A
     };
   });
 
-  r.get('/v1/domains/:id', { config: { auth: 'any' }, schema: { tags: ['domains'], params: idParams } }, async (req) => {
+  r.get('/v1/domains/:id', {
+    config: { auth: 'any' },
+    schema: {
+      tags: ['domains'],
+      params: idParams,
+      querystring: z.strictObject({
+        /** How many of the latest rotation log rows `rotationHistory` holds. */
+        historyLimit: z.coerce.number().int().min(1).max(100).default(20),
+      }),
+      description:
+        'The domain, and its rotation history: the latest rotation log rows about it (daily DNS checks, SES configuration-set moves), newest first.',
+    },
+  }, async (req) => {
     const d = await getDomain(pool, ownerOf(req), req.params.id);
     if (!d) throw notFound('domain');
-    return domainView(d);
+    const history = await rotationHistory(pool, 'domain', d.id, req.query.historyLimit);
+    return {
+      ...domainView(d),
+      rotationHistory: history.map((h) => ({ id: h.id, at: h.at.toISOString(), action: h.action, runId: h.runId, detail: h.detail })),
+    };
   });
 
   /** Runs the SPF / DKIM / DMARC check now (the daily rotation runs it too) and answers the stored verdict. */

@@ -6,7 +6,7 @@ import { jsonLeadsBody } from '../../core/schemas/campaigns';
 import { idParams } from '../../core/schemas/common';
 import { headerVariables } from '../../core/template/validate';
 import { getCampaign } from '../../db/repositories/campaigns';
-import { getTemplate } from '../../db/repositories/templates';
+import { getCampaignTemplate } from '../../db/repositories/templates';
 import { LEAD_OPEN_STATUSES } from '../../db/repositories/leads';
 import type { AppDeps } from '../deps';
 import { wakeCampaign } from '../../services/campaign-wake';
@@ -70,8 +70,8 @@ export function leadRoutes(app: FastifyInstance, { pool, temporal }: AppDeps): v
         throw conflict(`campaign is ${c.status}; it takes no more leads`, [{ path: 'status', message: c.status }]);
       }
 
-      // The variables the campaign's subjects render: a value with a line break there would split the Subject header.
-      const templates = await Promise.all([...new Set(c.steps.map((st) => st.templateId))].map((id) => getTemplate(pool, clientId, id)));
+      // The variables the campaign's subjects render (the versions it sends): a value with a line break there would split the Subject header.
+      const templates = await Promise.all([...new Set(c.steps.map((st) => st.templateId))].map((id) => getCampaignTemplate(pool, clientId, id, c.templateVersions)));
       const headerVars = headerVariables(templates.flatMap((t) => (t ? [t.subject] : [])));
 
       let collected: LeadCollector;

@@ -44,6 +44,28 @@ export const createCampaignBody = z.strictObject({
 });
 export type CreateCampaignBody = z.infer<typeof createCampaignBody>;
 
+const created = createCampaignBody.shape;
+/**
+ * An edit of a draft: any of the create fields (null clears window,
+ * timezone, startAt or limits); the result is checked as a create is.
+ */
+export const patchCampaignBody = z
+  .strictObject({
+    name: created.name.optional(),
+    steps: created.steps.optional(),
+    mailboxes: created.mailboxes.optional(),
+    window: created.window.unwrap().nullable().optional(),
+    timezone: created.timezone.unwrap().nullable().optional(),
+    startAt: created.startAt.unwrap().nullable().optional(),
+    limits: created.limits.unwrap().nullable().optional(),
+    tracking: created.tracking.optional(),
+    stopOnAutoReply: created.stopOnAutoReply.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one field to change' })
+  .meta({ minProperties: 1 });
+export type PatchCampaignBody = z.infer<typeof patchCampaignBody>;
+
+
 export const leadInput = z.strictObject({
   email: z.string(),
   vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.union([z.string().max(2000), z.number(), z.boolean()])).optional(),
@@ -63,6 +85,7 @@ export const campaignStatus = z.enum(CAMPAIGN_STATUSES);
 /** A campaign as the API shows it. */
 export const campaignView = z.object({
   id: z.string(),
+  clientId: z.string(),
   name: z.string(),
   status: campaignStatus,
   /** Why the campaign failed (status 'failed'), e.g. "workflow terminated: <reason>"; null otherwise. */
@@ -80,6 +103,8 @@ export const campaignView = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  /** The template versions it sends, pinned at its start (templateId → version number); null for a draft. */
+  templateVersions: z.record(z.string(), z.number().int()).nullable(),
 });
 
 const count = z.number().int();
@@ -106,3 +131,10 @@ export const campaignDetail = campaignView.extend({
 
 /** What start, pause, resume and cancel answer. */
 export const campaignStatusAnswer = z.object({ status: campaignStatus });
+
+/** GET /v1/campaigns?status=&clientId= (with cursorQuery). */
+export const listCampaignsFilter = {
+  status: campaignStatus.optional(),
+  /** Operator only: one client's campaigns (the operator sees every client's without it). */
+  clientId: z.uuid().optional(),
+};

@@ -17,6 +17,24 @@ export const createTemplateBody = z.strictObject({
 });
 export type CreateTemplateBody = z.infer<typeof createTemplateBody>;
 
+/**
+ * An edit: any of the fields (html null drops the HTML body); the result is a
+ * new version, checked by the same grammar as a create. `variables` names the
+ * custom placeholders the edited fields add (those the current version uses
+ * stay known).
+ */
+export const patchTemplateBody = z
+  .strictObject({
+    name: createTemplateBody.shape.name.optional(),
+    subject: createTemplateBody.shape.subject.optional(),
+    text: createTemplateBody.shape.text.optional(),
+    html: z.string().min(1).max(500_000).nullable().optional(),
+    variables: createTemplateBody.shape.variables,
+  })
+  .refine((b) => ['name', 'subject', 'text', 'html'].some((k) => k in b), { message: 'give at least one of name, subject, text, html' })
+  .meta({ minProperties: 1 });
+export type PatchTemplateBody = z.infer<typeof patchTemplateBody>;
+
 export const previewTemplateBody = z.strictObject({
   lead: leadInput.extend({
     email,

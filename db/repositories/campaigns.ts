@@ -1,5 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
+import { withTransaction } from '../pool';
+import { latestVersionsForShare, type PinnedTemplates } from './templates';
 import { DEFAULT_CAMPAIGN_TIMEZONE, type CampaignLimits, type CampaignStatus, type CampaignTracking, type CreateCampaignBody } from '../../core/schemas/campaigns';
 import type { WEEKDAYS } from '../../core/schemas/mailboxes';
 
@@ -28,6 +30,8 @@ export interface CampaignRecord {
   failedAt: Date | null;
   /** When the status last changed (null: not since migration 011). */
   statusChangedAt: Date | null;
+  /** The template versions pinned at start (migration 022); null for a draft, or a campaign started before it. */
+  templateVersions: PinnedTemplates | null;
 }
 
 /**
@@ -48,17 +52,12 @@ const SELECT = `SELECT id, client_id AS "clientId", name, status, steps, mailbox
   jsonb_build_object('opens', track_opens, 'clicks', track_clicks) AS tracking, created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt",
   failure_reason AS "failureReason", failed_at AS "failedAt", status_changed_at AS "statusChangedAt",
-  stop_on_auto_reply AS "stopOnAutoReply"
+  stop_on_auto_reply AS "stopOnAutoReply", template_versions AS "templateVersions"
   FROM campaigns`;
 
-export async function createCampaign(pool: Pool, clientId: string, c: CreateCampaignBody): Promise<CampaignRecord> {
-  const id = uuidv7();
-  await pool.query(
-    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits, track_opens, track_clicks, stop_on_auto_reply)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-    [
-      id,
-      clientId,
+/** The stored columns of a campaign's settings, in INSERT order after id and client_id. */
+function settingsColumns(c: CreateCampaignBody): unknown[] {
+  return [
       c.name,
       JSON.stringify(c.steps),
       JSON.stringify(c.mailboxes),
@@ -70,9 +69,89 @@ export async function createCampaign(pool: Pool, clientId: string, c: CreateCamp
       c.tracking?.opens ?? false,
       c.tracking?.clicks ?? false,
       c.stopOnAutoReply ?? false,
-    ],
+  ];
+}
+
+export async function createCampaign(pool: Pool, clientId: string, c: CreateCampaignBody): Promise<CampaignRecord> {
+  const id = uuidv7();
+  await pool.query(
+    `INSERT INTO campaigns (id, client_id, name, steps, mailbox_selector, send_window, timezone, start_at, limits, track_opens, track_clicks, stop_on_auto_reply)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [id, clientId, ...settingsColumns(c)],
   );
   return (await getCampaign(pool, clientId, id))!;
+}
+
+/** A draft's settings as a create body, to merge an edit onto (and validate the result like a create). */
+export function campaignAsBody(c: CampaignRecord): CreateCampaignBody {
+  return {
+    name: c.name,
+    steps: c.steps,
+    mailboxes: c.mailboxSelector,
+    ...(c.window ? { window: c.window as CreateCampaignBody['window'] } : {}),
+    ...(c.timezone ? { timezone: c.timezone } : {}),
+    ...(c.startAt ? { startAt: c.startAt.toISOString() } : {}),
+    ...(c.limits ? { limits: c.limits } : {}),
+    tracking: c.tracking,
+    stopOnAutoReply: c.stopOnAutoReply,
+  };
+}
+
+/**
+ * Replaces a draft's settings, only while it is a draft (compare-and-set on
+ * status): 'not_draft' when it has left draft, null when there is none.
+ */
+export async function updateDraftCampaign(pool: Pool, clientId: string, id: string, c: CreateCampaignBody): Promise<CampaignRecord | 'not_draft' | null> {
+  const { rowCount } = await pool.query(
+    `UPDATE campaigns SET name = $3, steps = $4, mailbox_selector = $5, send_window = $6, timezone = $7, start_at = $8, limits = $9,
+       track_opens = $10, track_clicks = $11, stop_on_auto_reply = $12
+     WHERE id = $1 AND client_id = $2 AND status = 'draft'`,
+    [id, clientId, ...settingsColumns(c)],
+  );
+  const now = await getCampaign(pool, clientId, id);
+  if (!now) return null;
+  return rowCount === 1 ? now : 'not_draft';
+}
+
+/**
+ * Deletes a draft with its leads (and anything else of it: the foreign keys
+ * cascade), in one statement. 'not_draft' when it has left draft, null when there is none.
+ */
+export async function deleteDraftCampaign(pool: Pool, clientId: string, id: string): Promise<'deleted' | 'not_draft' | null> {
+  const { rowCount } = await pool.query(`DELETE FROM campaigns WHERE id = $1 AND client_id = $2 AND status = 'draft'`, [id, clientId]);
+  if (rowCount === 1) return 'deleted';
+  return (await getCampaign(pool, clientId, id)) ? 'not_draft' : null;
+}
+
+/**
+ * draft → running, pinning the latest version of each step's template (the
+ * versions the campaign will send, whatever edits come later), in one
+ * transaction: the campaign row is locked (no edit of the draft in between)
+ * and its templates are locked FOR SHARE (no edit or delete in between).
+ * 'not_draft' when it has left draft, `missing` the steps whose template was deleted.
+ */
+export async function startDraftCampaign(
+  pool: Pool,
+  clientId: string,
+  id: string,
+): Promise<{ started: PinnedTemplates } | { refused: 'not_draft' } | { missing: number[] }> {
+  return withTransaction(pool, async (tx) => {
+    const { rows } = await tx.query<{ status: string; steps: CampaignRecord['steps'] }>(
+      'SELECT status, steps FROM campaigns WHERE id = $1 AND client_id = $2 FOR UPDATE',
+      [id, clientId],
+    );
+    const row = rows[0];
+    if (!row || row.status !== 'draft') return { refused: 'not_draft' as const };
+    const pins = await latestVersionsForShare(tx, clientId, [...new Set(row.steps.map((s) => s.templateId))]);
+    const missing = row.steps.flatMap((s, i) => (pins[s.templateId] ? [] : [i]));
+    if (missing.length) return { missing };
+    await tx.query(
+      `UPDATE campaigns SET status = 'running', status_changed_at = now(), started_at = coalesce(started_at, now()), template_versions = $3
+       WHERE id = $1 AND client_id = $2`,
+      [id, clientId, JSON.stringify(pins)],
+    );
+    return { started: pins };
+  });
 }
 
 export async function getCampaign(pool: Pool | PoolClient, clientId: string, id: string): Promise<CampaignRecord | null> {
@@ -85,10 +164,15 @@ export async function getCampaignById(pool: Pool, id: string): Promise<CampaignR
   return rows[0] ?? null;
 }
 
-export async function listCampaigns(pool: Pool, clientId: string, afterId: string | undefined, limit: number) {
+/** A page of campaigns in id order after `afterId`: one client's (clientId), or every client's (null, the operator). */
+export async function listCampaigns(
+  pool: Pool,
+  filter: { clientId: string | null; status?: CampaignStatus; afterId?: string; limit: number },
+): Promise<CampaignRecord[]> {
   const { rows } = await pool.query<CampaignRecord>(
-    `${SELECT} WHERE client_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-    [clientId, afterId ?? null, limit],
+    `${SELECT} WHERE ($1::uuid IS NULL OR client_id = $1) AND ($2::text IS NULL OR status = $2)
+       AND ($3::uuid IS NULL OR id > $3) ORDER BY id LIMIT $4`,
+    [filter.clientId, filter.status ?? null, filter.afterId ?? null, filter.limit],
   );
   return rows;
 }

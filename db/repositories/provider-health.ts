@@ -117,3 +117,30 @@ export async function takeProbe(
     client.release();
   }
 }
+
+export interface ProviderSwitchRow {
+  id: string;
+  providerId: string;
+  provider: string;
+  kind: string;
+  fromState: BreakerState;
+  toState: BreakerState;
+  reason: string;
+  at: Date;
+}
+
+/** A page of circuit-breaker transitions, newest first (by time, then id), after the switch `beforeId` in that order. */
+export async function listProviderSwitches(
+  pool: Pool,
+  filter: { providerId?: string; toState?: BreakerState; beforeId?: string; limit: number },
+): Promise<ProviderSwitchRow[]> {
+  const { rows } = await pool.query<ProviderSwitchRow>(
+    `SELECT s.id, s.provider_account_id AS "providerId", p.name AS provider, p.kind, s.from_state AS "fromState", s.to_state AS "toState",
+            s.reason, s.at
+     FROM provider_switches s JOIN provider_accounts p ON p.id = s.provider_account_id
+     WHERE ($1::uuid IS NULL OR s.provider_account_id = $1) AND ($2::text IS NULL OR s.to_state = $2) AND ($3::uuid IS NULL OR (s.at, s.id) < (SELECT at, id FROM provider_switches WHERE id = $3))
+     ORDER BY s.at DESC, s.id DESC LIMIT $4`,
+    [filter.providerId ?? null, filter.toState ?? null, filter.beforeId ?? null, filter.limit],
+  );
+  return rows;
+}

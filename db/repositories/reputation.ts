@@ -218,6 +218,29 @@ export async function logRotation(
   ]);
 }
 
+export interface RotationLogRow {
+  id: string;
+  runId: string;
+  action: string;
+  detail: Record<string, unknown>;
+  at: Date;
+}
+
+/** The latest `limit` rotation log rows about one subject (a domain's checks and configuration-set moves), newest first. */
+export async function rotationHistory(
+  pool: Pick<Pool, 'query'>,
+  subjectType: 'mailbox' | 'domain' | 'pool',
+  subjectId: string,
+  limit: number,
+): Promise<RotationLogRow[]> {
+  const { rows } = await pool.query<RotationLogRow>(
+    `SELECT id, run_id AS "runId", action, detail, at FROM rotation_log WHERE subject_type = $1 AND subject_id = $2
+     ORDER BY at DESC, id DESC LIMIT $3`,
+    [subjectType, subjectId, limit],
+  );
+  return rows;
+}
+
 /**
  * Rotates the provider order of every mailbox of one rotation scope (a
  * client's, or with clientId null the agency's own) with two or more

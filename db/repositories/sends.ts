@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
+import type { SEND_STATUSES } from '../../core/schemas/sends';
 
 export type SendStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'bounced' | 'complained' | 'delivered';
 
@@ -138,4 +139,29 @@ export async function listSends(
     [clientId, campaignId, filter.status ?? null, filter.afterId ?? null, filter.limit],
   );
   return rows;
+}
+
+/**
+ * A page of one mailbox's sends, newest first (ids are time-ordered uuidv7s),
+ * before `beforeId`; clientId narrows them to one client's (null: every client's, the operator).
+ */
+export async function listMailboxSends(
+  pool: Pool,
+  mailboxId: string,
+  filter: { clientId: string | null; status?: string; campaignId?: string; beforeId?: string; limit: number },
+) {
+  const { rows } = await pool.query(
+    `SELECT s.id, s.client_id AS "clientId", s.campaign_id AS "campaignId", s.lead_id AS "leadId", l.email AS "leadEmail", s.step,
+            s.mailbox_id AS "mailboxId", p.name AS provider, s.provider_message_id AS "providerMessageId",
+            s.status, s.attempts, s.created_at AS "createdAt", s.sent_at AS "sentAt", s.updated_at AS "updatedAt"
+     FROM sends s JOIN leads l ON l.id = s.lead_id LEFT JOIN provider_accounts p ON p.id = s.provider_account_id
+     WHERE s.mailbox_id = $1 AND ($2::uuid IS NULL OR s.client_id = $2) AND ($3::text IS NULL OR s.status = $3)
+       AND ($4::uuid IS NULL OR s.campaign_id = $4) AND ($5::uuid IS NULL OR s.id < $5)
+     ORDER BY s.id DESC LIMIT $6`,
+    [mailboxId, filter.clientId, filter.status ?? null, filter.campaignId ?? null, filter.beforeId ?? null, filter.limit],
+  );
+  return rows as {
+    id: string; clientId: string; campaignId: string; leadId: string; leadEmail: string; step: number; mailboxId: string;
+    provider: string | null; providerMessageId: string | null; status: (typeof SEND_STATUSES)[number]; attempts: number; createdAt: Date; sentAt: Date | null; updatedAt: Date;
+  }[];
 }

@@ -60,3 +60,29 @@ export async function isSuppressed(db: Db, clientId: string, email: string): Pro
   const { rowCount } = await db.query('SELECT 1 FROM suppressions WHERE client_id = $1 AND email = $2', [clientId, email.trim().toLowerCase()]);
   return (rowCount ?? 0) > 0;
 }
+
+/** One suppression of a client, locked until the caller's transaction ends (null: the address is not suppressed). */
+export async function lockSuppression(db: PoolClient, clientId: string, email: string): Promise<{ reason: SuppressionReasonDb; createdAt: Date } | null> {
+  const { rows } = await db.query<{ reason: SuppressionReasonDb; created_at: Date }>(
+    'SELECT reason, created_at FROM suppressions WHERE client_id = $1 AND email = $2 FOR UPDATE',
+    [clientId, email.trim().toLowerCase()],
+  );
+  return rows[0] ? { reason: rows[0].reason, createdAt: rows[0].created_at } : null;
+}
+
+/**
+ * Removes a suppression and writes who did it to suppression_removals, in the
+ * caller's transaction (lock it with lockSuppression first). Leads it
+ * already stopped stay stopped; new leads for the address are taken again.
+ */
+export async function removeSuppression(
+  db: PoolClient,
+  removal: { id: string; clientId: string; email: string; reason: SuppressionReasonDb; suppressedAt: Date; actor: string; forced: boolean },
+): Promise<void> {
+  const email = removal.email.trim().toLowerCase();
+  await db.query('DELETE FROM suppressions WHERE client_id = $1 AND email = $2', [removal.clientId, email]);
+  await db.query(
+    `INSERT INTO suppression_removals (id, client_id, email, reason, suppressed_at, actor, forced) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [removal.id, removal.clientId, email, removal.reason, removal.suppressedAt, removal.actor, removal.forced],
+  );
+}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { routeTable, type RouteEntry } from '../../api/plugins/auth';
+import { insertAlert } from '../../db/repositories/alerts';
 import { createTestDatabase } from '../helpers/databases';
 import { fillPath, pathParams } from '../helpers/routes';
 import { bearer, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
@@ -16,7 +17,7 @@ import { testEnv } from '../helpers/test-env';
  * new route is covered the day it is added.
  */
 
-type Kind = 'client' | 'key' | 'campaign' | 'template' | 'mailbox' | 'domain' | 'lead';
+type Kind = 'client' | 'key' | 'campaign' | 'template' | 'mailbox' | 'domain' | 'lead' | 'alert' | 'suppression';
 
 /** The kind of a path id is named by the segment before it: /v1/<segment>/:param. */
 const KIND_BY_SEGMENT: Record<string, Kind> = {
@@ -27,6 +28,8 @@ const KIND_BY_SEGMENT: Record<string, Kind> = {
   mailboxes: 'mailbox',
   domains: 'domain',
   leads: 'lead',
+  alerts: 'alert',
+  suppressions: 'suppression',
 };
 
 /** Valid bodies, so that a refusal is about ownership, not validation (a route missing here answers 400 and fails). */
@@ -37,6 +40,8 @@ const BODIES: Record<string, object> = {
   'POST /v1/clients/:id/keys': { label: 'intruder' },
   'PUT /v1/mailboxes/:id/imap': { host: '127.0.0.1', port: 1, tls: false, user: 'intruder', password: 'intruder' },
   'PATCH /v1/mailboxes/:id': { limits: { dailyMax: 1 }, displayName: 'intruder' },
+  'PATCH /v1/campaigns/:id': { name: 'intruder' },
+  'PATCH /v1/templates/:id': { name: 'intruder' },
 };
 
 type Resources = Record<Kind, string>;
@@ -91,6 +96,9 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
     await call('POST', `/v1/campaigns/${campaign.id as string}/leads`, { leads: [{ email: `lead-${tag}@example.net` }] });
     const key = await call('POST', `/v1/clients/${c.id}/keys`, { label: 'second' }, stack.adminKey);
     const lead = await stack.pool.query<{ id: string }>('SELECT id FROM leads WHERE campaign_id = $1', [campaign.id]);
+    const alert = await insertAlert(stack.pool, { clientId: c.id, kind: 'mailbox_rested', subjectType: 'mailbox', subjectId: (mailbox.ids as string[])[0]!, message: 'resting' });
+    const suppressed = `suppressed-${tag}@example.net`;
+    await call('POST', '/v1/suppressions', { emails: [suppressed] });
     return {
       key: c.apiKey,
       ids: {
@@ -101,6 +109,8 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
         mailbox: (mailbox.ids as string[])[0]!,
         domain: domainId,
         lead: lead.rows[0]!.id,
+        alert: alert.id,
+        suppression: suppressed,
       },
     };
   }
@@ -121,9 +131,14 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
   it("A's ids are real rows of A's", async () => {
     const tables: Record<Kind, string> = {
       client: 'clients', key: 'api_keys', campaign: 'campaigns', template: 'templates',
-      mailbox: 'mailboxes', domain: 'sending_domains', lead: 'leads',
+      mailbox: 'mailboxes', domain: 'sending_domains', lead: 'leads', alert: 'alerts', suppression: 'suppressions',
     };
     for (const [kind, table] of Object.entries(tables) as [Kind, string][]) {
+      if (kind === 'suppression') {
+        const { rows } = await stack.pool.query('SELECT 1 FROM suppressions WHERE email = $1 AND client_id = $2', [owners.a.suppression, owners.a.client]);
+        expect({ kind, found: rows.length }).toEqual({ kind, found: 1 });
+        continue;
+      }
       const column = kind === 'client' ? 'id' : 'client_id';
       const { rows } = await stack.pool.query(`SELECT 1 FROM ${table} WHERE id = $1 AND ${column} = $2`, [owners.a[kind], owners.a.client]);
       expect({ kind, found: rows.length }).toEqual({ kind, found: 1 });
@@ -133,7 +148,11 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
   it('every /v1 route with a path id answers 404 to B for A\'s ids and changes no row', async () => {
     const routes = routeTable(stack.app).filter((r) => r.url.startsWith('/v1') && pathParams(r.url).length > 0 && r.method !== 'OPTIONS');
     expect(routes.length).toBeGreaterThanOrEqual(20);
-    for (const must of ['DELETE /v1/clients/:id/keys/:keyId', 'POST /v1/campaigns/:id/start', 'POST /v1/domains/:id/restore']) {
+    for (const must of [
+      'DELETE /v1/clients/:id/keys/:keyId', 'POST /v1/campaigns/:id/start', 'POST /v1/domains/:id/restore',
+      'PATCH /v1/campaigns/:id', 'DELETE /v1/campaigns/:id', 'PATCH /v1/templates/:id', 'DELETE /v1/templates/:id',
+      'GET /v1/mailboxes/:id/sends', 'DELETE /v1/suppressions/:email', 'POST /v1/alerts/:id/ack',
+    ]) {
       expect(routes.map((r) => `${r.method} ${r.url}`)).toContain(must);
     }
 

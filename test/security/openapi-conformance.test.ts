@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { schemathesisCommand } from '../../scripts/schemathesis';
 import { routeTable } from '../../api/plugins/auth';
+import { insertAlert } from '../../db/repositories/alerts';
 import { campaignWithLeads, newProvider } from '../helpers/campaign-fixture';
 import { bearer, json, newClient, startStack, type Stack } from '../helpers/stack';
 
@@ -42,12 +43,18 @@ describe('the OpenAPI document, checked by schemathesis', () => {
     const c = await campaignWithLeads(stack, client, { providers: [provider.name], mailboxes: 1, leads: 2 });
     const { rows: [domain] } = await stack.pool.query<{ id: string }>('SELECT id FROM sending_domains WHERE client_id = $1 LIMIT 1', [client.id]);
     const spare = await stack.app.inject({ method: 'POST', url: `/v1/clients/${client.id}/keys`, headers: bearer(stack.adminKey), payload: { label: 'fuzzer may revoke' } });
+    // An alert and a suppressed address of the client's (issue 13): the fuzzer's acks and removals reach their handlers.
+    const alert = await insertAlert(stack.pool, { clientId: client.id, kind: 'mailbox_rested', subjectType: 'mailbox', subjectId: c.mailboxIds[0]!, message: 'resting' });
+    const suppressed = 'fuzzed-removal@example.net';
+    await stack.app.inject({ method: 'POST', url: '/v1/suppressions', headers: bearer(client.apiKey), payload: { emails: [suppressed] } });
     const ids: [string, Record<string, string>][] = [
       ['^/v1/campaigns/\\{id\\}', { 'path.id': c.campaignId }],
       ['^/v1/templates/\\{id\\}', { 'path.id': c.templateId }],
       ['^/v1/mailboxes/\\{id\\}', { 'path.id': c.mailboxIds[0]! }],
       ['^/v1/domains/\\{id\\}', { 'path.id': domain!.id }],
       ['^/v1/clients/\\{id\\}', { 'path.id': client.id, 'path.keyId': json<{ id: string }>(spare).id }],
+      ['^/v1/alerts/\\{id\\}', { 'path.id': alert.id }],
+      ['^/v1/suppressions/\\{email\\}', { 'path.email': suppressed }],
     ];
     dir = await mkdtemp(path.join(tmpdir(), 'schemathesis-'));
     await writeFile(path.join(dir, 'operator.toml'), STATE_RULES + '\n' + otherAudience(stack.app, 'operator'));
@@ -134,7 +141,10 @@ describe('the OpenAPI document, checked by schemathesis', () => {
  *   and their domains must be verified (a 422);
  * - POST /v1/clients/{id}/keys: expiresAt in the future;
  * - POST /v1/domains/{id}/verify: the DNS record must be published (a 422 until it is);
- * - POST /v1/templates/{id}/preview: variable names (letters, digits and _), a key pattern OpenAPI 3.0 cannot state.
+ * - POST /v1/templates/{id}/preview: variable names (letters, digits and _), a key pattern OpenAPI 3.0 cannot state;
+ * - PATCH /v1/templates/{id}: the template grammar on the edited result, and at least one of name, subject, text, html;
+ * - PATCH /v1/campaigns/{id}: as POST /v1/campaigns, on the edited result;
+ * - DELETE /v1/suppressions/{email}: clientId is required with the operator key (and only allowed with it).
  * A schema-violating request may also be refused as too large (413): a refusal all the same.
  */
 const STATE_RULES = [
@@ -145,6 +155,9 @@ const STATE_RULES = [
   ['POST /v1/clients/{id}/keys', ['400']],
   ['POST /v1/domains/{id}/verify', ['422']],
   ['POST /v1/templates/{id}/preview', ['400']],
+  ['PATCH /v1/templates/{id}', ['400']],
+  ['PATCH /v1/campaigns/{id}', ['400']],
+  ['DELETE /v1/suppressions/{email}', ['400']],
 ].map(([name, extra]) => operation(name as string, [
   `checks.positive_data_acceptance.expected-statuses = [${['2xx', '3xx', '401', '403', '404', '409', '429', ...extra!].map((c) => `"${c}"`).join(', ')}]`,
 ])).join('\n') + `

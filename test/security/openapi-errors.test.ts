@@ -47,6 +47,11 @@ describe('the OpenAPI document lists every error response', () => {
     expect(Object.keys(doc.paths['/v1/domains']!.post!.responses!)).toContain('409');
     expect(Object.keys(doc.paths['/v1/domains/{id}/verify']!.post!.responses!)).toContain('422');
     expect(Object.keys(doc.paths['/v1/mailboxes']!.post!.responses!)).toContain('422');
+    // Issue 13: edits of a started campaign, a template a live campaign uses, a complaint without force.
+    expect(Object.keys(doc.paths['/v1/campaigns/{id}']!.patch!.responses!)).toContain('409');
+    expect(Object.keys(doc.paths['/v1/campaigns/{id}']!.delete!.responses!)).toContain('409');
+    expect(Object.keys(doc.paths['/v1/templates/{id}']!.delete!.responses!)).toContain('409');
+    expect(Object.keys(doc.paths['/v1/suppressions/{email}']!.delete!.responses!)).toEqual(expect.arrayContaining(['403', '409']));
   });
 
   it('marks a body optional only where the route takes none, and never answers 413 to a body the schema allows', async () => {
@@ -70,7 +75,7 @@ describe('the OpenAPI document lists every error response', () => {
     }
     const query = await stack.app.inject({ method: 'QUERY' as 'GET', url: `/v1/campaigns/${'0'.repeat(8)}-0000-4000-8000-000000000000`, headers: bearer(clientKey) });
     expect(query.statusCode).toBe(405);
-    expect(query.headers.allow).toBe('GET, HEAD');
+    expect(query.headers.allow).toBe('DELETE, GET, HEAD, PATCH'); // a draft is edited and deleted there (issue 13)
   });
 
   it('still answers 404 in the error format for a path no route has', async () => {
