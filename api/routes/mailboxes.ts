@@ -227,7 +227,7 @@ export function mailboxRoutes(app: FastifyInstance, { pool, temporal, config, bo
   });
 
   r.post('/v1/mailboxes/:id/resume', {
-    config: { auth: 'any', bodyOptional: true },
+    config: { auth: 'any', bodyOptional: true, errors: [403] }, // a client taking away a rest
     schema: {
       tags: ['mailboxes'],
       params: idParams,

@@ -144,7 +144,8 @@ describe('the OpenAPI document, checked by schemathesis', () => {
  * - POST /v1/templates/{id}/preview: variable names (letters, digits and _), a key pattern OpenAPI 3.0 cannot state;
  * - PATCH /v1/templates/{id}: the template grammar on the edited result, and at least one of name, subject, text, html;
  * - PATCH /v1/campaigns/{id}: as POST /v1/campaigns, on the edited result;
- * - DELETE /v1/suppressions/{email}: clientId is required with the operator key (and only allowed with it).
+ * - DELETE /v1/suppressions/{email}: clientId is required with the operator key (and only allowed with it);
+ * - PATCH /v1/mailboxes/{id}: a window's start before its end, a ramp's max not under its start, provider names that exist.
  * A schema-violating request may also be refused as too large (413): a refusal all the same.
  */
 const STATE_RULES = [
@@ -158,6 +159,7 @@ const STATE_RULES = [
   ['PATCH /v1/templates/{id}', ['400']],
   ['PATCH /v1/campaigns/{id}', ['400']],
   ['DELETE /v1/suppressions/{email}', ['400']],
+  ['PATCH /v1/mailboxes/{id}', ['400']],
 ].map(([name, extra]) => operation(name as string, [
   `checks.positive_data_acceptance.expected-statuses = [${['2xx', '3xx', '401', '403', '404', '409', '429', ...extra!].map((c) => `"${c}"`).join(', ')}]`,
 ])).join('\n') + `
