@@ -8,7 +8,7 @@ import { migrate, MIGRATIONS_DIR } from '../../db/migrate';
 import { createPool } from '../../db/pool';
 import { configurationSetFor, insertDomain } from '../../db/repositories/domains';
 import { selectCampaignMailboxes } from '../../db/repositories/mailboxes';
-import { restsDue } from '../../db/repositories/reputation';
+import { openRest, restsDue } from '../../db/repositories/reputation';
 import { createTestDatabase } from '../helpers/databases';
 import { testEnv } from '../helpers/test-env';
 
@@ -47,6 +47,63 @@ describe('migrations', () => {
          WHERE table_schema = 'public' AND (table_name, column_name) IN (('mailboxes', 'domain_id'), ('sending_domains', 'status'), ('provider_accounts', 'status'))`,
       );
       expect(rows).toEqual([]);
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
+  });
+
+  it('024 (pause reasons): paused rows and open rests become reasons of their kind; a mailbox may rest for several kinds at once', async () => {
+    const before = await mkdtemp(path.join(os.tmpdir(), 'migr-023-'));
+    for (const f of (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_.*\.sql$/.test(f) && f < '024')) {
+      await copyFile(path.join(MIGRATIONS_DIR, f), path.join(before, f));
+    }
+    const db = await createTestDatabase(testEnv('adminDatabaseUrl'), 'outreach_migr', { migrationsDir: before });
+    const pool = createPool(db.url, 2);
+    try {
+      const provider = randomUUID();
+      await pool.query("INSERT INTO provider_accounts (id, name, kind, config_encrypted) VALUES ($1, 'relay', 'smtp', 'sealed')", [provider]);
+      const mailbox = (address: string, status: string) => pool.query(
+        `INSERT INTO mailboxes (id, client_id, address, pool, provider_ids, send_window, limits, status)
+         VALUES (gen_random_uuid(), NULL, $1, 'p', ARRAY[$2::uuid], '{"days":["mon"],"start":"09:00","end":"17:00"}', '{}', $3) RETURNING id`,
+        [address, provider, status],
+      ).then((r) => r.rows[0].id as string);
+      const rest = (mailboxId: string, reason: string, until: string | null, returned = false) => pool.query(
+        `INSERT INTO mailbox_rests (id, mailbox_id, reason, rest_until, returned_at) VALUES (gen_random_uuid(), $1, $2, $3::timestamptz, $4::timestamptz)`,
+        [mailboxId, reason, until, returned ? new Date().toISOString() : null],
+      );
+      const m = {
+        sending: await mailbox('a@x.example.com', 'active'),
+        byHand: await mailbox('b@x.example.com', 'paused'),
+        dns: await mailbox('c@x.example.com', 'paused'),
+        bounces: await mailbox('d@x.example.com', 'paused'),
+        rotation: await mailbox('e@x.example.com', 'paused'),
+        returned: await mailbox('f@x.example.com', 'active'),
+      };
+      await rest(m.dns, 'its sending domain failed its DNS check', null);
+      await rest(m.bounces, 'bounce rate 6.00% over 120 sends (at least 3.21% at 95 % confidence)', '2030-01-01T00:00:00Z');
+      await rest(m.rotation, 'its sending domain is out of rotation', null);
+      await rest(m.returned, 'bounce rate 5.00% over 100 sends', '2026-01-01T00:00:00Z', true);
+
+      expect(await migrate(pool)).toEqual(expect.arrayContaining(['024_pause_reasons.sql']));
+
+      const kinds = new Map((await pool.query<{ mailbox_id: string; kind: string }>('SELECT mailbox_id, kind FROM mailbox_rests')).rows.map((r) => [r.mailbox_id, r.kind]));
+      expect([kinds.get(m.dns), kinds.get(m.bounces), kinds.get(m.rotation), kinds.get(m.returned)]).toEqual(['dns', 'rest', 'domain', 'rest']);
+      const rows = new Map((await pool.query<{ id: string; status: string; pause_reasons: { kind: string; reason: string; until: string | null }[] }>(
+        'SELECT id, status, pause_reasons FROM mailboxes')).rows.map((r) => [r.id, r]));
+      const reasons = (id: string) => rows.get(id)!.pause_reasons.map((p) => p.kind);
+      expect(reasons(m.sending)).toEqual([]);
+      expect(reasons(m.byHand)).toEqual(['user']);
+      expect(reasons(m.dns)).toEqual(['dns']);
+      expect(reasons(m.bounces)).toEqual(['rest']);
+      expect(rows.get(m.bounces)!.pause_reasons[0]!.until).toBe('2030-01-01T00:00:00.000Z');
+      expect(reasons(m.rotation)).toEqual(['domain']);
+      expect(reasons(m.returned)).toEqual([]);
+      expect(rows.get(m.returned)!.status).toBe('active');
+
+      // From now on one open rest per kind: the DNS-resting mailbox can rest for bounces too, not twice for DNS.
+      expect(await openRest(pool, m.dns, 'rest', 'bounce rate', null)).not.toBeNull();
+      expect(await openRest(pool, m.dns, 'dns', 'again', null)).toBeNull();
     } finally {
       await pool.end();
       await db.drop();
