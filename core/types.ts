@@ -4,17 +4,6 @@
  * without importing the code that produces them.
  */
 
-/** Why a mailbox may not send now, as the mailbox workflow reports and writes it. */
-export type PauseKind = 'user' | 'misconfigured' | 'rest' | 'dns' | 'domain';
-
-/** A pause reason as shown: instants in ISO 8601. */
-export interface PauseView {
-  kind: PauseKind;
-  reason: string;
-  since: string;
-  until: string | null;
-}
-
 /** Why a campaign (or one of its mailbox lanes) is not sending right now. */
 export type WaitReason =
   | 'pacing'

@@ -71,10 +71,20 @@ export async function ensureSchemathesis(log: (m: string) => void = () => undefi
   return bin;
 }
 
+/**
+ * Python 3.11 builds an AST with a depth limit taken from what is left of the
+ * interpreter's recursion limit; Hypothesis parses a lambda's source deep in
+ * a recursive strategy, the build runs out and fails with "AST constructor
+ * recursion depth mismatch" (CPython gh-106905), a Runtime Error of the tool
+ * (seen in a full run on a loaded machine). The same CLI, with room to recurse.
+ */
+const LAUNCHER = 'import sys; sys.setrecursionlimit(20000); from schemathesis.cli import schemathesis; sys.argv[0] = "schemathesis"; sys.exit(schemathesis())';
+
 /** The command that runs schemathesis here, or an error that says how to get it. */
 export async function schemathesisCommand(env = process.env): Promise<string[]> {
-  const bin = path.join(installDir(env), 'bin', 'schemathesis');
-  if (await executable(bin)) return [bin];
+  const dir = installDir(env);
+  const bin = path.join(dir, 'bin', 'schemathesis');
+  if (await executable(bin)) return [path.join(dir, 'bin', 'python'), '-c', LAUNCHER];
   if (env.SCHEMATHESIS_BIN && (await executable(env.SCHEMATHESIS_BIN))) return [env.SCHEMATHESIS_BIN];
   throw new Error(`schemathesis is not installed: run \`npx tsx scripts/schemathesis.ts ensure\` (installs ${SCHEMATHESIS_VERSION} from PyPI into ${installDir(env)})`);
 }

@@ -124,7 +124,9 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
    * read after the answer agrees. A write that fails every retry is logged and
    * tried again at the next change.
    */
+  let writesInFlight = 0;
   const persist = (): Promise<void> => {
+    writesInFlight++;
     writing = writing.then(async () => {
       const current = written();
       if (current === lastWritten) return;
@@ -140,6 +142,8 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
         lastWritten = '';
         log.warn('mailbox status not written; retried at the next change', { error: (err as Error).message });
       }
+    }).finally(() => {
+      writesInFlight--;
     });
     return writing;
   };
@@ -325,9 +329,10 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       }
       continue;
     }
-    // Continue as new: let every handler finish first (and the last status write), then carry all state.
-    await condition(allHandlersFinished);
-    await writing;
+    // Continue as new: let every handler and every status write finish first, then carry all state. One condition,
+    // and nothing awaited after it: an Update handled while a write was in flight completes in the same activation,
+    // and its answer must go out before the continue-as-new (which must be the task's last command).
+    await condition(() => allHandlersFinished() && writesInFlight === 0);
     const t = now();
     expireOutstanding(t);
     await continueAsNew<typeof mailboxWorkflow>({

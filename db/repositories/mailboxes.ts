@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
-import type { PauseView } from '../../core/types';
+import type { PauseView } from '../../workflows/policy/types';
 import { MAILBOX_DOMAIN_USABLE } from './domains';
 
 export interface MailboxRecord {

@@ -102,8 +102,17 @@ describe('tenant isolation and auth', () => {
   });
 
   it('the operator key cannot act as a client', async () => {
-    const res = await stack.app.inject({ method: 'GET', url: '/v1/mailboxes', headers: bearer(stack.adminKey) });
+    const res = await stack.app.inject({ method: 'GET', url: '/v1/templates', headers: bearer(stack.adminKey) });
     expect(res.statusCode).toBe(403);
+  });
+
+  it('the operator key lists the agency\'s mailboxes, never a client\'s', async () => {
+    const { rows } = await stack.pool.query<{ id: string }>('SELECT id FROM mailboxes WHERE client_id IS NOT NULL');
+    const res = await stack.app.inject({ method: 'GET', url: '/v1/mailboxes?limit=200', headers: bearer(stack.adminKey) });
+    expect(res.statusCode).toBe(200);
+    const listed = new Set(json<{ items: { id: string }[] }>(res).items.map((m) => m.id));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(listed.has(r.id)).toBe(false);
   });
 
   it('keys are stored hashed and a second key works', async () => {

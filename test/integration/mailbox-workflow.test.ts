@@ -253,6 +253,27 @@ describe('mailbox workflow (time-skipping test server)', () => {
     expect((await send('d2')).granted).toBe(true);
   });
 
+  it('continues as new while a status write is in flight and Updates keep coming, answering every one', async () => {
+    const settings: MailboxPolicySettings = {
+      timezone: 'UTC', window: allWeek, warmup: null,
+      limits: { dailyMax: 1000, hourlyMax: 1000, minIntervalSeconds: 0, jitterRatio: 0 },
+    };
+    // A tiny message budget: the run wants to continue as new while the pause's write to Postgres is still running.
+    const { mailboxId, handle } = await dbMailbox(settings, { maxEventsPerRun: 3 });
+    const reserves = Array.from({ length: 12 }, (_, i) =>
+      handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: `w${i}`, campaignId: `c${i}`, horizonMs: 0 }] }));
+    const [paused, ...answers] = await Promise.all([
+      handle.executeUpdate(pauseUpdate, { args: [{ kind: 'user', reason: 'mid-run' }] }),
+      ...reserves,
+    ]);
+    expect(paused.status).toBe('paused');
+    expect(answers).toHaveLength(12);
+    const resumed = await handle.executeUpdate(resumeUpdate, { args: [{ kind: 'user' }] });
+    expect(resumed.status).toBe('active');
+    expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+    await expectEventually(async () => (await storedPauses(mailboxId)).status === 'active');
+  });
+
   it('carries new settings across continue-as-new', async () => {
     const settings: MailboxPolicySettings = {
       timezone: 'UTC', window: allWeek, warmup: null,

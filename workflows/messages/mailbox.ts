@@ -3,8 +3,7 @@
  * only, so the API and activities never load a workflow body.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { PauseKind, PauseView } from '../../core/types';
-import type { BlockReason, MailboxPolicySettings, Outcome, PolicyState, WindowConstraint } from '../policy';
+import type { BlockReason, MailboxPolicySettings, Outcome, PauseKind, PauseView, PolicyState, WindowConstraint } from '../policy';
 
 export type { PauseView };
 

@@ -119,9 +119,17 @@ export interface PolicyState {
   pauses?: PauseEntry[];
 }
 
-import type { PauseKind } from '../../core/types';
+/** Why a mailbox may not send now (./pauses.ts). */
+export type PauseKind = 'user' | 'misconfigured' | 'rest' | 'dns' | 'domain';
 
-export type { PauseKind };
+/** A pause reason as shown: instants in ISO 8601. */
+export interface PauseView {
+  kind: PauseKind;
+  reason: string;
+  since: string;
+  until: string | null;
+}
+
 
 export interface PauseEntry {
   kind: PauseKind;
