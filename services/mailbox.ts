@@ -75,7 +75,8 @@ export async function mailboxLiveState(temporal: Client, address: string, timeou
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     const text = `${(err as Error).message} ${String((err as Error).cause ?? '')}`;
-    if (/DEADLINE_EXCEEDED|deadline exceeded/i.test(text)) return null;
+    // No worker answered in time: the client's deadline, or (on a loaded server) the server's own query timeout.
+    if (/DEADLINE_EXCEEDED|deadline exceeded|query timed out|timed out waiting/i.test(text)) return null;
     throw err;
   }
 }
