@@ -79,7 +79,7 @@ describe('replay of mailbox, campaign, reputation, rotation, retention and inbox
     // An old provider event for the retention run to empty (an applied prune).
     await stack.pool.query(
       `INSERT INTO events (id, provider_kind, type, dedupe_key, payload, occurred_at, received_at)
-       VALUES ($1, 'ses', 'delivered', $1::text, '{"raw": true}', now() - interval '40 days', now() - interval '40 days')`,
+       VALUES ($1::uuid, 'ses', 'delivered', $1::text, '{"raw": true}', now() - interval '40 days', now() - interval '40 days')`,
       [randomUUID()],
     );
     for (const [name, wf, args] of [
