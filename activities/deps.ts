@@ -17,6 +17,8 @@ export interface ActivityDeps {
   unsubscribeKey: Buffer;
   /** HMAC key for open and click tokens (core/tracking/token.ts); without it no campaign's mail is tracked. */
   trackingKey?: Buffer;
+  /** Key erased addresses are hashed under (core/privacy.ts); the send step refuses an erased address with it. */
+  privacyKey?: Buffer;
   /** Circuit-breaker settings; DEFAULT_BREAKER when omitted. */
   breaker?: BreakerSettings;
   /** See SEND_DELIVERY_GUARANTEE in core/config.ts; at-most-once when omitted. */

@@ -6,6 +6,7 @@ import { imapActivities, type ImapActivityDeps } from './imap.activity';
 import { mailboxActivities } from './mailbox.activity';
 import { reputationActivities, type ScheduledActivityDeps } from './reputation.activity';
 import { reserveSlotActivities } from './reserve-slot.activity';
+import { retentionActivities } from './retention.activity';
 import { rotationActivities } from './rotation.activity';
 import { sendStepActivities } from './send-step.activity';
 
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps & ScheduledActivityDeps & Im
     ...rotationActivities(deps),
     ...domainActivities(deps),
     ...imapActivities(deps),
+    ...retentionActivities(deps),
   };
 }
 

@@ -9,6 +9,7 @@ import { getCampaignById } from '../db/repositories/campaigns';
 import { getClient } from '../db/repositories/clients';
 import { advanceLead, claimWork, threadOf } from '../db/repositories/lead-work';
 import { getLeads, setLeadStatus, type LeadRecord } from '../db/repositories/leads';
+import { markErasedLeads } from './erased-leads';
 import { getMailboxById } from '../db/repositories/mailboxes';
 import { claimSend, markSendStatus, markSent } from '../db/repositories/sends';
 import { setTrackedLinks } from '../db/repositories/engagements';
@@ -108,7 +109,7 @@ export function sendStepActivities(deps: ActivityDeps) {
 
   async function loadContext(campaignId: string, mailboxId: string, leadIds: string[]): Promise<BatchContext> {
     const [leads, campaign, mailbox] = await Promise.all([
-      getLeads(pool, leadIds),
+      getLeads(pool, leadIds).then((leads) => markErasedLeads(pool, deps.privacyKey, leads)),
       getCampaignById(pool, campaignId),
       getMailboxById(pool, mailboxId),
     ]);

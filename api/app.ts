@@ -21,6 +21,7 @@ import { mailboxRoutes } from './routes/mailboxes';
 import { mailboxSendRoutes } from './routes/mailbox-sends';
 import { metricsRoutes } from './routes/metrics';
 import { providerRoutes } from './routes/providers';
+import { privacyRoutes } from './routes/privacy';
 import { providerSwitchRoutes } from './routes/provider-switches';
 import { replyRoutes } from './routes/replies';
 import { suppressionRoutes } from './routes/suppressions';
@@ -85,6 +86,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   leadRoutes(app, deps);
   replyRoutes(app, deps);
   suppressionRoutes(app, deps);
+  privacyRoutes(app, deps);
   alertRoutes(app, deps);
   webhookRoutes(app, deps);
   inboundWebhookRoutes(app, deps);

@@ -146,6 +146,15 @@ export const configSchema = z.object({
   DEV_DATA_DIR: z.string().trim().min(1).default('.data'),
   ADMIN_API_KEY: z.string().trim().min(16, 'must be at least 16 characters').optional(),
   CREDENTIALS_KEY: secretKey.optional(),
+  /** Key erased addresses are hashed under (README "Privacy"): 32 bytes, base64. Unset = derived from CREDENTIALS_KEY. */
+  PRIVACY_HASH_KEY: secretKey.optional(),
+  /** Raw provider event payloads and rendered previews older than this are pruned daily (README "Privacy"). */
+  DATA_RETENTION_DAYS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of days')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 3650, 'must be 1-3650 days')
+    .default(365),
   /**
    * What a send whose outcome is unknown (timeout or reset after the request went out) does:
    * at-most-once marks it unknown and never re-sends (the default: no doubled mail);

@@ -328,8 +328,10 @@ function addCsvRow(out: LeadCollector, columns: Columns, row: number, record: st
  * Writes the collected leads in one transaction, after checking (under a
  * share lock) that the campaign is the client's and still takes leads.
  */
-export async function importLeads(pool: Pool, clientId: string, campaignId: string, collected: LeadCollector): Promise<LeadImportReport> {
-  const out = await insertLeadsIfCampaignOpen(pool, clientId, campaignId, collected.leads);
+export async function importLeads(
+  pool: Pool, clientId: string, campaignId: string, collected: LeadCollector, privacyKey?: Buffer | null,
+): Promise<LeadImportReport> {
+  const out = await insertLeadsIfCampaignOpen(pool, clientId, campaignId, collected.leads, privacyKey);
   if (!out.ok) {
     if (out.status === null) throw notFound('campaign');
     throw conflict(`campaign is ${out.status}; it takes no more leads`, [{ path: 'status', message: out.status }]);

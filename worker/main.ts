@@ -6,6 +6,7 @@ import { ProviderRegistry } from '../activities/providers/registry';
 import { dataConverterFrom } from '../core/codec';
 import { imapTaskQueue, loadConfigOrExit, type Config } from '../core/config';
 import { SecretBox } from '../core/crypto';
+import { privacyHashKey } from '../core/privacy';
 import { trackingKey } from '../core/tracking/token';
 import { unsubscribeKey } from '../core/unsubscribe';
 import { createLogger, type Logger } from '../core/logger';
@@ -58,6 +59,7 @@ export async function startWorker(
     publicBaseUrl: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}`,
     unsubscribeKey: unsubscribeKey(config.CREDENTIALS_KEY!),
     trackingKey: trackingKey(config.CREDENTIALS_KEY!),
+    privacyKey: privacyHashKey(config) ?? undefined,
     deliveryGuarantee: config.SEND_DELIVERY_GUARANTEE,
     breaker: {
       failureRate: config.PROVIDER_BREAKER_FAILURE_RATE,

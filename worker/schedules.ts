@@ -4,11 +4,14 @@ import type { Logger } from '../core/logger';
 
 export const REPUTATION_SCHEDULE_ID = 'reputation-controller';
 export const ROTATION_SCHEDULE_ID = 'daily-rotation';
+export const RETENTION_SCHEDULE_ID = 'data-retention';
 
 type ScheduleDefinition = Omit<ScheduleOptions, 'scheduleId'> & { scheduleId: string };
 
 /**
- * The two schedules: the reputation controller every 15 minutes, and the
+ * The schedules: the reputation controller every 15 minutes, the data
+ * retention run daily at 02:30 UTC (DATA_RETENTION_DAYS travels as its
+ * argument, so a worker start with a new value updates it), and the
  * daily rotation every hour on the hour, which rotates each client at
  * ROTATION_HOUR in the client's own time zone (the agency's own mailboxes
  * in ROTATION_TIMEZONE), once per local day. A run still going when the next
@@ -45,6 +48,20 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
         staticSummary: `Daily rotation at ${String(config.ROTATION_HOUR).padStart(2, '0')}:00 in each client's time zone: domain DNS checks, provider order, SES configuration sets; rested mailboxes back`,
       },
       policies,
+    },
+    {
+      scheduleId: RETENTION_SCHEDULE_ID,
+      spec: { calendars: [{ hour: 2, minute: 30 }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'retentionWorkflow',
+        workflowId: `${RETENTION_SCHEDULE_ID}-run`,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        args: [{ retentionDays: config.DATA_RETENTION_DAYS }],
+        workflowExecutionTimeout: '2 hours',
+        staticSummary: `Data retention: raw provider event payloads and rendered previews older than ${config.DATA_RETENTION_DAYS} days are emptied`,
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
     },
   ];
 }

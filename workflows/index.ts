@@ -5,3 +5,4 @@ export { mailboxWorkflow } from './mailbox.workflow';
 export { reputationWorkflow } from './reputation.workflow';
 export { rotationWorkflow } from './rotation.workflow';
 export { imapWatcherWorkflow } from './imap-watcher.workflow';
+export { retentionWorkflow } from './retention.workflow';

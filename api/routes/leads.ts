@@ -8,6 +8,7 @@ import { headerVariables } from '../../core/template/validate';
 import { getCampaign } from '../../db/repositories/campaigns';
 import { getCampaignTemplate } from '../../db/repositories/templates';
 import { LEAD_OPEN_STATUSES } from '../../db/repositories/leads';
+import { privacyHashKey } from '../../core/privacy';
 import type { AppDeps } from '../deps';
 import { wakeCampaign } from '../../services/campaign-wake';
 import {
@@ -44,7 +45,8 @@ function zodDetails(issues: { path: PropertyKey[]; message: string; code?: strin
  * `{accepted, duplicates, suppressed, invalid: [{row, message}]}`; in JSON,
  * `row` is the 0-based index into `leads`, in CSV the 1-based data row.
  */
-export function leadRoutes(app: FastifyInstance, { pool, temporal }: AppDeps): void {
+export function leadRoutes(app: FastifyInstance, { pool, temporal, config }: AppDeps): void {
+  const privacyKey = privacyHashKey(config);
   // Own scope, so the text/csv parser (which hands the raw stream on) applies to this route only.
   void app.register(async (scope) => {
     scope.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
@@ -108,7 +110,7 @@ export function leadRoutes(app: FastifyInstance, { pool, temporal }: AppDeps): v
         // `row` counts from 1 as in a CSV upload (the 2nd lead is row 2); the message names the JSON path.
         parsed.data.leads.forEach((l, i) => collected.add(i + 1, l.email, l.vars ?? {}, `leads.${i}.email`, `leads.${i}.vars.`));
       }
-      const result = await importLeads(pool, clientId, c.id, collected);
+      const result = await importLeads(pool, clientId, c.id, collected, privacyKey);
       // A running campaign's idle lanes sleep without polling: tell it new leads are there.
       if (c.status === 'running' && result.accepted > 0) await wakeCampaign(temporal, c.id, req.log);
       return result;

@@ -57,11 +57,18 @@ export async function findSendForEvent(db: Db, e: Pick<FeedbackEvent, 'provider'
   return rows[0] ?? null;
 }
 
-/** Stores the event unless its provider event id was seen before; true when stored. */
+/**
+ * Stores the event unless its provider event id was seen before; true when
+ * stored. An event arriving after its lead was erased (README "Privacy")
+ * keeps an empty payload: the provider's copy names the address.
+ */
 export async function insertEvent(db: Db, e: FeedbackEvent, match: { clientId: string | null; sendId: string | null }): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO events (id, client_id, send_id, provider_kind, type, dedupe_key, payload, occurred_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING`,
+     VALUES ($1, $2, $3, $4, $5, $6,
+             CASE WHEN EXISTS (SELECT 1 FROM sends s JOIN leads l ON l.id = s.lead_id WHERE s.id = $3::uuid AND l.erased_at IS NOT NULL)
+                  THEN '{}'::jsonb ELSE $7::jsonb END,
+             $8) ON CONFLICT (dedupe_key) DO NOTHING`,
     [uuidv7(), match.clientId, match.sendId, e.provider, e.type, `${e.provider}:${e.eventId}`, JSON.stringify(e.payload ?? {}), e.occurredAt],
   );
   return rowCount === 1;

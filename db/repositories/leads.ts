@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
+import { hashEmail } from '../../core/privacy';
 
 export interface LeadRecord {
   id: string;
@@ -33,25 +34,33 @@ export async function insertLeads(
   clientId: string,
   campaignId: string,
   leads: NewLead[],
+  privacyKey?: Buffer | null,
 ): Promise<InsertLeadsResult> {
   if (leads.length === 0) return { accepted: 0, duplicates: 0, suppressed: 0 };
+  // An erased address (suppression_hashes, README "Privacy") is counted suppressed and not written at all.
   const { rows } = await pool.query<{ status: string; n: string }>(
     `WITH input AS (
-       SELECT u.id, u.email, u.vars FROM jsonb_to_recordset($3::jsonb) AS u(id uuid, email text, vars jsonb)
+       SELECT u.id, u.email, u.vars, u.h FROM jsonb_to_recordset($3::jsonb) AS u(id uuid, email text, vars jsonb, h text)
+     ), erased AS (
+       SELECT i.id FROM input i
+       WHERE i.h IS NOT NULL AND EXISTS (
+         SELECT 1 FROM suppression_hashes sh WHERE sh.email_hash = i.h AND (sh.client_id IS NULL OR sh.client_id = $1))
      ), ins AS (
        INSERT INTO leads (id, client_id, campaign_id, email, vars, status)
        SELECT i.id, $1, $2, i.email, i.vars,
               CASE WHEN s.email IS NULL THEN 'pending' ELSE 'suppressed' END
        FROM input i LEFT JOIN suppressions s ON s.client_id = $1 AND s.email = lower(i.email)
+       WHERE i.id NOT IN (SELECT id FROM erased)
        ON CONFLICT DO NOTHING
        RETURNING status
      )
-     SELECT status, count(*) AS n FROM ins GROUP BY status`,
-    [clientId, campaignId, JSON.stringify(leads.map((l) => ({ id: uuidv7(), email: l.email, vars: l.vars })))],
+     SELECT status, count(*) AS n FROM ins GROUP BY status
+     UNION ALL SELECT 'erased', count(*) FROM erased`,
+    [clientId, campaignId, JSON.stringify(leads.map((l) => ({ id: uuidv7(), email: l.email, vars: l.vars, h: privacyKey ? hashEmail(privacyKey, l.email) : null })))],
   );
   const by = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   const accepted = by.pending ?? 0;
-  const suppressed = by.suppressed ?? 0;
+  const suppressed = (by.suppressed ?? 0) + (by.erased ?? 0);
   return { accepted, suppressed, duplicates: leads.length - accepted - suppressed };
 }
 
@@ -69,6 +78,7 @@ export async function insertLeadsIfCampaignOpen(
   clientId: string,
   campaignId: string,
   leads: NewLead[],
+  privacyKey?: Buffer | null,
 ): Promise<{ ok: true; result: InsertLeadsResult } | { ok: false; status: string | null }> {
   const db = await pool.connect();
   try {
@@ -82,7 +92,7 @@ export async function insertLeadsIfCampaignOpen(
       await db.query('ROLLBACK');
       return { ok: false, status: status ?? null };
     }
-    const result = await insertLeads(db, clientId, campaignId, leads);
+    const result = await insertLeads(db, clientId, campaignId, leads, privacyKey);
     await db.query('COMMIT');
     return { ok: true, result };
   } catch (err) {

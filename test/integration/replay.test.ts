@@ -18,7 +18,7 @@ import {
   stateQuery,
 } from '../../workflows/mailbox.workflow';
 import { SmtpSink } from '../fakes/smtp-sink';
-import { reputationWorkflow, rotationWorkflow } from '../../workflows';
+import { reputationWorkflow, retentionWorkflow, rotationWorkflow } from '../../workflows';
 import { campaignWithLeads, newProvider } from '../helpers/campaign-fixture';
 import { imapTaskQueue } from '../../core/config';
 import { SecretBox } from '../../core/crypto';
@@ -52,7 +52,7 @@ const FIXTURE_PAYLOAD_KEY = Buffer.alloc(32, 7).toString('base64');
  * and fresh ones must replay on today's workflow code without a
  * nondeterminism error. Own database: the scheduled workflows act on every row.
  */
-describe('replay of mailbox, campaign, reputation, rotation and inbox watcher workflow histories', () => {
+describe('replay of mailbox, campaign, reputation, rotation, retention and inbox watcher workflow histories', () => {
   let stack: Stack;
   let sink: SmtpSink;
   let db: { url: string; drop(): Promise<void> };
@@ -76,7 +76,15 @@ describe('replay of mailbox, campaign, reputation, rotation and inbox watcher wo
          ORDER BY id LIMIT 2)`,
     );
     const out = [];
-    for (const [name, wf, args] of [['reputation', reputationWorkflow, []], ['rotation', rotationWorkflow, [{ force: true }]]] as const) {
+    // An old provider event for the retention run to empty (an applied prune).
+    await stack.pool.query(
+      `INSERT INTO events (id, provider_kind, type, dedupe_key, payload, occurred_at, received_at)
+       VALUES ($1::uuid, 'ses', 'delivered', $1::text, '{"raw": true}', now() - interval '40 days', now() - interval '40 days')`,
+      [randomUUID()],
+    );
+    for (const [name, wf, args] of [
+      ['reputation', reputationWorkflow, []], ['rotation', rotationWorkflow, [{ force: true }]], ['retention', retentionWorkflow, [{ retentionDays: 30 }]],
+    ] as const) {
       const workflowId = `replay-${name}-${randomUUID()}`;
       await stack.temporal.workflow.execute(wf as typeof rotationWorkflow, { taskQueue: stack.config.TEMPORAL_TASK_QUEUE, workflowId, args: args as [] });
       out.push({ name, workflowId, history: await stack.temporal.workflow.getHandle(workflowId).fetchHistory() });
@@ -235,7 +243,7 @@ describe('replay of mailbox, campaign, reputation, rotation and inbox watcher wo
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
-      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run', 'fixture-mailbox-reasons-run']),
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run', 'fixture-mailbox-reasons-run', 'fixture-retention-run']),
     );
     // A hang guard, not a speed check: replay takes about 3 s on a quiet machine, and was seen past 30 s beside the scale lane in CI.
     const results = await stage('replay', 120_000, (async () => {

@@ -1,12 +1,12 @@
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { createLogger } from '../../core/logger';
-import { REPUTATION_SCHEDULE_ID, ROTATION_SCHEDULE_ID, ensureSchedules } from '../../worker/schedules';
+import { REPUTATION_SCHEDULE_ID, RETENTION_SCHEDULE_ID, ROTATION_SCHEDULE_ID, ensureSchedules } from '../../worker/schedules';
 import { startWorker } from '../../worker/main';
 import { startStack, type Stack } from '../helpers/stack';
 import { testEnv } from '../helpers/test-env';
 
 /**
- * The two schedules exist on the dev server once a worker has started, and
+ * The schedules exist on the dev server once a worker has started, and
  * again after a restart (a second start updates them in place, no
  * duplicate, no failure). Schedule ids are per namespace: this file is the
  * only test that turns SCHEDULES_ENABLED on.
@@ -17,11 +17,11 @@ describe('reputation and rotation schedules (dev server)', () => {
   beforeAll(async () => {
     stack = await startStack({
       worker: true,
-      env: { SCHEDULES_ENABLED: 'true', ROTATION_TIMEZONE: 'America/New_York', ROTATION_HOUR: '4' },
+      env: { SCHEDULES_ENABLED: 'true', ROTATION_TIMEZONE: 'America/New_York', ROTATION_HOUR: '4', DATA_RETENTION_DAYS: '90' },
     });
   });
   afterAll(async () => {
-    for (const id of [REPUTATION_SCHEDULE_ID, ROTATION_SCHEDULE_ID]) {
+    for (const id of [REPUTATION_SCHEDULE_ID, ROTATION_SCHEDULE_ID, RETENTION_SCHEDULE_ID]) {
       await stack?.temporal.schedule.getHandle(id).delete().catch(() => undefined);
     }
     await stack?.close();
@@ -44,6 +44,17 @@ describe('reputation and rotation schedules (dev server)', () => {
     expect(rot.action).toEqual(expect.objectContaining({ staticSummary: expect.stringContaining("at 04:00 in each client's time zone") }));
     expect(rot.action).toEqual(expect.objectContaining({ workflowType: 'rotationWorkflow', taskQueue: stack.config.TEMPORAL_TASK_QUEUE }));
     expect(rot.policies.overlap).toBe('SKIP');
+  });
+
+  it('the data retention schedule runs daily with DATA_RETENTION_DAYS as its argument; a restart with a new value updates it', async () => {
+    const ret = await stack.temporal.schedule.getHandle(RETENTION_SCHEDULE_ID).describe();
+    expect(ret.spec.calendars).toEqual([expect.objectContaining({ hour: [{ start: 2, end: 2, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] })]);
+    expect(ret.action).toEqual(expect.objectContaining({ type: 'startWorkflow', workflowType: 'retentionWorkflow', taskQueue: stack.config.TEMPORAL_TASK_QUEUE, args: [{ retentionDays: 90 }] }));
+    expect(ret.policies.overlap).toBe('SKIP');
+    await ensureSchedules(stack.temporal, { ...stack.config, DATA_RETENTION_DAYS: 30 });
+    const again = await stack.temporal.schedule.getHandle(RETENTION_SCHEDULE_ID).describe();
+    expect(again.action).toEqual(expect.objectContaining({ args: [{ retentionDays: 30 }] }));
+    expect(again.info.createdAt).toEqual(ret.info.createdAt);
   });
 
   it('survive a restart: a second worker start updates them in place (new config), without failing', async () => {
@@ -69,8 +80,8 @@ describe('reputation and rotation schedules (dev server)', () => {
   it('ensures twice at once without failing or duplicating, and keeps an operator pause', async () => {
     await stack.temporal.schedule.getHandle(REPUTATION_SCHEDULE_ID).pause('operator: maintenance');
     await expect(Promise.all([ensureSchedules(stack.temporal, stack.config), ensureSchedules(stack.temporal, stack.config)])).resolves.toEqual([
-      [REPUTATION_SCHEDULE_ID, ROTATION_SCHEDULE_ID],
-      [REPUTATION_SCHEDULE_ID, ROTATION_SCHEDULE_ID],
+      [REPUTATION_SCHEDULE_ID, ROTATION_SCHEDULE_ID, RETENTION_SCHEDULE_ID],
+      [REPUTATION_SCHEDULE_ID, ROTATION_SCHEDULE_ID, RETENTION_SCHEDULE_ID],
     ]);
     const [rep] = await describeBoth(stack.temporal);
     expect(rep.state.paused).toBe(true);

@@ -41,10 +41,19 @@ describe('core/config', () => {
     ['CREDENTIALS_KEY', 'too-short'],
     ['ADMIN_API_KEY', 'short'],
     ['EMBEDDED_PG_PORT', '-1'],
+    ['DATA_RETENTION_DAYS', '0'],
+    ['DATA_RETENTION_DAYS', '30d'],
+    ['DATA_RETENTION_DAYS', '4000'],
+    ['PRIVACY_HASH_KEY', 'too-short'],
   ])('%s=%s is rejected naming the variable', (name, value) => {
     const err = errorFor({ [name]: value });
     expect(err.issues.map((i) => i.variable)).toEqual([name]);
     expect(err.message).toContain(name);
+  });
+
+  it('DATA_RETENTION_DAYS: a year by default, or the days configured', () => {
+    expect(loadConfig(valid).DATA_RETENTION_DAYS).toBe(365);
+    expect(loadConfig({ ...valid, DATA_RETENTION_DAYS: '30' }).DATA_RETENTION_DAYS).toBe(30);
   });
 
   it('TRUST_PROXY: off by default; true, false, or a list of proxy addresses / CIDRs', () => {
