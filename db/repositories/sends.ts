@@ -82,7 +82,7 @@ export async function waitForClaimedSends(pool: Pool, campaignId: string, timeou
 const SEND_COST_SQL = `CASE acct.pricing->>'kind'
     WHEN 'per_message' THEN (acct.pricing->>'usd')::numeric
     WHEN 'per_thousand' THEN (acct.pricing->>'usd')::numeric / 1000
-    WHEN 'monthly' THEN CASE WHEN (SELECT sends FROM usage) <= (acct.pricing->>'includedMessages')::bigint THEN 0
+    WHEN 'monthly' THEN CASE WHEN (SELECT usage.sends FROM usage) <= (acct.pricing->>'includedMessages')::bigint THEN 0
                              ELSE (acct.pricing->>'overagePerThousandUsd')::numeric / 1000 END
   END`;
 
