@@ -10,6 +10,7 @@ import { markOptionalBodies, registerErrorResponses, type OptionalBodies } from 
 import { registerRateLimits } from './plugins/rate-limit';
 import { alertRoutes } from './routes/alerts';
 import { campaignStatsRoutes } from './routes/campaign-stats';
+import { costRoutes } from './routes/costs';
 import { campaignRoutes } from './routes/campaigns';
 import { clientRoutes } from './routes/clients';
 import { CODEC_COOKIE, codecRoutes } from './routes/codec';
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   templateRoutes(app, deps);
   campaignRoutes(app, deps);
   campaignStatsRoutes(app, deps);
+  costRoutes(app, deps);
   leadRoutes(app, deps);
   replyRoutes(app, deps);
   suppressionRoutes(app, deps);

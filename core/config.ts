@@ -96,6 +96,12 @@ const ianaZone = z
     }
   }, 'must be an IANA time zone, e.g. UTC or Europe/Berlin');
 
+/** A plain decimal (no sign, no exponent) of at least `min` (above `min` when `exclusive`). */
+const decimal = (fallback: number, unit: string, min = 0, exclusive = false) =>
+  z.string().trim().regex(/^\d+(\.\d+)?$/, `must be ${unit}, a plain decimal like 0.08`).transform(Number)
+    .refine((n) => Number.isFinite(n) && (exclusive ? n > min : n >= min), `must be ${unit}${exclusive ? ` above ${min}` : ''}`)
+    .default(fallback);
+
 const positiveWhole = (fallback: number, unit: string) =>
   z.string().regex(/^\d+$/, `must be ${unit}`).transform(Number).refine((n) => n > 0, `must be ${unit} above 0`).default(fallback);
 
@@ -271,6 +277,15 @@ export const configSchema = z.object({
   IMAP_SESSION_MINUTES: positiveWhole(60, 'a whole number of minutes'),
   /** IMAP sessions one worker process holds at once (its IMAP task queue's activity slots). */
   IMAP_MAX_SESSIONS: positiveWhole(1000, 'a whole number of sessions'),
+  /**
+   * Cost per email (README "Cost per email"): the engine's share is estimated from the Temporal actions a sent
+   * email takes (measured: README "Performance"), their price, and a monthly infrastructure figure spread over
+   * that month's sends; the target is what the metric and the reports compare the total with.
+   */
+  ACTIONS_PER_EMAIL: decimal(5.15, 'a number of Temporal actions per sent email', 0, true),
+  TEMPORAL_PRICE_PER_MILLION_ACTIONS: decimal(50, 'USD per million Temporal actions'),
+  INFRA_MONTHLY_USD: decimal(0, 'USD a month'),
+  COST_PER_EMAIL_TARGET_USD: decimal(0.08, 'USD per email', 0, true),
 }).superRefine((c, ctx) => {
   // Unsubscribe links and List-Unsubscribe are built on PUBLIC_BASE_URL; RFC 8058 one-click needs an https URI.
   if (c.NODE_ENV === 'production' && !(c.PUBLIC_BASE_URL && new URL(c.PUBLIC_BASE_URL).protocol === 'https:')) {

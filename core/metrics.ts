@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { engineShare, type EngineRates } from './cost';
 
 /**
  * Prometheus metrics of the engine. Business figures (sends, mailboxes,
@@ -17,6 +18,8 @@ export interface MetricsSources {
   temporal: Client;
   namespace: string;
   taskQueue: string;
+  /** The engine's cost rates and the target (core/cost.ts); without them no cost figures are exported. */
+  costs?: EngineRates;
 }
 
 export const METRIC_NAMES = {
@@ -32,7 +35,12 @@ export const METRIC_NAMES = {
   clicks: 'outreach_clicks',
   sourceUp: 'outreach_metrics_source_up',
   httpDuration: 'outreach_http_request_duration_seconds',
+  costPerEmail: 'outreach_cost_per_email_usd',
+  costPerEmailTarget: 'outreach_cost_per_email_target_usd',
+  costMonth: 'outreach_cost_month_usd',
 } as const;
+
+const COST_COMPONENTS = ['provider', 'temporal', 'infra', 'total'] as const;
 
 const BREAKER_STATES = ['closed', 'open', 'half_open'] as const;
 const TASK_QUEUE_TYPES = [
@@ -54,6 +62,9 @@ export class EngineMetrics {
   private readonly opens: Gauge<'client' | 'source'>;
   private readonly clicks: Gauge<'client' | 'source'>;
   private readonly sourceUp: Gauge<'source'>;
+  private readonly costPerEmail: Gauge<'component'>;
+  private readonly costPerEmailTarget: Gauge;
+  private readonly costMonth: Gauge<'component'>;
   /** Scrapes run one at a time: a reset in one never blanks another's output. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -109,6 +120,20 @@ export class EngineMetrics {
       help: 'Whether the last scrape could read its source (postgres, temporal): 1 yes, 0 no',
       labelNames: ['source'], registers,
     });
+    this.costPerEmail = new Gauge({
+      name: METRIC_NAMES.costPerEmail,
+      help: 'Cost per sent email this calendar month (UTC) so far, every client, in USD, by component: provider (recorded per send), temporal and infra (the engine, estimated), total',
+      labelNames: ['component'], registers,
+    });
+    this.costPerEmailTarget = new Gauge({
+      name: METRIC_NAMES.costPerEmailTarget, help: 'The cost per email target in USD (COST_PER_EMAIL_TARGET_USD)', registers,
+    });
+    this.costMonth = new Gauge({
+      name: METRIC_NAMES.costMonth,
+      help: 'Cost of this calendar month\'s (UTC) sends so far, every client, in USD, by component (the infra component is INFRA_MONTHLY_USD once anything was sent)',
+      labelNames: ['component'], registers,
+    });
+    if (sources.costs) this.costPerEmailTarget.set(sources.costs.targetPerEmailUsd);
     this.httpDuration = new Histogram({
       name: METRIC_NAMES.httpDuration,
       help: 'API request latency in seconds by method, route pattern and status code',
@@ -136,7 +161,7 @@ export class EngineMetrics {
   private async readPostgres(): Promise<void> {
     const { pool } = this.sources;
     try {
-      const [sends, breakers, mailboxes, campaigns, events, replies, engagements] = await Promise.all([
+      const [sends, breakers, mailboxes, campaigns, events, replies, engagements, month] = await Promise.all([
         pool.query<{ client: string; provider: string; status: string; n: string }>(
           `SELECT s.client_id::text AS client, coalesce(pa.name, 'none') AS provider, s.status, count(*) AS n
              FROM sends s LEFT JOIN provider_accounts pa ON pa.id = s.provider_account_id
@@ -160,6 +185,13 @@ export class EngineMetrics {
         pool.query<{ client: string; kind: string; prefetch: boolean; n: string }>(
           'SELECT client_id::text AS client, kind, prefetch, count(*) AS n FROM engagements GROUP BY 1, 2, 3',
         ),
+        // This calendar month's (UTC) accepted sends and their recorded cost (db/repositories/costs.ts counts the same sends).
+        pool.query<{ n: number; usd: number }>(
+          `SELECT count(*)::int AS n, coalesce(sum(cost_usd), 0)::float8 AS usd FROM sends
+            WHERE provider_message_id IS NOT NULL AND provider_account_id IS NOT NULL
+              AND sent_at >= (date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')
+              AND sent_at < ((date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC')`,
+        ),
       ]);
       this.sends.reset();
       for (const r of sends.rows) this.sends.set({ client: r.client, provider: r.provider, status: r.status }, Number(r.n));
@@ -180,11 +212,26 @@ export class EngineMetrics {
       for (const r of engagements.rows) {
         (r.kind === 'open' ? this.opens : this.clicks).set({ client: r.client, source: r.prefetch ? 'prefetch' : 'person' }, Number(r.n));
       }
+      this.setCosts(month.rows[0]?.n ?? 0, month.rows[0]?.usd ?? 0);
       this.sourceUp.set({ source: 'postgres' }, 1);
     } catch {
       // Stale figures would lie: drop them and say the source is down.
-      for (const g of [this.sends, this.breaker, this.mailboxes, this.campaigns, this.webhookEvents, this.replies, this.opens, this.clicks]) g.reset();
+      for (const g of [this.sends, this.breaker, this.mailboxes, this.campaigns, this.webhookEvents, this.replies, this.opens, this.clicks, this.costPerEmail, this.costMonth]) g.reset();
       this.sourceUp.set({ source: 'postgres' }, 0);
+    }
+  }
+
+  /** The month's cost by component and per email (no per-email figure before the month's first send). */
+  private setCosts(sends: number, providerUsd: number): void {
+    this.costPerEmail.reset();
+    this.costMonth.reset();
+    const rates = this.sources.costs;
+    if (!rates) return;
+    const engine = engineShare([{ sends, allSends: sends }], rates);
+    const usd = { provider: providerUsd, temporal: engine.temporalUsd, infra: engine.infraUsd, total: providerUsd + engine.temporalUsd + engine.infraUsd };
+    for (const component of COST_COMPONENTS) {
+      this.costMonth.set({ component }, usd[component]);
+      if (sends > 0) this.costPerEmail.set({ component }, usd[component] / sends);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { safeEqual } from '../../core/crypto';
 import { AppError } from '../../core/errors';
+import { engineRates } from '../../core/cost';
 import { EngineMetrics } from '../../core/metrics';
 import type { AppDeps } from '../deps';
 
@@ -20,6 +21,7 @@ export function metricsRoutes(app: FastifyInstance, deps: AppDeps): EngineMetric
     temporal: deps.temporal,
     namespace: deps.config.TEMPORAL_NAMESPACE,
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+    costs: engineRates(deps.config),
   });
   const accepted = [deps.config.METRICS_TOKEN, deps.config.ADMIN_API_KEY].filter((k): k is string => !!k);
 

@@ -1,15 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { conflict } from '../../core/errors';
-import { createProviderBody, providerView } from '../../core/schemas/providers';
-import { createProviderAccount, listProviderAccounts, type ProviderAccountRow } from '../../db/repositories/providers';
+import { conflict, notFound } from '../../core/errors';
+import { idParams } from '../../core/schemas/common';
+import { createProviderBody, providerView, updateProviderBody } from '../../core/schemas/providers';
+import { createProviderAccount, listProviderAccounts, updateProviderPricing, type ProviderAccountRow } from '../../db/repositories/providers';
 import type { AppDeps } from '../deps';
 
 const view = (p: ProviderAccountRow) => ({
   id: p.id,
   name: p.name,
   kind: p.kind,
+  pricing: p.pricing,
   createdAt: p.created_at.toISOString(),
 });
 
@@ -30,6 +32,22 @@ export function providerRoutes(app: FastifyInstance, { pool, box }: AppDeps): vo
       }
       throw err;
     }
+  });
+
+  r.patch('/v1/providers/:id', {
+    config: { auth: 'operator' },
+    schema: {
+      tags: ['operator'],
+      params: idParams,
+      body: updateProviderBody,
+      description: 'Changes what the account charges (null: not priced). Sends recorded from then on are costed at it; earlier sends keep their cost.',
+      response: { 200: providerView },
+    },
+  }, async (req) => {
+    const p = await updateProviderPricing(pool, req.params.id, req.body.pricing);
+    if (!p) throw notFound('provider account');
+    req.log.info({ providerId: p.id, pricing: p.pricing?.kind ?? null }, 'provider pricing changed');
+    return view(p);
   });
 
   r.get('/v1/providers', {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { nonBlank } from './common';
+import { pricing } from './pricing';
 
 export const PROVIDER_KINDS = ['ses', 'sendgrid', 'mailgun', 'smtp'] as const;
 export const providerKind = z.enum(PROVIDER_KINDS);
@@ -44,10 +45,10 @@ export const mailgunConfig = z.strictObject({
 });
 
 export const createProviderBody = z.discriminatedUnion('kind', [
-  z.strictObject({ name: nonBlank(100), kind: z.literal('smtp'), config: smtpConfig }),
-  z.strictObject({ name: nonBlank(100), kind: z.literal('ses'), config: sesConfig }),
-  z.strictObject({ name: nonBlank(100), kind: z.literal('sendgrid'), config: sendgridConfig }),
-  z.strictObject({ name: nonBlank(100), kind: z.literal('mailgun'), config: mailgunConfig }),
+  z.strictObject({ name: nonBlank(100), kind: z.literal('smtp'), config: smtpConfig, pricing: pricing.optional() }),
+  z.strictObject({ name: nonBlank(100), kind: z.literal('ses'), config: sesConfig, pricing: pricing.optional() }),
+  z.strictObject({ name: nonBlank(100), kind: z.literal('sendgrid'), config: sendgridConfig, pricing: pricing.optional() }),
+  z.strictObject({ name: nonBlank(100), kind: z.literal('mailgun'), config: mailgunConfig, pricing: pricing.optional() }),
 ]);
 export type CreateProviderBody = z.infer<typeof createProviderBody>;
 export type ProviderConfig = CreateProviderBody['config'];
@@ -57,5 +58,9 @@ export const providerView = z.object({
   id: z.uuid(),
   name: z.string(),
   kind: providerKind,
+  pricing: pricing.nullable(),
   createdAt: z.string(),
 });
+
+/** PATCH /v1/providers/:id: the account's pricing (null: no longer priced); later sends are costed at it. */
+export const updateProviderBody = z.strictObject({ pricing: pricing.nullable() });

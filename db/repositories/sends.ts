@@ -73,15 +73,43 @@ export async function waitForClaimedSends(pool: Pool, campaignId: string, timeou
   }
 }
 
-/** sentAt: when it went out (epoch ms, the caller's clock: a lane's workflow time); the database's now() when omitted. */
+/**
+ * The send's cost at the account that sent it, in USD, from the account's pricing (core/schemas/pricing.ts):
+ * the price of one message, a thousandth of a per-thousand price, or for a monthly plan the marginal cost of
+ * this send, 0 while the account's sends of the calendar month (UTC, counted in provider_month_usage by
+ * `$usage`) are within the included messages and the overage rate after. NULL for an unpriced account.
+ */
+const SEND_COST_SQL = `CASE acct.pricing->>'kind'
+    WHEN 'per_message' THEN (acct.pricing->>'usd')::numeric
+    WHEN 'per_thousand' THEN (acct.pricing->>'usd')::numeric / 1000
+    WHEN 'monthly' THEN CASE WHEN (SELECT usage.sends FROM usage) <= (acct.pricing->>'includedMessages')::bigint THEN 0
+                             ELSE (acct.pricing->>'overagePerThousandUsd')::numeric / 1000 END
+  END`;
+
+/**
+ * Records the send as accepted by `providerAccountId` (the account that actually sent it: after a failover,
+ * the second one) with its cost there, in one statement: a monthly plan's counter and the row move together,
+ * and a row whose cost is already recorded never counts twice.
+ * sentAt: when it went out (epoch ms, the caller's clock: a lane's workflow time); the database's now() when omitted.
+ */
 export async function markSent(
   pool: Pool,
   id: string,
   r: { providerAccountId: string; providerMessageId: string; messageIdHeader: string | null; slotAt?: number; sentAt?: number },
 ): Promise<void> {
   await pool.query(
-    `UPDATE sends SET status = 'sent', provider_account_id = $2, provider_message_id = $3, message_id_header = $4,
-       slot_at = $5, sent_at = coalesce($6::timestamptz, now()), updated_at = now(), last_error = NULL WHERE id = $1`,
+    `WITH acct AS (SELECT pricing FROM provider_accounts WHERE id = $2),
+     usage AS (
+       INSERT INTO provider_month_usage AS u (provider_account_id, month, sends)
+       SELECT $2, date_trunc('month', coalesce($6::timestamptz, now()) AT TIME ZONE 'UTC')::date, 1 FROM acct
+        WHERE acct.pricing->>'kind' = 'monthly' AND EXISTS (SELECT 1 FROM sends WHERE id = $1 AND cost_usd IS NULL)
+       ON CONFLICT (provider_account_id, month) DO UPDATE SET sends = u.sends + 1
+       RETURNING u.sends
+     )
+     UPDATE sends SET status = 'sent', provider_account_id = $2, provider_message_id = $3, message_id_header = $4,
+       slot_at = $5, sent_at = coalesce($6::timestamptz, now()), updated_at = now(), last_error = NULL,
+       cost_usd = coalesce(sends.cost_usd, (SELECT ${SEND_COST_SQL} FROM acct))
+     WHERE id = $1`,
     [
       id,
       r.providerAccountId,

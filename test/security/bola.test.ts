@@ -17,7 +17,7 @@ import { testEnv } from '../helpers/test-env';
  * new route is covered the day it is added.
  */
 
-type Kind = 'client' | 'key' | 'campaign' | 'template' | 'mailbox' | 'domain' | 'lead' | 'alert' | 'suppression';
+type Kind = 'client' | 'key' | 'campaign' | 'template' | 'mailbox' | 'domain' | 'lead' | 'alert' | 'suppression' | 'provider';
 
 /** The kind of a path id is named by the segment before it: /v1/<segment>/:param. */
 const KIND_BY_SEGMENT: Record<string, Kind> = {
@@ -30,6 +30,7 @@ const KIND_BY_SEGMENT: Record<string, Kind> = {
   leads: 'lead',
   alerts: 'alert',
   suppressions: 'suppression',
+  providers: 'provider', // the agency's accounts: operator routes, so a client key meets a 404 whichever account
 };
 
 /** Valid bodies, so that a refusal is about ownership, not validation (a route missing here answers 400 and fails). */
@@ -42,6 +43,7 @@ const BODIES: Record<string, object> = {
   'PATCH /v1/mailboxes/:id': { limits: { dailyMax: 1 }, displayName: 'intruder' },
   'PATCH /v1/campaigns/:id': { name: 'intruder' },
   'PATCH /v1/templates/:id': { name: 'intruder' },
+  'PATCH /v1/providers/:id': { pricing: { kind: 'per_message', usd: 0 } },
 };
 
 type Resources = Record<Kind, string>;
@@ -76,7 +78,8 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
   let stack: Stack;
   const owners: { a: Resources; b: Resources; aKey: string; bKey: string } = {} as never;
 
-  async function resourcesOf(clientName: string, providerName: string): Promise<{ key: string; ids: Resources }> {
+  async function resourcesOf(clientName: string, provider: { id: string; name: string }): Promise<{ key: string; ids: Resources }> {
+    const providerName = provider.name;
     const c = await newClient(stack, clientName);
     const call = async (method: 'POST', url: string, payload: object, key = c.apiKey) => {
       const res = await stack.app.inject({ method, url, headers: bearer(key), payload });
@@ -111,6 +114,7 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
         lead: lead.rows[0]!.id,
         alert: alert.id,
         suppression: suppressed,
+        provider: provider.id,
       },
     };
   }
@@ -119,8 +123,8 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
     db = await createTestDatabase(testEnv('adminDatabaseUrl'), 'outreach_bola');
     stack = await startStack({ env: { DATABASE_URL: db.url } });
     const provider = await newSmtpProvider(stack, 2525);
-    const a = await resourcesOf('tenant A', provider.name);
-    const b = await resourcesOf('tenant B', provider.name);
+    const a = await resourcesOf('tenant A', provider);
+    const b = await resourcesOf('tenant B', provider);
     Object.assign(owners, { a: a.ids, b: b.ids, aKey: a.key, bKey: b.key });
   });
   afterAll(async () => {
@@ -129,11 +133,11 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
   });
 
   it("A's ids are real rows of A's", async () => {
-    const tables: Record<Kind, string> = {
+    const tables: Record<Exclude<Kind, 'provider'>, string> = {
       client: 'clients', key: 'api_keys', campaign: 'campaigns', template: 'templates',
       mailbox: 'mailboxes', domain: 'sending_domains', lead: 'leads', alert: 'alerts', suppression: 'suppressions',
     };
-    for (const [kind, table] of Object.entries(tables) as [Kind, string][]) {
+    for (const [kind, table] of Object.entries(tables) as [Exclude<Kind, 'provider'>, string][]) {
       if (kind === 'suppression') {
         const { rows } = await stack.pool.query('SELECT 1 FROM suppressions WHERE email = $1 AND client_id = $2', [owners.a.suppression, owners.a.client]);
         expect({ kind, found: rows.length }).toEqual({ kind, found: 1 });
@@ -152,6 +156,7 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
       'DELETE /v1/clients/:id/keys/:keyId', 'POST /v1/campaigns/:id/start', 'POST /v1/domains/:id/restore',
       'PATCH /v1/campaigns/:id', 'DELETE /v1/campaigns/:id', 'PATCH /v1/templates/:id', 'DELETE /v1/templates/:id',
       'GET /v1/mailboxes/:id/sends', 'DELETE /v1/suppressions/:email', 'POST /v1/alerts/:id/ack',
+      'GET /v1/campaigns/:id/cost', 'GET /v1/clients/:id/cost', 'PATCH /v1/providers/:id',
     ]) {
       expect(routes.map((r) => `${r.method} ${r.url}`)).toContain(must);
     }

@@ -160,6 +160,7 @@ const STATE_RULES = [
   ['PATCH /v1/campaigns/{id}', ['400']],
   ['DELETE /v1/suppressions/{email}', ['400']],
   ['PATCH /v1/mailboxes/{id}', ['400']],
+  ['GET /v1/clients/{id}/cost', ['400']], // from before to: two fields no JSON schema compares
 ].map(([name, extra]) => operation(name as string, [
   `checks.positive_data_acceptance.expected-statuses = [${['2xx', '3xx', '401', '403', '404', '409', '429', ...extra!].map((c) => `"${c}"`).join(', ')}]`,
 ])).join('\n') + `

@@ -101,6 +101,29 @@ describe('core/config', () => {
     expect(err.message).toContain(name);
   });
 
+  it('cost per email: the measured actions per email, Temporal\'s price, the infrastructure figure and the target, with defaults', () => {
+    expect(loadConfig(valid)).toMatchObject({
+      ACTIONS_PER_EMAIL: 5.15, TEMPORAL_PRICE_PER_MILLION_ACTIONS: 50, INFRA_MONTHLY_USD: 0, COST_PER_EMAIL_TARGET_USD: 0.08,
+    });
+    expect(loadConfig({ ...valid, ACTIONS_PER_EMAIL: '7', TEMPORAL_PRICE_PER_MILLION_ACTIONS: '0', INFRA_MONTHLY_USD: '120.50', COST_PER_EMAIL_TARGET_USD: '0.05' })).toMatchObject({
+      ACTIONS_PER_EMAIL: 7, TEMPORAL_PRICE_PER_MILLION_ACTIONS: 0, INFRA_MONTHLY_USD: 120.5, COST_PER_EMAIL_TARGET_USD: 0.05,
+    });
+  });
+
+  it.each([
+    ['ACTIONS_PER_EMAIL', '0'],
+    ['ACTIONS_PER_EMAIL', 'five'],
+    ['TEMPORAL_PRICE_PER_MILLION_ACTIONS', '-1'],
+    ['TEMPORAL_PRICE_PER_MILLION_ACTIONS', '1e3'],
+    ['INFRA_MONTHLY_USD', '$100'],
+    ['COST_PER_EMAIL_TARGET_USD', '0'],
+    ['COST_PER_EMAIL_TARGET_USD', '0.08 USD'],
+  ])('%s=%s is rejected at start-up naming the variable', (name, value) => {
+    const err = errorFor({ [name]: value });
+    expect(err.issues.map((i) => i.variable)).toEqual([name]);
+    expect(err.message).toContain(name);
+  });
+
   it('names every bad variable at once', () => {
     const err = errorFor({ PORT: 'x', LOG_LEVEL: 'loud' });
     expect(err.issues.map((i) => i.variable).sort()).toEqual(['LOG_LEVEL', 'PORT']);
