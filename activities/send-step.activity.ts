@@ -21,6 +21,7 @@ import { configurationSetFor } from '../db/repositories/domains';
 import { claimFirstStepWithinQuota, newLeadQuota } from '../db/repositories/campaign-quota';
 import { ProviderSendError, type OutgoingMessage } from './providers/types';
 import { recordSendTimeBounce } from './send-time-bounce';
+import { stepTemplateFor } from '../services/step-variants';
 
 export interface SendStepInput {
   campaignId: string;
@@ -175,12 +176,14 @@ export function sendStepActivities(deps: ActivityDeps) {
       return { status: 'failed', sendId: row.id, reason: `send already ${row.status}` };
     }
 
+    // The step's template, or the lead's A/B variant (recorded on the send: a retry renders the same one).
+    const templateId = await stepTemplateFor(pool, logger, { clientId: lead.clientId, campaignId: input.campaignId, leadId: lead.id, step: input.step, stepDef, sendId: row.id });
     // The version the campaign pinned at its start: an edit of the template since then does not reach this campaign.
-    if (!ctx.templates.has(stepDef.templateId)) {
-      ctx.templates.set(stepDef.templateId, await getCampaignTemplate(pool, lead.clientId, stepDef.templateId, campaign.templateVersions));
+    if (!ctx.templates.has(templateId)) {
+      ctx.templates.set(templateId, await getCampaignTemplate(pool, lead.clientId, templateId, campaign.templateVersions));
     }
     if (!ctx.clients.has(lead.clientId)) ctx.clients.set(lead.clientId, await getClient(pool, lead.clientId));
-    const template = ctx.templates.get(stepDef.templateId);
+    const template = ctx.templates.get(templateId);
     const client = ctx.clients.get(lead.clientId);
     if (!template || !client) {
       await markSendStatus(pool, row.id, 'failed', 'template missing');

@@ -51,7 +51,7 @@ export async function startCampaign(
   const started = await startDraftCampaign(pool, clientId, campaignId);
   if ('refused' in started) throw conflict(`campaign is ${campaign.status}; only a draft campaign can start`);
   if ('missing' in started) {
-    throw conflict('a step\'s template was deleted', started.missing.map((i) => ({ path: `steps.${i}.templateId`, message: 'this template was deleted; edit the step' })));
+    throw conflict('a step\'s template was deleted', started.missing.map((path) => ({ path, message: 'this template was deleted; edit the step' })));
   }
   try {
     await startCampaignWorkflow(temporal, taskQueue, campaign);

@@ -26,6 +26,7 @@ import {
 import { listSends } from '../../db/repositories/sends';
 import { sendStatus } from '../../core/schemas/sends';
 import { countOwnedTemplates } from '../../db/repositories/templates';
+import { stepTemplateIds, stepTemplatePath } from '../../core/schemas/campaign-variants';
 import type { AppDeps } from '../deps';
 import { checkCampaign } from '../../services/campaign-health';
 import type { CampaignProgress } from '../../workflows/messages/campaign';
@@ -56,11 +57,10 @@ const view = (c: CampaignRecord) => ({
 
 /** What create and edit check beyond the schema: the steps' templates are the client's, and the schedule can be met. */
 async function checkCampaignBody(pool: AppDeps['pool'], clientId: string, body: CreateCampaignBody, checkStartAt = true): Promise<void> {
-  const templateIds = body.steps.map((s) => s.templateId);
-  const owned = await countOwnedTemplates(pool, clientId, templateIds);
-  const missing = templateIds.map((id, i) => ({ id, i })).filter(({ id }) => !owned.has(id));
+  const owned = await countOwnedTemplates(pool, clientId, body.steps.flatMap(stepTemplateIds));
+  const missing = body.steps.flatMap((s, i) => stepTemplateIds(s).flatMap((id, j) => (owned.has(id) ? [] : [stepTemplatePath(i, s, j)])));
   if (missing.length) {
-    throw badRequest('unknown template', missing.map(({ i }) => ({ path: `steps.${i}.templateId`, message: 'no such template' })));
+    throw badRequest('unknown template', missing.map((path) => ({ path, message: 'no such template' })));
   }
   const schedule = await campaignScheduleProblems(pool, clientId, checkStartAt ? body : { ...body, startAt: undefined }, Date.now());
   if (schedule.length) throw badRequest('invalid schedule', schedule);

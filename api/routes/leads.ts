@@ -21,6 +21,7 @@ import {
   tooManyRows,
 } from '../../services/lead-import';
 import { clientIdOf } from '../plugins/auth';
+import { stepTemplateIds } from '../../core/schemas/campaign-variants';
 
 const JSON_BODY_LIMIT = 32 * 1024 * 1024;
 
@@ -73,7 +74,7 @@ export function leadRoutes(app: FastifyInstance, { pool, temporal, config }: App
       }
 
       // The variables the campaign's subjects render (the versions it sends): a value with a line break there would split the Subject header.
-      const templates = await Promise.all([...new Set(c.steps.map((st) => st.templateId))].map((id) => getCampaignTemplate(pool, clientId, id, c.templateVersions)));
+      const templates = await Promise.all([...new Set(c.steps.flatMap(stepTemplateIds))].map((id) => getCampaignTemplate(pool, clientId, id, c.templateVersions)));
       const headerVars = headerVariables(templates.flatMap((t) => (t ? [t.subject] : [])));
 
       let collected: LeadCollector;

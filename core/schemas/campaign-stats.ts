@@ -32,7 +32,22 @@ export const campaignStats = z.object({
   campaignId: z.string(),
   tracking: z.object({ opens: z.boolean(), clicks: z.boolean() }),
   /** One entry per step of the campaign, in order (step is 0-based, as in /sends). */
-  steps: z.array(stepFigures.extend({ step: count, templateId: z.string() })),
+  steps: z.array(stepFigures.extend({
+    step: count,
+    /** The step's template; null for a step with variants. */
+    templateId: z.string().nullable(),
+    /** A/B variants (empty for a single-template step): each variant's figures, counted from the sends that rendered it. */
+    variants: z.array(stepFigures.extend({ templateId: z.string(), weight: count })),
+    /** The winner rule's decision (null: none, or not yet): the variant the step's remaining leads get, and the figures it was made on. */
+    winner: z.object({
+      templateId: z.string(),
+      metric: z.string(),
+      after: count,
+      reason: z.string(),
+      decidedAt: z.string(),
+      tallies: z.array(z.object({ templateId: z.string(), sent: count, replied: count, rate: z.number() })),
+    }).nullable(),
+  })),
   /** The steps added up. */
   total: stepFigures,
 });

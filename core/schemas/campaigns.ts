@@ -1,11 +1,17 @@
 import { z } from 'zod';
 import { timezone, trimmedEmail, nonBlank } from './common';
 import { pool, sendingWindow } from './mailboxes';
+import { checkStepShape, stepVariant, winnerRule } from './campaign-variants';
 
-export const campaignStep = z.strictObject({
-  templateId: z.uuid(),
-  delayDays: z.number().min(0).max(365),
-});
+/** A step: one template (templateId), or 2–5 A/B variants with weights and an optional winner rule. */
+export const campaignStep = z
+  .strictObject({
+    templateId: z.uuid().optional(),
+    variants: z.array(stepVariant).min(2).max(5).optional(),
+    winner: winnerRule.optional(),
+    delayDays: z.number().min(0).max(365),
+  })
+  .superRefine(checkStepShape);
 
 /** The zone a campaign's window and its new-leads day are read in when it names none. */
 export const DEFAULT_CAMPAIGN_TIMEZONE = 'UTC';
@@ -91,7 +97,12 @@ export const campaignView = z.object({
   /** Why the campaign failed (status 'failed'), e.g. "workflow terminated: <reason>"; null otherwise. */
   failureReason: z.string().nullable(),
   failedAt: z.string().nullable(),
-  steps: z.array(z.object({ templateId: z.string(), delayDays: z.number() })),
+  steps: z.array(z.object({
+    templateId: z.string().optional(),
+    variants: z.array(z.object({ templateId: z.string(), weight: z.number().int() })).optional(),
+    winner: z.object({ metric: z.string(), after: z.number().int() }).optional(),
+    delayDays: z.number(),
+  })),
   mailboxes: z.object({ pool: z.string().optional(), ids: z.array(z.string()).optional() }),
   window: z.object({ days: z.array(z.string()), start: z.string(), end: z.string() }).nullable(),
   timezone: z.string().nullable(),

@@ -4,13 +4,15 @@ import { withTransaction } from '../pool';
 import { latestVersionsForShare, type PinnedTemplates } from './templates';
 import { DEFAULT_CAMPAIGN_TIMEZONE, type CampaignLimits, type CampaignStatus, type CampaignTracking, type CreateCampaignBody } from '../../core/schemas/campaigns';
 import type { WEEKDAYS } from '../../core/schemas/mailboxes';
+import { stepTemplateIds, stepTemplatePath, type CampaignStepDef } from '../../core/schemas/campaign-variants';
 
 export interface CampaignRecord {
   id: string;
   clientId: string;
   name: string;
   status: CampaignStatus;
-  steps: { templateId: string; delayDays: number }[];
+  /** Each step's template, or its A/B variants (migration 027). */
+  steps: CampaignStepDef[];
   mailboxSelector: { pool?: string; ids?: string[] };
   window: { days: string[]; start: string; end: string } | null;
   timezone: string | null;
@@ -128,13 +130,14 @@ export async function deleteDraftCampaign(pool: Pool, clientId: string, id: stri
  * versions the campaign will send, whatever edits come later), in one
  * transaction: the campaign row is locked (no edit of the draft in between)
  * and its templates are locked FOR SHARE (no edit or delete in between).
- * 'not_draft' when it has left draft, `missing` the steps whose template was deleted.
+ * 'not_draft' when it has left draft, `missing` the paths (steps.N.templateId,
+ * steps.N.variants.I.templateId) of templates deleted since. Every variant's version is pinned too.
  */
 export async function startDraftCampaign(
   pool: Pool,
   clientId: string,
   id: string,
-): Promise<{ started: PinnedTemplates } | { refused: 'not_draft' } | { missing: number[] }> {
+): Promise<{ started: PinnedTemplates } | { refused: 'not_draft' } | { missing: string[] }> {
   return withTransaction(pool, async (tx) => {
     const { rows } = await tx.query<{ status: string; steps: CampaignRecord['steps'] }>(
       'SELECT status, steps FROM campaigns WHERE id = $1 AND client_id = $2 FOR UPDATE',
@@ -142,8 +145,8 @@ export async function startDraftCampaign(
     );
     const row = rows[0];
     if (!row || row.status !== 'draft') return { refused: 'not_draft' as const };
-    const pins = await latestVersionsForShare(tx, clientId, [...new Set(row.steps.map((s) => s.templateId))]);
-    const missing = row.steps.flatMap((s, i) => (pins[s.templateId] ? [] : [i]));
+    const pins = await latestVersionsForShare(tx, clientId, [...new Set(row.steps.flatMap(stepTemplateIds))]);
+    const missing = row.steps.flatMap((s, i) => stepTemplateIds(s).flatMap((t, j) => (pins[t] ? [] : [stepTemplatePath(i, s, j)])));
     if (missing.length) return { missing };
     await tx.query(
       `UPDATE campaigns SET status = 'running', status_changed_at = now(), started_at = coalesce(started_at, now()), template_versions = $3

@@ -158,7 +158,8 @@ export async function listSends(
   const { rows } = await pool.query(
     `SELECT s.id, s.lead_id AS "leadId", l.email AS "leadEmail", s.step, s.mailbox_id AS "mailboxId",
             m.address AS "mailboxAddress", p.name AS provider, s.provider_message_id AS "providerMessageId",
-            s.status, s.attempts, s.created_at AS "createdAt", s.sent_at AS "sentAt", s.updated_at AS "updatedAt"
+            s.status, s.attempts, s.created_at AS "createdAt", s.sent_at AS "sentAt", s.updated_at AS "updatedAt",
+            s.variant_template_id AS "variantTemplateId"
      FROM sends s JOIN leads l ON l.id = s.lead_id
      LEFT JOIN mailboxes m ON m.id = s.mailbox_id LEFT JOIN provider_accounts p ON p.id = s.provider_account_id
      WHERE s.client_id = $1 AND s.campaign_id = $2 AND ($3::text IS NULL OR s.status = $3)

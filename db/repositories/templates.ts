@@ -129,11 +129,13 @@ export async function lockTemplate(db: PoolClient, clientId: string, id: string)
   return rows[0] ?? null;
 }
 
-/** Running or paused campaigns of the client whose steps use the template. */
+/** Running or paused campaigns of the client whose steps use the template (as a step's template or one of its variants). */
 export async function liveCampaignsUsingTemplate(db: Db, clientId: string, id: string): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
     `SELECT id FROM campaigns WHERE client_id = $1 AND status IN ('running', 'paused')
-       AND steps @> jsonb_build_array(jsonb_build_object('templateId', $2::text)) ORDER BY id LIMIT 20`,
+       AND (steps @> jsonb_build_array(jsonb_build_object('templateId', $2::text))
+            OR steps @> jsonb_build_array(jsonb_build_object('variants', jsonb_build_array(jsonb_build_object('templateId', $2::text)))))
+     ORDER BY id LIMIT 20`,
     [clientId, id],
   );
   return rows.map((r) => r.id);

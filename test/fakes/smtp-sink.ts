@@ -66,6 +66,12 @@ export class SmtpSink {
     return this;
   }
 
+  /** RCPT TO for this address is accepted again (undoes rejectRecipient). */
+  acceptRecipient(address: string): this {
+    this.rcptReplies.delete(address.toLowerCase());
+    return this;
+  }
+
   async start(): Promise<this> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
