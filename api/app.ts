@@ -11,6 +11,7 @@ import { registerRateLimits } from './plugins/rate-limit';
 import { alertRoutes } from './routes/alerts';
 import { campaignStatsRoutes } from './routes/campaign-stats';
 import { campaignRoutes } from './routes/campaigns';
+import { campaignStagingRoutes } from './routes/campaign-staging';
 import { clientRoutes } from './routes/clients';
 import { CODEC_COOKIE, codecRoutes } from './routes/codec';
 import { domainRoutes } from './routes/domains';
@@ -82,6 +83,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   templateRoutes(app, deps);
   campaignRoutes(app, deps);
   campaignStatsRoutes(app, deps);
+  campaignStagingRoutes(app, deps);
   leadRoutes(app, deps);
   replyRoutes(app, deps);
   suppressionRoutes(app, deps);

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
+import { holdNewLeadsOfSample } from './staging';
 
 export interface LeadRecord {
   id: string;
@@ -55,8 +56,8 @@ export async function insertLeads(
   return { accepted, suppressed, duplicates: leads.length - accepted - suppressed };
 }
 
-/** Campaign states that take new leads. */
-export const LEAD_OPEN_STATUSES = ['draft', 'running', 'paused'];
+/** Campaign states that take new leads (awaiting_approval: a staged campaign's sample is done; they wait for the approval). */
+export const LEAD_OPEN_STATUSES = ['draft', 'running', 'paused', 'awaiting_approval'];
 
 /**
  * insertLeads in one transaction that first share-locks the campaign row, so
@@ -83,6 +84,7 @@ export async function insertLeadsIfCampaignOpen(
       return { ok: false, status: status ?? null };
     }
     const result = await insertLeads(db, clientId, campaignId, leads);
+    await holdNewLeadsOfSample(db, campaignId); // a staged campaign before its approval: they wait for it
     await db.query('COMMIT');
     return { ok: true, result };
   } catch (err) {
