@@ -18,9 +18,11 @@ import { chooseSample, setRunMode } from '../db/repositories/staging';
 /** What a start does inside its transaction for its mode. */
 export function prepareRunMode(campaignId: string, how: StartCampaignBody): ((tx: PoolClient) => Promise<void>) | undefined {
   if (how.mode === 'live') return undefined;
+  const mode = how.mode;
+  const sample = how.mode === 'staged' ? how.sample : null;
   return async (tx) => {
-    await setRunMode(tx, campaignId, how.mode, how.mode === 'staged' ? how.sample : null);
-    if (how.mode === 'staged') await chooseSample(tx, campaignId, how.sample);
+    await setRunMode(tx, campaignId, mode, sample);
+    if (sample !== null) await chooseSample(tx, campaignId, sample);
   };
 }
 
