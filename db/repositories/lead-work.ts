@@ -258,7 +258,7 @@ export async function markReplied(pool: Pool | PoolClient, clientId: string, ema
   const { rowCount } = await pool.query(
     `UPDATE leads SET status = 'replied', next_due_at = NULL
      WHERE client_id = $1 AND lower(email) = lower($2) AND ($3::uuid IS NULL OR campaign_id = $3)
-       AND status IN ('pending', 'active', 'done', 'held')`, -- held: a staged start's lead waiting for the approval
+       AND status IN ('pending', 'active', 'done', 'held')`, // held: a staged start's lead waiting for the approval
     [clientId, email, campaignId ?? null],
   );
   return rowCount ?? 0;
