@@ -1,4 +1,5 @@
 import { shadowState, simulateGrant } from '../../activities/dry-run-slots';
+import { batchSlotId } from '../../workflows/messages/mailbox';
 import type { MailboxLimits, MailboxPolicySettings } from '../../workflows/policy/types';
 
 const WED_NOON = Date.parse('2026-03-04T12:00:00Z');
@@ -19,7 +20,7 @@ describe("a dry run's reservations: the mailbox's own policy over a shadow of it
   it('paces as the mailbox would: one slot now, and after it is recorded the next one a minimum interval later', () => {
     const s = settings();
     const first = simulateGrant(s, shadowState(s, [], live), req, WED_NOON);
-    expect(first).toEqual({ granted: true, at: WED_NOON, requestId: 'r1', slots: [{ requestId: 'r1:0', at: WED_NOON }] });
+    expect(first).toEqual({ granted: true, at: WED_NOON, requestId: 'r1', slots: [{ requestId: batchSlotId('r1', 0), at: WED_NOON }] });
     const next = simulateGrant(s, shadowState(s, [WED_NOON], live), { ...req, requestId: 'r2' }, WED_NOON + 1_000);
     expect(next).toMatchObject({ granted: true, at: WED_NOON + 2 * MIN });
   });
