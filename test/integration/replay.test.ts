@@ -246,7 +246,7 @@ describe('replay of mailbox, campaign, reputation, rotation and inbox watcher wo
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
-      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run', 'fixture-mailbox-reasons-run']),
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run', 'fixture-mailbox-reasons-run', 'fixture-campaign-dry-run-groups-run', 'fixture-campaign-dry-run-group-run']),
     );
     // A hang guard, not a speed check: replay takes about 3 s on a quiet machine, and was seen past 30 s beside the scale lane in CI.
     const results = await stage('replay', 120_000, (async () => {
