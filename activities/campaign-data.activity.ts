@@ -4,6 +4,7 @@ import type { WindowConstraint } from '../workflows/policy';
 import { availableWork, releaseAllOfMailbox, releaseOutsidePlan, releaseUnsent, remainingWork, spreadUnassigned } from '../db/repositories/lead-work';
 import { selectCampaignMailboxes } from '../db/repositories/mailboxes';
 import type { ActivityDeps } from './deps';
+import { modeLabel } from '../workflows/summaries';
 import { raiseAlert, type ScheduledActivityDeps } from './reputation.activity';
 
 export interface CampaignPlan {
@@ -18,6 +19,8 @@ export interface CampaignPlan {
   window?: WindowConstraint | null;
   /** epoch ms before which nothing is sent (startAt), if set. */
   startAt?: number | null;
+  /** How it runs when not live (workflows/summaries.ts modeLabel), for the Web UI's summaries; absent for a live run. */
+  mode?: string;
 }
 
 export function campaignDataActivities(deps: ActivityDeps & ScheduledActivityDeps) {
@@ -38,6 +41,7 @@ export function campaignDataActivities(deps: ActivityDeps & ScheduledActivityDep
       // Leads held by a mailbox that is no longer in the plan (paused, resting, its domain failing) would have no lane.
       await releaseOutsidePlan(pool, input.campaignId, mailboxes.map((m) => m.id));
       if (input.spreadLeads) await spreadUnassigned(pool, input.campaignId, mailboxes.map((m) => m.id));
+      const mode = modeLabel(c);
       return {
         clientId: c.clientId,
         name: c.name,
@@ -46,10 +50,17 @@ export function campaignDataActivities(deps: ActivityDeps & ScheduledActivityDep
         mailboxes,
         window: campaignWindowConstraint(c),
         startAt: c.startAt ? c.startAt.getTime() : null,
+        ...(mode ? { mode } : {}),
       };
     },
 
     async completeCampaign(input: { campaignId: string; clientId: string }): Promise<void> {
+      // A staged start's sample is done: the campaign holds (no workflow waits; approve starts the rest).
+      const c = await getCampaignById(pool, input.campaignId);
+      if (c?.runMode === 'staged' && c.stage === 'sample') {
+        await transitionCampaign(pool, input.clientId, input.campaignId, ['running', 'paused'], 'awaiting_approval');
+        return;
+      }
       // From paused too: a pause that raced the last send must not leave a finished campaign 'paused'.
       await transitionCampaign(pool, input.clientId, input.campaignId, ['running', 'paused'], 'completed');
     },

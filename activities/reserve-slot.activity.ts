@@ -7,6 +7,8 @@ import { waitReasonOf } from '../workflows/messages/campaign';
 import { mailboxWorkflowId } from '../workflows/ids';
 import { reportOutcomesSignal, reserveSlotUpdate, type BatchOutcomes, type ReserveAnswer, type ReserveRequest } from '../workflows/messages/mailbox';
 import type { ActivityDeps } from './deps';
+import { reserveDryRun } from './dry-run-slots';
+import { getRunMode } from '../db/repositories/staging';
 import type { BlockReason, WindowConstraint } from '../workflows/policy';
 
 export interface ReserveBatchInput {
@@ -129,8 +131,10 @@ export function reserveSlotActivities({ client, pool, logger }: ActivityDeps) {
     // limits.newLeadsPerDay: first steps beyond the day's allowance wait for the campaign's next local day; follow-ups do not count.
     const quota = newWork > 0 ? await newLeadQuota(pool, input.campaignId, now) : null;
     const want = Math.min(input.max, followUps + (quota ? Math.min(newWork, quota.remaining) : newWork));
-    // No reservation to carry the lane's last outcomes: they go as a signal of their own.
-    if (want === 0 && input.report) await deliverReport(input.address, input.report);
+    // A dry run never asks the mailbox workflow (its real caps stay untouched): the mailbox's own policy over a shadow of its state.
+    const dryRun = (await getRunMode(pool, input.campaignId)) === 'dry-run';
+    // No reservation to carry the lane's last outcomes: they go as a signal of their own (a dry run's outcomes concern no mailbox).
+    if (want === 0 && input.report && !dryRun) await deliverReport(input.address, input.report);
     if (want === 0 && quota) {
       // Until the next local day, or a follow-up falling due before it (those do not count toward the limit).
       const due = await nextFollowUpDue(pool, input.campaignId, input.mailboxId);
@@ -139,7 +143,7 @@ export function reserveSlotActivities({ client, pool, logger }: ActivityDeps) {
         : { kind: 'wait', retryAt: quota.dayEnd, reason: 'new_leads_per_day' };
     }
     if (want === 0) return { kind: 'idle', nextDueAt: work.nextDueAt };
-    const answer = await reserve(input.address, {
+    const request: ReserveRequest = {
       requestId: input.requestId,
       campaignId: input.campaignId,
       count: want,
@@ -148,10 +152,11 @@ export function reserveSlotActivities({ client, pool, logger }: ActivityDeps) {
       ...(input.holder !== undefined ? { holder: input.holder } : {}),
       ...(input.window ? { window: input.window } : {}),
       ...(input.report ? { report: input.report } : {}),
-    });
+    };
+    const answer = dryRun ? await reserveDryRun({ pool, client }, input.mailboxId, input.address, request, now) : await reserve(input.address, request);
     if (!answer.granted) return { kind: 'wait', retryAt: answer.retryAt, reason: answer.reason, ...(answer.blockedBy ? { blockedBy: answer.blockedBy } : {}) };
     const slots = (answer.slots ?? [{ requestId: answer.requestId, at: answer.at }]).map((s) => s.at);
-    if (answer.at - now > input.maxWaitMs) {
+    if (answer.at - now > input.maxWaitMs && !dryRun) {
       // Too far off to hold for: give the slots back and come back then.
       await client.workflow
         .getHandle(mailboxWorkflowId(input.address))

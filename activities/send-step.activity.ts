@@ -22,6 +22,8 @@ import { claimFirstStepWithinQuota, newLeadQuota } from '../db/repositories/camp
 import { ProviderSendError, type OutgoingMessage } from './providers/types';
 import { recordSendTimeBounce } from './send-time-bounce';
 import { stepTemplateFor } from '../services/step-variants';
+import { previewOf } from './dry-run-preview';
+import { recordDryRun } from '../db/repositories/staging';
 
 export interface SendStepInput {
   campaignId: string;
@@ -47,7 +49,9 @@ export type SendStepResult =
   /** The campaign is not running (paused or cancelled): nothing was claimed or sent; the lead stays queued. */
   | { status: 'paused'; sendId: string | null; reason: string }
   /** limits.newLeadsPerDay is used up for today: nothing was claimed or sent; the lead stays queued until retryAt. */
-  | { status: 'deferred'; sendId: null; reason: string; retryAt: number };
+  | { status: 'deferred'; sendId: null; reason: string; retryAt: number }
+  /** A dry run (campaigns.run_mode): recorded with its rendered message; no provider was called. */
+  | { status: 'dry_run'; sendId: string };
 
 export interface SendBatchInput {
   campaignId: string;
@@ -139,7 +143,9 @@ export function sendStepActivities(deps: ActivityDeps) {
     }
     const stepDef = campaign.steps[input.step];
     if (!stepDef) throw ApplicationFailure.nonRetryable(`campaign has no step ${input.step}`, 'NotFound');
-    const advance = () => advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null, clock?.());
+    // A staged start's sample stage holds each sample lead's next step until the approval.
+    const advance = () =>
+      advanceLead(pool, lead.id, input.step, campaign.steps[input.step + 1]?.delayDays ?? null, clock?.(), campaign.stage === 'sample');
 
     // Intent first: the unique (lead, step) row is written before any provider is called.
     const key = { clientId: lead.clientId, campaignId: input.campaignId, leadId: input.leadId, step: input.step, mailboxId: input.mailboxId };
@@ -156,6 +162,10 @@ export function sendStepActivities(deps: ActivityDeps) {
         return { status: 'paused', sendId: row?.id ?? null, reason: 'campaign not running' };
       }
       // Another attempt owns or finished this (lead, step): settle the lead from the stored outcome.
+      if (row.status === 'dry_run') {
+        await advance();
+        return { status: 'dry_run', sendId: row.id };
+      }
       if (row.status === 'sent' || row.status === 'delivered') {
         await advance();
         return {
@@ -248,6 +258,15 @@ export function sendStepActivities(deps: ActivityDeps) {
     if (mailbox.providerIds.length === 0) {
       await markSendStatus(pool, row.id, 'pending', 'mailbox has no provider');
       throw ApplicationFailure.nonRetryable('mailbox has no provider', SEND_FAILURE_TYPES.senderMisconfigured);
+    }
+    if (campaign.runMode === 'dry-run') {
+      // The whole path up to here ran as real; no provider is called. The message is kept as the preview.
+      await recordDryRun(pool, {
+        sendId: row.id, clientId: lead.clientId, campaignId: input.campaignId, message: previewOf(message),
+        messageIdHeader: message.messageId, ...(input.slotAt !== undefined ? { slotAt: input.slotAt } : {}), ...(clock ? { at: clock() } : {}),
+      });
+      await advance();
+      return { status: 'dry_run', sendId: row.id };
     }
     let result: Awaited<ReturnType<FailoverSender['send']>>;
     try {

@@ -12,6 +12,7 @@ import { alertRoutes } from './routes/alerts';
 import { campaignStatsRoutes } from './routes/campaign-stats';
 import { costRoutes } from './routes/costs';
 import { campaignRoutes } from './routes/campaigns';
+import { campaignStagingRoutes } from './routes/campaign-staging';
 import { clientRoutes } from './routes/clients';
 import { CODEC_COOKIE, codecRoutes } from './routes/codec';
 import { domainRoutes } from './routes/domains';
@@ -85,6 +86,7 @@ export async function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): Promi
   campaignRoutes(app, deps);
   campaignStatsRoutes(app, deps);
   costRoutes(app, deps);
+  campaignStagingRoutes(app, deps);
   leadRoutes(app, deps);
   replyRoutes(app, deps);
   suppressionRoutes(app, deps);

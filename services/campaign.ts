@@ -3,7 +3,9 @@ import type { Pool } from 'pg';
 import { conflict, notFound } from '../core/errors';
 import { getCampaign, restoreCampaignFailed, startDraftCampaign, transitionCampaign, type CampaignRecord } from '../db/repositories/campaigns';
 import { waitForClaimedSends } from '../db/repositories/sends';
-import type { CampaignStatus } from '../core/schemas/campaigns';
+import type { CampaignStatus, StartCampaignBody } from '../core/schemas/campaigns';
+import { modeLabel } from '../workflows/summaries';
+import { prepareRunMode, undoRunMode } from './campaign-staging';
 import type { campaignWorkflow } from '../workflows/campaign.workflow';
 import {
   cancelCampaignUpdate,
@@ -18,7 +20,8 @@ import type { LaneView, NextSend, WaitReason } from '../workflows/messages/campa
 import { SA_CAMPAIGN, SA_CLIENT, SA_STATUS } from '../workflows/search-attributes';
 
 /** Starts campaign-<id> (a closed run's id is reused: Temporal's default id reuse policy allows it). */
-async function startCampaignWorkflow(temporal: Client, taskQueue: string, campaign: CampaignRecord): Promise<void> {
+export async function startCampaignWorkflow(temporal: Client, taskQueue: string, campaign: CampaignRecord): Promise<void> {
+  const mode = modeLabel(campaign);
   await temporal.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
     taskQueue,
     workflowId: campaignWorkflowId(campaign.id),
@@ -28,7 +31,7 @@ async function startCampaignWorkflow(temporal: Client, taskQueue: string, campai
       { key: SA_CAMPAIGN, value: campaign.id },
       { key: SA_STATUS, value: 'running' },
     ],
-    staticSummary: `Campaign "${campaign.name}"`,
+    staticSummary: `Campaign "${campaign.name}"${mode ? ` · ${mode}` : ''}`,
   });
 }
 
@@ -44,18 +47,22 @@ export async function startCampaign(
   taskQueue: string,
   clientId: string,
   campaignId: string,
+  /** Dry run or staged start (services/campaign-staging.ts); live when omitted. */
+  how: StartCampaignBody = { mode: 'live' },
 ): Promise<void> {
   const campaign = await getCampaign(pool, clientId, campaignId);
   if (!campaign) throw notFound('campaign');
-  // The versions of its templates it sends from now on are pinned with the transition (an edit later makes a new version).
-  const started = await startDraftCampaign(pool, clientId, campaignId);
+  // The versions of its templates it sends from now on are pinned with the transition (an edit later makes a new version);
+  // the run mode (and a staged start's sample) is set in the same transaction.
+  const started = await startDraftCampaign(pool, clientId, campaignId, prepareRunMode(campaignId, how));
   if ('refused' in started) throw conflict(`campaign is ${campaign.status}; only a draft campaign can start`);
   if ('missing' in started) {
     throw conflict('a step\'s template was deleted', started.missing.map((path) => ({ path, message: 'this template was deleted; edit the step' })));
   }
   try {
-    await startCampaignWorkflow(temporal, taskQueue, campaign);
+    await startCampaignWorkflow(temporal, taskQueue, (await getCampaign(pool, clientId, campaignId)) ?? campaign);
   } catch (err) {
+    await undoRunMode(pool, campaignId);
     await transitionCampaign(pool, clientId, campaignId, ['running'], 'draft');
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('campaign workflow already exists');
     throw err;
@@ -67,7 +74,7 @@ type Transition = { from: CampaignStatus[]; to: CampaignStatus; update: typeof p
 const TRANSITIONS: Record<'pause' | 'resume' | 'cancel', Transition> = {
   pause: { from: ['running'], to: 'paused', update: pauseCampaignUpdate },
   resume: { from: ['paused'], to: 'running', update: resumeCampaignUpdate },
-  cancel: { from: ['draft', 'running', 'paused', 'failed'], to: 'cancelled', update: cancelCampaignUpdate },
+  cancel: { from: ['draft', 'running', 'paused', 'failed', 'awaiting_approval'], to: 'cancelled', update: cancelCampaignUpdate },
 };
 
 /** How long a pause or cancel waits for sends already past their claim to finish. */
@@ -97,8 +104,8 @@ export async function steerCampaign(
   if (!(await transitionCampaign(pool, clientId, campaignId, t.from, t.to))) {
     throw conflict('the campaign changed meanwhile; try again');
   }
-  // A draft has no workflow yet; a failed campaign's has closed.
-  if (campaign.status !== 'draft' && campaign.status !== 'failed') {
+  // A draft has no workflow yet; a failed campaign's has closed, and so has the sample run of one awaiting approval.
+  if (campaign.status !== 'draft' && campaign.status !== 'failed' && campaign.status !== 'awaiting_approval') {
     try {
       await temporal.workflow.getHandle(campaignWorkflowId(campaignId)).executeUpdate(t.update, { args: [] });
     } catch (err) {

@@ -119,7 +119,7 @@ export async function applyMatchedFeedback(
   const leadStatus = leadStatusAfter(event.type);
   if (leadStatus) {
     await db.query(
-      `UPDATE leads SET status = $2, next_due_at = NULL WHERE id = $1 AND status IN ('pending', 'active', 'done')`,
+      `UPDATE leads SET status = $2, next_due_at = NULL WHERE id = $1 AND status IN ('pending', 'active', 'done', 'held')`,
       [send.leadId, leadStatus],
     );
   }

@@ -183,7 +183,8 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
   }
 
   function count(status: SendStepResult['status']): void {
-    if (status === 'sent') sent++;
+    // A dry run's send counts as sent (its rehearsal): a counter only, no command, so recorded runs replay alike.
+    if (status === 'sent' || status === 'dry_run') sent++;
     else if (status !== 'skipped' && status !== 'paused' && status !== 'throttled' && status !== 'deferred') failed++;
   }
 
@@ -210,6 +211,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
       mailbox: mailbox.address,
       providers: mailbox.providers ?? [],
       slots: slotCount,
+      ...(input.mode ? { mode: input.mode } : {}),
     });
   }
 

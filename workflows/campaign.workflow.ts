@@ -164,13 +164,14 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
               lanes: mailboxes.length,
               paused,
               window: plan.window ?? null,
+              ...(plan.mode ? { mode: plan.mode } : {}),
             }],
             parentClosePolicy: ParentClosePolicy.TERMINATE,
             typedSearchAttributes: [
               { key: SA_CLIENT, value: input.clientId },
               { key: SA_CAMPAIGN, value: input.campaignId },
             ],
-            staticSummary: `Campaign "${plan.name}" · round ${round + 1} · group ${k + 1}/${parts.length} · ${part.length} mailboxes`,
+            staticSummary: `Campaign "${plan.name}"${plan.mode ? ` · ${plan.mode}` : ''} · round ${round + 1} · group ${k + 1}/${parts.length} · ${part.length} mailboxes`,
           }),
         ),
       );

@@ -13,6 +13,20 @@ export interface SendSummaryInput {
   providers: string[];
   /** Slots in the batch; 1 for a send alone. */
   slots: number;
+  /** How the campaign runs, when not live (modeLabel): e.g. 'dry run'. */
+  mode?: string;
+}
+
+/**
+ * How a campaign that is not live runs, in a few words for the Web UI's
+ * summaries: 'dry run', 'staged: 1% sample', 'staged: approved'; undefined when live.
+ */
+export function modeLabel(c: { runMode?: string; stage?: string | null; sampleRatio?: number | null }): string | undefined {
+  if (c.runMode === 'dry-run') return 'dry run';
+  if (c.runMode !== 'staged') return undefined;
+  if (c.stage === 'approved') return 'staged: approved';
+  const pct = Math.round((c.sampleRatio ?? 0) * 10_000) / 100;
+  return `staged: ${pct}% sample`;
 }
 
 const MAX_NAME = 60;
@@ -49,5 +63,7 @@ export function sendSummary(s: SendSummaryInput): string {
         : `steps ${steps.join(',')}/${s.stepCount}`;
   const via = s.providers.length ? ` via ${s.providers.join(' → ')}` : '';
   const what = s.slots === 1 ? 'send' : `${s.slots} sends`;
-  return clampUtf8(`${what} · campaign "${shown}" · ${step} · from ${s.mailbox}${via}`, MAX_SUMMARY_BYTES);
+  // A dry run's sends say so first: nothing of them reaches a provider.
+  const mode = s.mode ? `${s.mode} · ` : '';
+  return clampUtf8(`${mode}${what} · campaign "${shown}" · ${step} · from ${s.mailbox}${via}`, MAX_SUMMARY_BYTES);
 }

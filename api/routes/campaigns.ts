@@ -9,8 +9,10 @@ import {
   createCampaignBody,
   listCampaignsFilter,
   patchCampaignBody,
+  startCampaignBody,
   type CreateCampaignBody,
 } from '../../core/schemas/campaigns';
+import { sampleFigures } from '../../db/repositories/staging';
 import { markReplied } from '../../db/repositories/lead-work';
 import { cursorQuery, email, errorResponse, idParams, page } from '../../core/schemas/common';
 import {
@@ -53,6 +55,7 @@ const view = (c: CampaignRecord) => ({
   startedAt: c.startedAt?.toISOString() ?? null,
   finishedAt: c.finishedAt?.toISOString() ?? null,
   templateVersions: c.templateVersions ? Object.fromEntries(Object.entries(c.templateVersions).map(([id, v]) => [id, v.version])) : null,
+  mode: c.runMode ?? 'live',
 });
 
 /** What create and edit check beyond the schema: the steps' templates are the client's, and the schedule can be met. */
@@ -77,6 +80,8 @@ const countsView = (counts: Record<string, number>) => ({
   unsubscribed: counts.lead_unsubscribed ?? 0,
   replied: counts.lead_replied ?? 0,
   suppressed: counts.lead_suppressed ?? 0,
+  dryRun: counts.send_dry_run ?? 0,
+  held: counts.lead_held ?? 0,
 });
 
 export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }: AppDeps): void {
@@ -195,15 +200,27 @@ export function campaignRoutes(app: FastifyInstance, { pool, temporal, config }:
     const counts = await campaignCounts(pool, c.id);
     const shown = countsView(counts);
     const now = await followWorkflow();
-    return { ...view(now.c), counts: shown, progress: now.progress };
+    const staged = now.c.runMode === 'staged' && now.c.stage
+      ? { sample: now.c.sampleRatio ?? 0, stage: now.c.stage, ...(await sampleFigures(pool, c.id)) }
+      : null;
+    return { ...view(now.c), counts: shown, staged, progress: now.progress };
   });
 
   const steerResponses = { 200: campaignStatusAnswer, 404: errorResponse, 409: errorResponse };
   r.post('/v1/campaigns/:id/start', {
-    config: { auth: 'client' },
-    schema: { tags: ['campaigns'], params: idParams, response: { 202: campaignStatusAnswer, 404: errorResponse, 409: errorResponse } },
+    config: { auth: 'client', bodyOptional: true }, // no body: a live start, as before run modes
+    schema: {
+      tags: ['campaigns'],
+      params: idParams,
+      description:
+        "A draft starts. No body, or {mode: 'live'}: every lead. {mode: 'dry-run'}: the whole path (pacing, windows, caps, rendering, suppression, " +
+        "threading) with no provider call, each send recorded as 'dry_run' with its preview; a mailbox's real caps are not consumed. " +
+        "{mode: 'staged', sample: 0.01}: that share of the leads (at least one, chosen by hash) first, then 'awaiting_approval' until approve or cancel.",
+      body: startCampaignBody.nullish(),
+      response: { 202: campaignStatusAnswer, 404: errorResponse, 409: errorResponse },
+    },
   }, async (req, reply) => {
-    await startCampaign(pool, temporal, config.TEMPORAL_TASK_QUEUE, clientIdOf(req), req.params.id);
+    await startCampaign(pool, temporal, config.TEMPORAL_TASK_QUEUE, clientIdOf(req), req.params.id, req.body ?? { mode: 'live' });
     return reply.status(202).send({ status: 'running' });
   });
 

@@ -76,7 +76,7 @@ export function unsubscribeRoutes(app: FastifyInstance, { pool, config }: AppDep
       if (!lead) return html(reply, 404, NOT_VALID);
       await withTransaction(pool, async (tx) => {
         const { rows } = await tx.query<{ email: string }>(
-          `UPDATE leads SET status = CASE WHEN status IN ('pending', 'active', 'done', 'suppressed') THEN 'unsubscribed' ELSE status END,
+          `UPDATE leads SET status = CASE WHEN status IN ('pending', 'active', 'done', 'suppressed', 'held') THEN 'unsubscribed' ELSE status END,
                   next_due_at = NULL
            WHERE id = $1 AND client_id = $2 RETURNING email`,
           [lead.id, lead.clientId],

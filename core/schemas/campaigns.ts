@@ -83,10 +83,28 @@ export const leadEmail = trimmedEmail;
  * draft → running ⇄ paused → completed | cancelled. failed: the campaign's
  * workflow closed unexpectedly (terminated, failed, timed out, cancelled
  * outside the API, or gone); failureReason says how, and resume restarts it.
+ * awaiting_approval: a staged start's sample is done; approve sends the rest, cancel ends it.
  */
-export const CAMPAIGN_STATUSES = ['draft', 'running', 'paused', 'completed', 'cancelled', 'failed'] as const;
+export const CAMPAIGN_STATUSES = ['draft', 'running', 'paused', 'completed', 'cancelled', 'failed', 'awaiting_approval'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 export const campaignStatus = z.enum(CAMPAIGN_STATUSES);
+
+/** How a campaign was started: every lead ('live'), a rehearsal without any provider call ('dry-run'), or a sample first ('staged'). */
+export const RUN_MODES = ['live', 'dry-run', 'staged'] as const;
+export const runMode = z.enum(RUN_MODES);
+/** The default share of the leads a staged start sends to first. */
+export const DEFAULT_STAGED_SAMPLE = 0.01;
+
+/**
+ * POST /v1/campaigns/:id/start (the body is optional: live). staged: `sample`
+ * is the share of the leads sent first (at least one lead), default 0.01.
+ */
+export const startCampaignBody = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('live') }),
+  z.strictObject({ mode: z.literal('dry-run') }),
+  z.strictObject({ mode: z.literal('staged'), sample: z.number().gt(0).max(1).default(DEFAULT_STAGED_SAMPLE) }),
+]);
+export type StartCampaignBody = z.infer<typeof startCampaignBody>;
 
 /** A campaign as the API shows it. */
 export const campaignView = z.object({
@@ -116,6 +134,8 @@ export const campaignView = z.object({
   finishedAt: z.string().nullable(),
   /** The template versions it sends, pinned at its start (templateId → version number); null for a draft. */
   templateVersions: z.record(z.string(), z.number().int()).nullable(),
+  /** How it was started ('live' for a draft). */
+  mode: runMode,
 });
 
 const count = z.number().int();
@@ -124,7 +144,19 @@ export const campaignDetail = campaignView.extend({
   counts: z.object({
     pending: count, scheduled: count, sent: count, failed: count, unknown: count, bounced: count,
     complained: count, unsubscribed: count, replied: count, suppressed: count,
+    /** Sends a dry run recorded (nothing went to a provider). */
+    dryRun: count,
+    /** Leads a staged start holds until its approval. */
+    held: count,
   }),
+  /** A staged start: the sample's share and size, its stage, and what became of it. */
+  staged: z
+    .object({
+      sample: z.number(),
+      stage: z.enum(['sample', 'approved']),
+      size: count, sent: count, bounced: count, complained: count, replied: count, failed: count,
+    })
+    .nullable(),
   progress: z
     .object({
       status: z.string(),

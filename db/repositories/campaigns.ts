@@ -34,6 +34,10 @@ export interface CampaignRecord {
   statusChangedAt: Date | null;
   /** The template versions pinned at start (migration 022); null for a draft, or a campaign started before it. */
   templateVersions: PinnedTemplates | null;
+  /** How it was started (migration 028): 'live', 'dry-run' or 'staged'; sampleRatio and stage for 'staged'. */
+  runMode?: 'live' | 'dry-run' | 'staged';
+  sampleRatio?: number | null;
+  stage?: 'sample' | 'approved' | null;
 }
 
 /**
@@ -54,7 +58,8 @@ const SELECT = `SELECT id, client_id AS "clientId", name, status, steps, mailbox
   jsonb_build_object('opens', track_opens, 'clicks', track_clicks) AS tracking, created_at AS "createdAt",
   started_at AS "startedAt", finished_at AS "finishedAt",
   failure_reason AS "failureReason", failed_at AS "failedAt", status_changed_at AS "statusChangedAt",
-  stop_on_auto_reply AS "stopOnAutoReply", template_versions AS "templateVersions"
+  stop_on_auto_reply AS "stopOnAutoReply", template_versions AS "templateVersions",
+  run_mode AS "runMode", sample_ratio AS "sampleRatio", stage
   FROM campaigns`;
 
 /** The stored columns of a campaign's settings, in INSERT order after id and client_id. */
@@ -137,6 +142,8 @@ export async function startDraftCampaign(
   pool: Pool,
   clientId: string,
   id: string,
+  /** Runs in the same transaction once the start is sure (a run mode, a staged start's sample). */
+  prepare?: (tx: PoolClient) => Promise<void>,
 ): Promise<{ started: PinnedTemplates } | { refused: 'not_draft' } | { missing: string[] }> {
   return withTransaction(pool, async (tx) => {
     const { rows } = await tx.query<{ status: string; steps: CampaignRecord['steps'] }>(
@@ -148,6 +155,7 @@ export async function startDraftCampaign(
     const pins = await latestVersionsForShare(tx, clientId, [...new Set(row.steps.flatMap(stepTemplateIds))]);
     const missing = row.steps.flatMap((s, i) => stepTemplateIds(s).flatMap((t, j) => (pins[t] ? [] : [stepTemplatePath(i, s, j)])));
     if (missing.length) return { missing };
+    if (prepare) await prepare(tx);
     await tx.query(
       `UPDATE campaigns SET status = 'running', status_changed_at = now(), started_at = coalesce(started_at, now()), template_versions = $3
        WHERE id = $1 AND client_id = $2`,

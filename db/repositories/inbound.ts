@@ -91,7 +91,7 @@ export async function insertInboundEvent(
 /** A lead of one campaign stops without having replied (an auto-reply in a campaign that stops on them). */
 export async function stopLeadInCampaign(db: Db, leadId: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `UPDATE leads SET status = 'done', next_due_at = NULL WHERE id = $1 AND status IN ('pending', 'active')`,
+    `UPDATE leads SET status = 'done', next_due_at = NULL WHERE id = $1 AND status IN ('pending', 'active', 'held')`,
     [leadId],
   );
   return rowCount === 1;

@@ -229,16 +229,18 @@ export async function advanceLead(
   step: number,
   nextDelayDays: number | null,
   sentAtMs?: number,
+  /** A staged start's sample stage: the next step is held until the approval (it keeps its due time). */
+  holdNext = false,
 ): Promise<void> {
   await pool.query(
     `UPDATE leads SET
-       status = CASE WHEN $3::double precision IS NULL THEN 'done' ELSE 'active' END,
+       status = CASE WHEN $3::double precision IS NULL THEN 'done' WHEN $5 THEN 'held' ELSE 'active' END,
        next_step = $2 + 1,
        next_due_at = CASE WHEN $3::double precision IS NULL THEN NULL
                           ELSE coalesce($4::timestamptz, now()) + make_interval(secs => $3 * 86400) END
      WHERE id = $1 AND status IN ('pending', 'active') AND next_step = $2 -- idempotent: a replay does not move it twice
     `,
-    [leadId, step, nextDelayDays, sentAtMs !== undefined ? new Date(sentAtMs) : null],
+    [leadId, step, nextDelayDays, sentAtMs !== undefined ? new Date(sentAtMs) : null, holdNext],
   );
 }
 
@@ -256,7 +258,7 @@ export async function markReplied(pool: Pool | PoolClient, clientId: string, ema
   const { rowCount } = await pool.query(
     `UPDATE leads SET status = 'replied', next_due_at = NULL
      WHERE client_id = $1 AND lower(email) = lower($2) AND ($3::uuid IS NULL OR campaign_id = $3)
-       AND status IN ('pending', 'active', 'done')`,
+       AND status IN ('pending', 'active', 'done', 'held')`, // held: a staged start's lead waiting for the approval
     [clientId, email, campaignId ?? null],
   );
   return rowCount ?? 0;

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
 import { hashEmail } from '../../core/privacy';
+import { holdNewLeadsOfSample } from './staging';
 
 export interface LeadRecord {
   id: string;
@@ -64,8 +65,8 @@ export async function insertLeads(
   return { accepted, suppressed, duplicates: leads.length - accepted - suppressed };
 }
 
-/** Campaign states that take new leads. */
-export const LEAD_OPEN_STATUSES = ['draft', 'running', 'paused'];
+/** Campaign states that take new leads (awaiting_approval: a staged campaign's sample is done; they wait for the approval). */
+export const LEAD_OPEN_STATUSES = ['draft', 'running', 'paused', 'awaiting_approval'];
 
 /**
  * insertLeads in one transaction that first share-locks the campaign row, so
@@ -93,6 +94,7 @@ export async function insertLeadsIfCampaignOpen(
       return { ok: false, status: status ?? null };
     }
     const result = await insertLeads(db, clientId, campaignId, leads, privacyKey);
+    await holdNewLeadsOfSample(db, campaignId); // a staged campaign before its approval: they wait for it
     await db.query('COMMIT');
     return { ok: true, result };
   } catch (err) {

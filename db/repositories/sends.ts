@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { uuidv7 } from '../../core/ids';
 import type { SEND_STATUSES } from '../../core/schemas/sends';
 
-export type SendStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'bounced' | 'complained' | 'delivered';
+export type SendStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'unknown' | 'bounced' | 'complained' | 'delivered' | 'dry_run';
 
 export interface SendRow {
   id: string;

@@ -17,7 +17,7 @@ export async function suppress(db: Db, clientId: string, email: string, reason: 
   );
   const upd = await db.query(
     `UPDATE leads SET status = 'suppressed', next_due_at = NULL
-     WHERE client_id = $1 AND lower(email) = $2 AND status IN ('pending', 'active')`,
+     WHERE client_id = $1 AND lower(email) = $2 AND status IN ('pending', 'active', 'held')`,
     [clientId, address],
   );
   return { added: ins.rowCount === 1, leadsStopped: upd.rowCount ?? 0 };
@@ -34,7 +34,7 @@ export async function suppressMany(db: Db, clientId: string, emails: string[], r
   );
   await db.query(
     `UPDATE leads SET status = 'suppressed', next_due_at = NULL
-     WHERE client_id = $1 AND lower(email) = ANY($2::text[]) AND status IN ('pending', 'active')`,
+     WHERE client_id = $1 AND lower(email) = ANY($2::text[]) AND status IN ('pending', 'active', 'held')`,
     [clientId, addresses],
   );
   return ins.rowCount ?? 0;

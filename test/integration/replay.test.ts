@@ -28,7 +28,7 @@ import { imapWatcherWorkflowId } from '../../workflows/ids';
 import { imapSettingsChangedSignal, imapWatcherStateQuery, imapWatcherWorkflow } from '../../workflows/imap-watcher.workflow';
 import { Dovecot } from '../helpers/dovecot';
 import { createTestDatabase } from '../helpers/databases';
-import { eventually, newClient, startStack, type Stack } from '../helpers/stack';
+import { bearer, eventually, newClient, startStack, type Stack } from '../helpers/stack';
 import { testEnv } from '../helpers/test-env';
 
 const FIXTURES = path.join(__dirname, '../fixtures/histories');
@@ -113,6 +113,17 @@ describe('replay of mailbox, campaign, reputation, rotation, retention and inbox
     await f.start();
     await f.waitDone(60_000);
     out.push({ name: 'campaign-group-fault-run1', workflowId: campaignGroupWorkflowId(f.campaignId, 0, 0), history: await stack.temporal.workflow.getHandle(campaignGroupWorkflowId(f.campaignId, 0, 0)).fetchHistory() });
+    // A dry run (issue 14): the mode in the plan, the groups' input and the summaries; sends answered dry_run.
+    const d = await campaignWithLeads(stack, client, { providers: [provider.name], mailboxes: 2, leads: 4, steps: [0, 0] });
+    const dry = await stack.app.inject({ method: 'POST', url: `/v1/campaigns/${d.campaignId}/start`, headers: bearer(client.apiKey), payload: { mode: 'dry-run' } });
+    if (dry.statusCode !== 202) throw new Error(`dry run start: ${dry.body}`);
+    await d.waitDone(60_000);
+    for (const [name, workflowId] of [
+      ['campaign-dry-run-groups-run1', campaignWorkflowId(d.campaignId)],
+      ['campaign-dry-run-group-run1', campaignGroupWorkflowId(d.campaignId, 0, 0)],
+    ] as const) {
+      out.push({ name, workflowId, history: await stack.temporal.workflow.getHandle(workflowId).fetchHistory() });
+    }
     return out;
   }
 
@@ -243,7 +254,7 @@ describe('replay of mailbox, campaign, reputation, rotation, retention and inbox
       recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
     }
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
-      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run', 'fixture-mailbox-reasons-run', 'fixture-retention-run']),
+      expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run', 'fixture-mailbox-reasons-run', 'fixture-retention-run', 'fixture-campaign-dry-run-groups-run', 'fixture-campaign-dry-run-group-run']),
     );
     // A hang guard, not a speed check: replay takes about 3 s on a quiet machine, and was seen past 30 s beside the scale lane in CI.
     const results = await stage('replay', 120_000, (async () => {

@@ -17,7 +17,7 @@ import { testEnv } from '../helpers/test-env';
  * new route is covered the day it is added.
  */
 
-type Kind = 'client' | 'key' | 'campaign' | 'template' | 'mailbox' | 'domain' | 'lead' | 'alert' | 'suppression' | 'provider';
+type Kind = 'client' | 'key' | 'campaign' | 'template' | 'mailbox' | 'domain' | 'lead' | 'alert' | 'suppression' | 'provider' | 'send';
 
 /** The kind of a path id is named by the segment before it: /v1/<segment>/:param. */
 const KIND_BY_SEGMENT: Record<string, Kind> = {
@@ -31,6 +31,7 @@ const KIND_BY_SEGMENT: Record<string, Kind> = {
   alerts: 'alert',
   suppressions: 'suppression',
   providers: 'provider', // the agency's accounts: operator routes, so a client key meets a 404 whichever account
+  sends: 'send',
 };
 
 /** Valid bodies, so that a refusal is about ownership, not validation (a route missing here answers 400 and fails). */
@@ -102,6 +103,13 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
     const alert = await insertAlert(stack.pool, { clientId: c.id, kind: 'mailbox_rested', subjectType: 'mailbox', subjectId: (mailbox.ids as string[])[0]!, message: 'resting' });
     const suppressed = `suppressed-${tag}@example.net`;
     await call('POST', '/v1/suppressions', { emails: [suppressed] });
+    // A dry-run send of A's with its preview (issue 14): GET /v1/campaigns/:id/sends/:sendId/preview.
+    const sendId = randomUUID();
+    await stack.pool.query(
+      `INSERT INTO sends (id, client_id, campaign_id, lead_id, step, mailbox_id, status) VALUES ($1, $2, $3, $4, 0, $5, 'dry_run')`,
+      [sendId, c.id, campaign.id, lead.rows[0]!.id, (mailbox.ids as string[])[0]!],
+    );
+    await stack.pool.query(`INSERT INTO send_previews (send_id, client_id, campaign_id, message) VALUES ($1, $2, $3, '{}')`, [sendId, c.id, campaign.id]);
     return {
       key: c.apiKey,
       ids: {
@@ -115,6 +123,7 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
         alert: alert.id,
         suppression: suppressed,
         provider: provider.id,
+        send: sendId,
       },
     };
   }
@@ -135,7 +144,7 @@ describe('BOLA matrix: another client\'s ids on every /v1 route with a path id',
   it("A's ids are real rows of A's", async () => {
     const tables: Record<Exclude<Kind, 'provider'>, string> = {
       client: 'clients', key: 'api_keys', campaign: 'campaigns', template: 'templates',
-      mailbox: 'mailboxes', domain: 'sending_domains', lead: 'leads', alert: 'alerts', suppression: 'suppressions',
+      mailbox: 'mailboxes', domain: 'sending_domains', lead: 'leads', alert: 'alerts', suppression: 'suppressions', send: 'sends',
     };
     for (const [kind, table] of Object.entries(tables) as [Exclude<Kind, 'provider'>, string][]) {
       if (kind === 'suppression') {

@@ -1,4 +1,4 @@
-import { MAX_SUMMARY_BYTES, clampUtf8, sendSummary } from '../../workflows/summaries';
+import { MAX_SUMMARY_BYTES, clampUtf8, modeLabel, sendSummary } from '../../workflows/summaries';
 
 describe('sendSummary (what the Web UI shows for a send activity)', () => {
   const base = { campaignName: 'Q4 founders', steps: [0], stepCount: 3, mailbox: 'anna@mail.acme.example', providers: ['ses-eu', 'sendgrid-b'], slots: 1 };
@@ -33,5 +33,23 @@ describe('sendSummary (what the Web UI shows for a send activity)', () => {
     expect(clampUtf8('éééééé', 10)).toBe('ééé…'); // 6 + 3 bytes
     expect(clampUtf8('✉✉✉✉', 8)).toBe('✉…');
     expect(Buffer.byteLength(clampUtf8('😀'.repeat(100), 50), 'utf8')).toBeLessThanOrEqual(50);
+  });
+});
+
+describe('dry runs and staged starts in the Web UI summaries', () => {
+  const base = { campaignName: 'Q4 founders', steps: [0], stepCount: 2, mailbox: 'anna@mail.acme.example', providers: ['ses-eu'], slots: 1 };
+
+  it('modeLabel names a dry run and a staged start (its sample, then approved); nothing for a live run', () => {
+    expect(modeLabel({ runMode: 'dry-run' })).toBe('dry run');
+    expect(modeLabel({ runMode: 'staged', stage: 'sample', sampleRatio: 0.01 })).toBe('staged: 1% sample');
+    expect(modeLabel({ runMode: 'staged', stage: 'sample', sampleRatio: 0.125 })).toBe('staged: 12.5% sample');
+    expect(modeLabel({ runMode: 'staged', stage: 'approved', sampleRatio: 0.01 })).toBe('staged: approved');
+    expect(modeLabel({ runMode: 'live' })).toBeUndefined();
+    expect(modeLabel({})).toBeUndefined();
+  });
+
+  it("a dry run's send summary says so first; a live one is as before", () => {
+    expect(sendSummary({ ...base, mode: 'dry run' })).toBe('dry run · send · campaign "Q4 founders" · step 1/2 · from anna@mail.acme.example via ses-eu');
+    expect(sendSummary(base)).toBe('send · campaign "Q4 founders" · step 1/2 · from anna@mail.acme.example via ses-eu');
   });
 });

@@ -75,6 +75,8 @@ export interface CampaignGroupInput {
   /** The campaign's own window (in its zone): every reservation carries it. */
   window?: WindowConstraint | null;
   paused: boolean;
+  /** How the campaign runs when not live (summaries.ts modeLabel), for the Web UI's summaries; absent for a live run. */
+  mode?: string;
   /** Carried across continue-as-new. */
   sent?: number;
   failed?: number;
