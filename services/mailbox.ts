@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { MailboxRecord } from '../db/repositories/mailboxes';
 import { mailboxWorkflowId } from '../workflows/ids';
+import { LONG_RUN_TASK_TIMEOUT } from '../workflows/run-limits';
 // The workflow body is named by type only: the API never loads workflow code.
 import type { mailboxWorkflow } from '../workflows/mailbox.workflow';
 import { stateQuery, type MailboxLiveState } from '../workflows/messages/mailbox';
@@ -48,6 +49,7 @@ export async function startMailboxWorkflows(
         workflowId: mailboxWorkflowId(m.address),
         args: [{ mailboxId: m.id, address: m.address, settings: policySettingsOf(m) }],
         workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+        workflowTaskTimeout: LONG_RUN_TASK_TIMEOUT,
         typedSearchAttributes: [
           { key: SA_MAILBOX, value: m.id },
           { key: SA_STATUS, value: 'active' },

@@ -3,7 +3,7 @@ import {
   ApplicationFailure,
   type ActivityOptions,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   isCancellation,
   log,
@@ -16,6 +16,7 @@ import type { Activities } from '../activities';
 import type { ReserveBatchResult } from '../activities/reserve-slot.activity';
 import type { SendBatchOutput, SendStepResult } from '../activities/send-step.activity';
 import { mailboxWorkflowId } from './ids';
+import { LONG_RUN_TASK_TIMEOUT } from './run-limits';
 import { batchSlotId, reportOutcomesSignal, type BatchOutcomes, type OutcomeReport } from './messages/mailbox';
 import {
   groupControlSignal,
@@ -26,6 +27,7 @@ import {
   type LaneEnd,
   type LaneMailbox,
   type LaneView,
+  type ParkedLane,
   type WaitReason,
 } from './messages/campaign';
 import { SEND_FAILURE_TYPES } from './send-failures';
@@ -90,8 +92,25 @@ export const HOLD_SLOT_MAX_MS = 5 * 60_000;
 const RELEASE_SHARE_AFTER_MS = 15 * 60_000;
 /** The patch under which a batch's plain outcomes ride on the lane's next reservation. */
 export const REPORT_WITH_RESERVATION_PATCH = 'report-with-reservation';
-/** A group continues as new at this many events even if the server has not suggested it yet. */
-export const GROUP_MAX_EVENTS = 5_000;
+/**
+ * A group continues as new at this many events even if the server has not
+ * suggested it yet. A worker without the run in its cache replays it all in
+ * one workflow task, at about 1.4 ms an event on a quiet 2-core machine
+ * (a 5,082-event run: 7.2 s), so runs stay short enough to replay well inside
+ * the task timeout on a loaded worker.
+ */
+export const GROUP_MAX_EVENTS = 2_000;
+/** Runs recorded before GROUP_SHORT_RUNS_PATCH continued as new at this many events. */
+export const LEGACY_GROUP_MAX_EVENTS = 5_000;
+/**
+ * The patch under which a group continues as new at GROUP_MAX_EVENTS (before:
+ * LEGACY_GROUP_MAX_EVENTS) without waking its sleeping lanes: a lane asleep
+ * stays asleep and the next run carries its sleep over (ParkedLane), a lane
+ * holding a slot sends it first, and a lane's unheard outcomes ride on its
+ * next reservation in the next run. Before, every sleeping lane was woken
+ * (its timer cancelled) and gave its slots back.
+ */
+export const GROUP_SHORT_RUNS_PATCH = 'group-short-runs';
 
 type MailboxHandle = ReturnType<typeof getExternalWorkflowHandle>;
 
@@ -127,10 +146,18 @@ function waitReason(r: Extract<ReserveBatchResult, { kind: 'wait' }>): WaitReaso
  * reservations or reports failing) ends that lane only: what it held goes to
  * the other mailboxes, an alert names it, and the campaign goes on.
  *
- * Continues as new on the server's suggestion or at GROUP_MAX_EVENTS, waking
+ * Continues as new on the server's suggestion or at GROUP_MAX_EVENTS events, waking
  * any waiting lane to do so.
  */
 export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<CampaignGroupResult> {
+  const parking = patched(GROUP_SHORT_RUNS_PATCH);
+  const maxEvents = parking ? GROUP_MAX_EVENTS : LEGACY_GROUP_MAX_EVENTS;
+  /** Lanes asleep on a timer that a continue-as-new carries over rather than wakes (since GROUP_SHORT_RUNS_PATCH). */
+  const parked = new Map<string, ParkedLane>();
+  /** Outcomes that lanes which ended for the continue-as-new still owe their mailboxes. */
+  const owed: Record<string, BatchOutcomes> = {};
+  /** Each running lane's outcomes not yet reported. */
+  const pendingOf = new Map<string, { report: BatchOutcomes | null }>();
   let sent = input.sent ?? 0;
   let failed = input.failed ?? 0;
   let activity = input.activity ?? 0;
@@ -158,12 +185,24 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
   });
   setHandler(groupProgressQuery, () => ({ sent, failed, inFlight, lanes: [...views.values()] }));
 
-  /** Sleeps until `at` (one timer), or until cancel, yield or (when wakeable) a wake; true when it slept the whole way. */
-  async function sleepUntil(at: number, wakeable: boolean): Promise<boolean> {
+  /**
+   * Sleeps until `at` (one timer), or until cancel or (when wakeable) a wake;
+   * true when it slept the whole way. A continue-as-new does not wake it:
+   * with `lane` given the sleep is parked, carried over to the next run as it
+   * is; without, the group waits for it to end. (Runs before
+   * GROUP_SHORT_RUNS_PATCH: a continue-as-new woke every sleep.)
+   */
+  async function sleepUntil(at: number, wakeable: boolean, lane?: { id: string; view: () => LaneView | undefined }): Promise<boolean> {
     const seen = wakes;
     const ms = at - Date.now();
     if (ms <= 0) return true;
-    return !(await condition(() => cancelled || yielding || (wakeable && wakes !== seen), ms));
+    if (!parking) return !(await condition(() => cancelled || yielding || (wakeable && wakes !== seen), ms));
+    if (lane) parked.set(lane.id, { until: at, wakeable, view: lane.view() ?? { mailboxId: lane.id, state: 'waiting', until: at, reason: null } });
+    try {
+      return !(await condition(() => cancelled || (wakeable && wakes !== seen), ms));
+    } finally {
+      if (lane) parked.delete(lane.id);
+    }
   }
 
   /** Waits out a pause (no timer); false when the campaign was cancelled or the group yields meanwhile. */
@@ -273,7 +312,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
       // leads stay queued on this mailbox. Some slots may have been used, so
       // they are reported failed (counted unless still ahead); retry later.
       await report(handle, batchId, granted.map(() => ({ outcome: 'failed' as const })));
-      await sleepUntil(Date.now() + BATCH_FAILURE_PAUSE_MS, false);
+      await sleepUntil(Date.now() + BATCH_FAILURE_PAUSE_MS, false, { id: mailbox.id, view: () => views.get(mailbox.id) });
       return cancelled ? 'cancelled' : null;
     }
     const outcomes: BatchOutcomes['outcomes'] = out.results.map((status, i) => ({
@@ -333,7 +372,20 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
     const defer = (r: BatchOutcomes) => {
       lanePending.report = r;
     };
+    const parkAs = { id: mailbox.id, view: () => views.get(mailbox.id) };
+    const resume = input.parked?.[mailbox.id];
+    if (resume) {
+      // Asleep when the last run continued as new: sleep on, then go on as if it had slept here.
+      views.set(mailbox.id, resume.view);
+      if (!(await sleepUntil(resume.until, resume.wakeable, parkAs)) && (cancelled || yielding)) return cancelled ? 'cancelled' : 'yield';
+    }
     for (let seq = 0; ; seq++) {
+      if (parking && yielding && !paused && !cancelled && lanePending.report) {
+        // Moving to a new run: the outcomes ride on this lane's first reservation there.
+        owed[mailbox.id] = lanePending.report;
+        lanePending.report = null;
+        return 'yield';
+      }
       if ((paused || cancelled || yielding) && lanePending.report) {
         // Not reserving again soon: the mailbox hears the last outcomes now.
         await report(handle, lanePending.report.batchId, lanePending.report.outcomes, lanePending.report.from ?? 0);
@@ -368,7 +420,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
         const due = r.nextDueAt ?? null;
         if (due === null) return 'done'; // nothing left for it; a wake restarts it
         view(mailbox.id, 'idle', due, 'follow_up_delay');
-        if (!(await sleepUntil(Math.max(due, Date.now() + 1000), true)) && (cancelled || yielding)) return cancelled ? 'cancelled' : 'yield';
+        if (!(await sleepUntil(Math.max(due, Date.now() + 1000), true, parkAs)) && (cancelled || yielding)) return cancelled ? 'cancelled' : 'yield';
         continue;
       }
       if (r.kind === 'wait') {
@@ -384,14 +436,15 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
           released += await data.releaseUnsent({ campaignId: input.campaignId, mailboxId: mailbox.id });
         }
         view(mailbox.id, 'waiting', r.retryAt, waitReason(r));
-        if (!(await sleepUntil(Math.max(Date.now() + 1000, r.retryAt), false)) && (cancelled || yielding)) return cancelled ? 'cancelled' : 'yield';
+        if (!(await sleepUntil(Math.max(Date.now() + 1000, r.retryAt), false, parkAs)) && (cancelled || yielding)) return cancelled ? 'cancelled' : 'yield';
         continue;
       }
       const first = r.slots[0]!;
       view(mailbox.id, 'waiting', first, 'pacing');
       // Whether to wait is read on the activity's recorded clock (replays the same); how long, on the lane's.
-      if (first > (r.answeredAt ?? Date.now())) await condition(() => cancelled || paused || yielding, Math.max(1, first - Date.now()));
-      if (paused || cancelled || yielding) {
+      // A continue-as-new waits for a held slot (at most HOLD_SLOT_MAX_MS away) to be sent (runs before GROUP_SHORT_RUNS_PATCH gave it back).
+      if (first > (r.answeredAt ?? Date.now())) await condition(() => cancelled || paused || (!parking && yielding), Math.max(1, first - Date.now()));
+      if (paused || cancelled || (!parking && yielding)) {
         // Pause acknowledged (or the group moves to a new run): no send starts. Give the slots back; the leads stay queued.
         await report(handle, r.requestId, r.slots.map(() => ({ outcome: 'skipped' as const })));
         continue;
@@ -405,7 +458,8 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
   /** A lane, with a fault of its mailbox turned into the end of that lane alone. */
   async function lane(mailbox: LaneMailbox): Promise<LaneEnd> {
     let end: LaneEnd;
-    const pending: { report: BatchOutcomes | null } = { report: null };
+    const pending: { report: BatchOutcomes | null } = { report: input.reports?.[mailbox.id] ?? null };
+    pendingOf.set(mailbox.id, pending);
     try {
       end = await laneLoop(mailbox, pending);
       if (pending.report) {
@@ -435,7 +489,7 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
   };
   for (const m of input.mailboxes) if (!ends[m.id] || ends[m.id] === 'yield') start(m);
 
-  const shouldYield = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= GROUP_MAX_EVENTS;
+  const shouldYield = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents;
   for (;;) {
     await condition(() => running.size === 0 || restartDone || cancelled || shouldYield());
     if (restartDone && !cancelled) {
@@ -447,10 +501,24 @@ export async function campaignGroupWorkflow(input: CampaignGroupInput): Promise<
     if (cancelled || running.size === 0) break;
     // Continue as new: wake every waiting lane, let each finish what it is doing, then carry the counters.
     yielding = true;
-    await condition(() => running.size === 0);
-    await condition(allHandlersFinished);
+    if (parking) {
+      // Every lane ended or asleep, every handler done; then nothing is awaited before the continue-as-new.
+      await condition(() => [...running.keys()].every((id) => parked.has(id)) && allHandlersFinished());
+    } else {
+      await condition(() => running.size === 0);
+      await condition(allHandlersFinished);
+    }
     const carried = Object.fromEntries(Object.entries(ends).filter(([, e]) => e !== 'yield'));
-    await continueAsNew<typeof campaignGroupWorkflow>({ ...input, sent, failed, activity, released, paused, ended: carried });
+    const next: CampaignGroupInput = { ...input, sent, failed, activity, released, paused, ended: carried };
+    if (parking) {
+      next.parked = Object.fromEntries(parked);
+      for (const id of parked.keys()) {
+        const report = pendingOf.get(id)?.report;
+        if (report) owed[id] = report;
+      }
+      next.reports = owed;
+    }
+    await makeContinueAsNewFunc<typeof campaignGroupWorkflow>({ workflowTaskTimeout: LONG_RUN_TASK_TIMEOUT })(next);
   }
   await condition(() => running.size === 0);
   return { sent, failed, activity, released, ends };

@@ -16,6 +16,7 @@ import type { Activities } from '../activities';
 import { legacyCampaignRun } from './campaign-legacy';
 import { campaignGroupWorkflow } from './campaign-group.workflow';
 import { campaignGroupWorkflowId } from './ids';
+import { LONG_RUN_TASK_TIMEOUT } from './run-limits';
 import {
   cancelCampaignUpdate,
   groupControlSignal,
@@ -167,6 +168,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
               ...(plan.mode ? { mode: plan.mode } : {}),
             }],
             parentClosePolicy: ParentClosePolicy.TERMINATE,
+            workflowTaskTimeout: LONG_RUN_TASK_TIMEOUT,
             typedSearchAttributes: [
               { key: SA_CLIENT, value: input.clientId },
               { key: SA_CAMPAIGN, value: input.campaignId },

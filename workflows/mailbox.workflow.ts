@@ -1,7 +1,7 @@
 import {
   allHandlersFinished,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   log,
   patched,
   proxyActivities,
@@ -36,6 +36,7 @@ import {
 import {
   batchSlotId,
   HISTORY_CAP_PATCH,
+  SHORT_RUNS_PATCH,
   ONE_REPUTATION_RULE_PATCH,
   PAUSE_REASONS_PATCH,
   pauseUpdate,
@@ -55,6 +56,7 @@ import {
   type PauseView,
   type ReserveAnswer,
 } from './messages/mailbox';
+import { LONG_RUN_TASK_TIMEOUT } from './run-limits';
 import { SA_STATUS } from './search-attributes';
 
 // The messages' definitions live in ./messages/mailbox; these re-exports keep older importers (tests, scripts) working.
@@ -73,7 +75,15 @@ export const DEFAULT_MAX_EVENTS_PER_RUN = 1000; // well under the server's 2,000
  * timeout, so every retry replayed again (a busy mailbox stuck for minutes).
  * Capping the run's history keeps a cold replay short.
  */
-export const DEFAULT_MAX_HISTORY_PER_RUN = 2000;
+export const DEFAULT_MAX_HISTORY_PER_RUN = 1000;
+/**
+ * Runs recorded under HISTORY_CAP_PATCH but before SHORT_RUNS_PATCH capped at
+ * this many events. 2,000-event mailbox runs still took 7 to 15 s to replay on
+ * a loaded 2-core machine, past the workflow task timeout; at the defaults
+ * (50 a day) a mailbox now continues as new about daily, which also moves it
+ * onto the newest workflow code.
+ */
+export const LEGACY_MAX_HISTORY_PER_RUN = 2000;
 export const DEFAULT_GRANT_HORIZON_MS = 6 * 60 * 60 * 1000;
 /** The most slots one reservation can take. */
 export const MAX_BATCH = 100;
@@ -91,7 +101,10 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
   const outstanding = new Map<string, OutstandingGrant>((input.outstanding ?? []).map((g) => [g.requestId, g]));
   const grantsByCampaign: Record<string, number> = { ...(input.grantsByCampaign ?? {}) };
   const maxEvents = input.maxEventsPerRun ?? DEFAULT_MAX_EVENTS_PER_RUN;
-  const maxHistory = patched(HISTORY_CAP_PATCH) ? (input.maxHistoryPerRun ?? DEFAULT_MAX_HISTORY_PER_RUN) : Infinity;
+  const capped = patched(HISTORY_CAP_PATCH);
+  const maxHistory = !capped
+    ? Infinity
+    : (input.maxHistoryPerRun ?? (patched(SHORT_RUNS_PATCH) ? DEFAULT_MAX_HISTORY_PER_RUN : LEGACY_MAX_HISTORY_PER_RUN));
   const horizon = input.grantHorizonMs ?? DEFAULT_GRANT_HORIZON_MS;
   const now = () => Date.now(); // workflow time: deterministic in the sandbox
   // Since pause reasons: a set of reasons (policy/pauses.ts), written to PostgreSQL whenever it changes.
@@ -335,7 +348,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     await condition(() => allHandlersFinished() && writesInFlight === 0);
     const t = now();
     expireOutstanding(t);
-    await continueAsNew<typeof mailboxWorkflow>({
+    await makeContinueAsNewFunc<typeof mailboxWorkflow>({ workflowTaskTimeout: LONG_RUN_TASK_TIMEOUT })({
       ...input,
       settings,
       state: pruneGrants(settings, state, t),

@@ -19,7 +19,7 @@
  * mailbox a small number of events, the same whatever the wait's length.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { tsToMs } from '@temporalio/common/lib/time';
+import { msToNumber, tsToMs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -50,6 +50,9 @@ import {
   type MailboxPolicySettings,
 } from '../../workflows/policy';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { GROUP_MAX_EVENTS } from '../../workflows/campaign-group.workflow';
+import { DEFAULT_MAX_HISTORY_PER_RUN } from '../../workflows/mailbox.workflow';
+import { LONG_RUN_TASK_TIMEOUT } from '../../workflows/run-limits';
 import { startDnsServer } from '../fakes/dns-server';
 import { SmtpSink } from '../fakes/smtp-sink';
 import { testEnv } from '../helpers/test-env';
@@ -280,6 +283,19 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
     const all = [...campaignRuns, ...groupRuns, ...mailboxRuns];
     const longest = Math.max(...all.map((h) => events(h).length));
     expect(longest).toBeLessThan(10_000);
+    // Short enough that a worker which lost a run from its cache replays it well inside the task timeout:
+    // a group stops at GROUP_MAX_EVENTS plus what its lanes finish on the way out, a mailbox at its cap plus one message.
+    const longestGroup = Math.max(...groupRuns.map((h) => events(h).length));
+    const longestMailbox = Math.max(...mailboxRuns.map((h) => events(h).length));
+    expect(longestGroup).toBeLessThanOrEqual(GROUP_MAX_EVENTS + 300);
+    expect(longestMailbox).toBeLessThanOrEqual(DEFAULT_MAX_HISTORY_PER_RUN + 20);
+    expect(groupRuns.length).toBeGreaterThan(groupIds.length); // the groups did continue as new
+    // ... without waking a sleeping lane: its sleep is carried to the next run, no timer is cancelled (nothing here pauses or wakes).
+    expect(groupRuns.flatMap((h) => events(h).filter((e) => e.timerCanceledEventAttributes))).toEqual([]);
+    // Every run of both, first and continued, gives a worker LONG_RUN_TASK_TIMEOUT (not the default 10 s) for a task.
+    const taskTimeouts = new Set([...groupRuns, ...mailboxRuns].map((h) =>
+      tsToMs(events(h)[0]!.workflowExecutionStartedEventAttributes!.workflowTaskTimeout)));
+    expect([...taskTimeouts]).toEqual([msToNumber(LONG_RUN_TASK_TIMEOUT)]);
 
     // --- Quiet periods: every mailbox closed (New York closes last, Berlin opens first).
     const quiet = quietPeriods(t0, doneAt);
@@ -335,6 +351,8 @@ describe('a two-week campaign over 100 mailboxes, simulated on the time-skipping
       maxSentAtMinusSlotMs: sentAtLag,
       runs: { campaign: campaignRuns.length, groups: groupRuns.length, mailboxes: mailboxRuns.length },
       longestRunEvents: longest,
+      longestGroupRunEvents: longestGroup,
+      longestMailboxRunEvents: longestMailbox,
       actionsPerEmail,
       quiet: figures,
     }, null, 2)}\n`);

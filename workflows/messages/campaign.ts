@@ -6,6 +6,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { LaneEnd, LaneView, WaitReason } from '../../core/types';
 import type { WindowConstraint } from '../policy';
+import type { BatchOutcomes } from './mailbox';
 
 export type { LaneEnd, LaneView, WaitReason };
 
@@ -84,6 +85,21 @@ export interface CampaignGroupInput {
   released?: number;
   /** Mailboxes whose lane stopped or failed in an earlier run of this group (not restarted). */
   ended?: Record<string, LaneEnd>;
+  /**
+   * Lanes that were asleep when the previous run continued as new: each sleeps
+   * on until `until` in this run, then goes on as if it had slept there (its
+   * timer was left to the old run, never cancelled).
+   */
+  parked?: Record<string, ParkedLane>;
+  /** Outcomes of a lane's last batch its mailbox has not heard yet: they ride on the lane's next reservation. */
+  reports?: Record<string, BatchOutcomes>;
+}
+
+export interface ParkedLane {
+  until: number;
+  /** A wake (new work) ends the sleep early. */
+  wakeable: boolean;
+  view: LaneView;
 }
 
 
