@@ -1,12 +1,14 @@
 # One image for the API and the worker (docker-compose.yml's `command` picks which).
-# Runs TypeScript with tsx, like `npm run dev`; the worker bundles workflows/ at start.
-FROM node:20-bookworm-slim
+# Two stages: the build (every dependency, tsc and the prebuilt workflow bundle),
+# then a slim runtime with production dependencies and the compiled code only,
+# run by node as the unprivileged `node` user. No TypeScript runs in production.
+ARG NODE_VERSION=24.22.3
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
-ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# The lock file may miss other platforms' optional binaries; npm install then installs the same locked versions.
-RUN npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit --no-fund
-COPY tsconfig.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
 COPY api ./api
 COPY activities ./activities
 COPY services ./services
@@ -14,6 +16,15 @@ COPY core ./core
 COPY db ./db
 COPY workflows ./workflows
 COPY worker ./worker
+COPY scripts/build.ts ./scripts/build.ts
+RUN npm run build
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
-CMD ["npx", "tsx", "api/server.ts"]
+CMD ["node", "dist/api/server.js"]

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../activities';
 import { ProviderRegistry } from '../activities/providers/registry';
@@ -23,6 +24,22 @@ export interface WorkerHandle {
   worker: Worker;
   run: Promise<void>;
   shutdown(): Promise<void>;
+}
+
+/**
+ * The compiled build's prebuilt bundle (dist/workflow-bundle.js, beside
+ * dist/worker/) when there is one; else the workflows are bundled from source
+ * at start (`npm run dev`, tests that pass a path).
+ */
+export const PREBUILT_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
+
+function workflowCode(opts: { workflowBundlePath?: string; workflowsPath?: string }): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  if (opts.workflowBundlePath) return { workflowBundle: { codePath: opts.workflowBundlePath } };
+  if (opts.workflowsPath) return { workflowsPath: opts.workflowsPath };
+  if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
+  const source = path.join(__dirname, '..', 'workflows', 'index.ts');
+  if (!existsSync(source)) throw new Error(`no workflow code: neither ${PREBUILT_BUNDLE} (npm run build) nor ${source}`);
+  return { workflowsPath: source };
 }
 
 /** Builds deps once, creates the activities, runs the worker. */
@@ -90,9 +107,7 @@ export async function startWorker(
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     dataConverter,
-    ...(opts.workflowBundlePath
-      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
-      : { workflowsPath: opts.workflowsPath ?? path.join(__dirname, '../workflows/index.ts') }),
+    ...workflowCode(opts),
     activities,
   });
   // IMAP sessions are long-running activities: their own task queue and slots, so they never take a send's.
