@@ -155,8 +155,11 @@ function validate(doc: Compose): string[] {
     const svc = services[name];
     if (!svc) continue;
     if (svc.build !== '.') problems.push(`${name} must be built from the repo's Dockerfile (build: .)`);
-    const entry = name === 'api' ? 'api/server.ts' : 'worker/main.ts';
-    if (JSON.stringify(svc.command) !== JSON.stringify(['npx', 'tsx', entry])) problems.push(`${name}: command ${JSON.stringify(svc.command)}`);
+    // Compiled code run by node (npm run build, in the Dockerfile's build stage): dist/<source>.js of the entry point.
+    const source = name === 'api' ? 'api/server.ts' : 'worker/main.ts';
+    const entry = `dist/${source.replace(/\.ts$/, '.js')}`;
+    if (JSON.stringify(svc.command) !== JSON.stringify(['node', entry])) problems.push(`${name}: command ${JSON.stringify(svc.command)}`);
+    if (!existsSync(path.join(ROOT, source))) problems.push(`${name}: ${entry} would be compiled from ${source}, which is not in the repo`);
     const env = engineEnv(svc);
     const keys = Object.keys(env);
     for (const k of keys) if (!configVars.has(k)) problems.push(`${name}: ${k} is not a variable core/config.ts knows`);
