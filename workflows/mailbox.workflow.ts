@@ -37,7 +37,6 @@ import {
   batchSlotId,
   HISTORY_CAP_PATCH,
   SHORT_RUNS_PATCH,
-  DAILY_REFRESH_PATCH,
   ONE_REPUTATION_RULE_PATCH,
   PAUSE_REASONS_PATCH,
   pauseUpdate,
@@ -85,8 +84,6 @@ export const DEFAULT_MAX_HISTORY_PER_RUN = 1000;
  * onto the newest workflow code.
  */
 export const LEGACY_MAX_HISTORY_PER_RUN = 2000;
-/** A run this old continues as new after its next message (DAILY_REFRESH_PATCH). */
-export const RUN_REFRESH_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_GRANT_HORIZON_MS = 6 * 60 * 60 * 1000;
 /** The most slots one reservation can take. */
 export const MAX_BATCH = 100;
@@ -115,11 +112,6 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
   // A state carried from a run before pause reasons: its reasons are adopted from its pause, and written once.
   const adopting = withReasons && input.state !== undefined && input.state.pauses === undefined;
   if (withReasons) state = adoptPauses(state, now());
-  // Since the daily refresh: a run a day old continues as new after the next message it handles, so a mailbox in
-  // use runs the newest workflow code within a day of a deploy. An idle mailbox waits on nothing (no timer) and
-  // moves on at its first message.
-  const refreshDaily = patched(DAILY_REFRESH_PATCH);
-  const runStartedAt = now();
   let events = 0;
   let lastStatus: MailboxStatus | null = null;
   let statusDirty = false;
@@ -338,9 +330,7 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
   lastStatus = status(now()) === 'paused' ? 'paused' : 'active';
   if (adopting) void persist();
   for (;;) {
-    await condition(() =>
-      statusDirty || events >= maxEvents || workflowInfo().historyLength >= maxHistory || workflowInfo().continueAsNewSuggested ||
-      (refreshDaily && events > 0 && now() - runStartedAt >= RUN_REFRESH_MS));
+    await condition(() => statusDirty || events >= maxEvents || workflowInfo().historyLength >= maxHistory || workflowInfo().continueAsNewSuggested);
     if (statusDirty) {
       statusDirty = false;
       // Runs before pause reasons only (since then, persist() writes every change).

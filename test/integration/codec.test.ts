@@ -5,7 +5,7 @@ import { AesGcmPayloadCodec, ENCODING, METADATA_KEY_ID, PayloadDecryptError, pay
 import { campaignGroupWorkflowId, campaignWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
 import { CAMPAIGN_GROUPS_PATCH } from '../../workflows/campaign.workflow';
 import { GROUP_SHORT_RUNS_PATCH, REPORT_WITH_RESERVATION_PATCH } from '../../workflows/campaign-group.workflow';
-import { DAILY_REFRESH_PATCH, HISTORY_CAP_PATCH, ONE_REPUTATION_RULE_PATCH, PAUSE_REASONS_PATCH, SHORT_RUNS_PATCH } from '../../workflows/messages/mailbox';
+import { HISTORY_CAP_PATCH, ONE_REPUTATION_RULE_PATCH, PAUSE_REASONS_PATCH, SHORT_RUNS_PATCH } from '../../workflows/messages/mailbox';
 import { SmtpSink } from '../fakes/smtp-sink';
 import { campaignWithLeads } from '../helpers/campaign-fixture';
 import { bearer, json, newClient, newSmtpProvider, startStack, type Stack } from '../helpers/stack';
@@ -140,7 +140,7 @@ describe('encrypted Temporal histories', () => {
     for (const p of patchMarkers) {
       const marker = JSON.parse(text(p.data)) as { id: string };
       expect(marker).toEqual({ id: marker.id, deprecated: false });
-      expect([CAMPAIGN_GROUPS_PATCH, REPORT_WITH_RESERVATION_PATCH, GROUP_SHORT_RUNS_PATCH, HISTORY_CAP_PATCH, SHORT_RUNS_PATCH, DAILY_REFRESH_PATCH, ONE_REPUTATION_RULE_PATCH, PAUSE_REASONS_PATCH]).toContain(marker.id);
+      expect([CAMPAIGN_GROUPS_PATCH, REPORT_WITH_RESERVATION_PATCH, GROUP_SHORT_RUNS_PATCH, HISTORY_CAP_PATCH, SHORT_RUNS_PATCH, ONE_REPUTATION_RULE_PATCH, PAUSE_REASONS_PATCH]).toContain(marker.id);
     }
     // Decoded, the same payloads are the campaign's inputs and results again.
     expect(decodedText).toContain(`"campaignId":"${c.campaignId}"`);

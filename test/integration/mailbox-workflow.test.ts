@@ -422,39 +422,6 @@ describe('mailbox workflow (time-skipping test server)', () => {
     const next = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'h-next', campaignId: 'c' }] });
     expect(next.granted && next.at >= last + 1_000).toBe(true);
   });
-
-  it('a run a day old continues as new after its next message (new code within a day), and an idle one waits on nothing', async () => {
-    const settings: MailboxPolicySettings = {
-      timezone: 'UTC', window: allWeek, warmup: null,
-      limits: { dailyMax: 1000, hourlyMax: 500, minIntervalSeconds: 1, jitterRatio: 0 },
-    };
-    const { handle } = await startMailbox(settings);
-    const firstRun = env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
-    const a = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'd-0', campaignId: 'c' }] });
-    expect(a.granted).toBe(true);
-    await handle.signal(reportOutcomeSignal, { requestId: 'd-0', outcome: 'sent' });
-    await env.sleep(60_000); // the signal's workflow task is done
-    const quiet = (await firstRun.describe()).historyLength;
-    // Three idle days: no timer, no event, the same run.
-    await env.sleep(3 * 24 * 60 * 60 * 1000);
-    expect((await firstRun.describe()).historyLength).toBe(quiet);
-    expect((await handle.describe()).runId).toBe(handle.firstExecutionRunId);
-    // The next message is answered, then the run (now three days old) continues as new, state carried.
-    const b = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'd-1', campaignId: 'c' }] });
-    expect(b.granted).toBe(true);
-    await expectEventually(async () => (await handle.describe()).runId !== handle.firstExecutionRunId);
-    const events = (await firstRun.fetchHistory()).events ?? [];
-    expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
-    const live = await handle.query(stateQuery);
-    expect(live.sentToday).toBe(1); // d-1, granted today and counted as sent once its time passed; d-0 was three days ago
-    // The new run does not continue again on its next message: it is not a day old.
-    await handle.signal(reportOutcomeSignal, { requestId: 'd-1', outcome: 'sent' });
-    const c = await handle.executeUpdate(reserveSlotUpdate, { args: [{ requestId: 'd-2', campaignId: 'c' }] });
-    expect(c.granted).toBe(true);
-    const secondRunId = (await handle.describe()).runId;
-    await env.sleep(60_000);
-    expect((await handle.describe()).runId).toBe(secondRunId);
-  });
 });
 
 async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<void> {

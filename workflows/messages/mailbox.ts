@@ -165,8 +165,6 @@ export const ONE_REPUTATION_RULE_PATCH = 'one-reputation-rule';
 export const HISTORY_CAP_PATCH = 'mailbox-history-cap';
 /** Runs recorded before it capped a run's history at 1,000 events (2,000 before). */
 export const SHORT_RUNS_PATCH = 'mailbox-short-runs';
-/** Runs recorded before a run a day old continued as new at its next message. */
-export const DAILY_REFRESH_PATCH = 'mailbox-daily-refresh';
 /**
  * Runs recorded before pause reasons: one pause flag, cleared by any resume,
  * and a status write only when paused and active swap.
