@@ -1,9 +1,9 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
-import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dataConverterFrom } from '../../core/codec';
 import { campaignGroupWorkflowId, campaignWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
@@ -30,6 +30,8 @@ import { Dovecot } from '../helpers/dovecot';
 import { createTestDatabase } from '../helpers/databases';
 import { bearer, eventually, newClient, startStack, type Stack } from '../helpers/stack';
 import { testEnv } from '../helpers/test-env';
+// The fixture key recorded histories are sealed with, and how they are read: the deploy gate's (npm run replay).
+import { FIXTURE_PAYLOAD_KEY, fixtureHistories } from '../../scripts/replay';
 
 const FIXTURES = path.join(__dirname, '../fixtures/histories');
 
@@ -42,8 +44,6 @@ async function stage<T>(name: string, ms: number, work: Promise<T>): Promise<T> 
     clearTimeout(timer);
   }
 }
-/** A fixed, test-only payload key: recorded fixtures are encrypted with it, as every history is. */
-const FIXTURE_PAYLOAD_KEY = Buffer.alloc(32, 7).toString('base64');
 
 /**
  * Determinism guard: recorded mailbox, campaign, reputation-controller and
@@ -249,10 +249,7 @@ describe('replay of mailbox, campaign, reputation, rotation, retention and inbox
         if (!(await access(file).then(() => true, () => false))) await writeFile(file, historyToJSON(history));
       }
     }
-    const recorded = [];
-    for (const f of (await readdir(FIXTURES)).filter((n) => n.endsWith('.json')).sort()) {
-      recorded.push({ workflowId: `fixture-${f}`, history: historyFromJSON(JSON.parse(await readFile(path.join(FIXTURES, f), 'utf8'))) });
-    }
+    const recorded = await fixtureHistories(FIXTURES);
     expect(recorded.map((r) => r.workflowId.replace(/\d+\.json$/, ''))).toEqual(
       expect.arrayContaining(['fixture-campaign-run', 'fixture-campaign-groups-run', 'fixture-campaign-group-run', 'fixture-campaign-group-fault-run', 'fixture-mailbox-run', 'fixture-mailbox-rule-run', 'fixture-reputation-run', 'fixture-reputation-rule-run', 'fixture-rotation-run', 'fixture-imap-watcher-run', 'fixture-mailbox-reasons-run', 'fixture-retention-run', 'fixture-campaign-dry-run-groups-run', 'fixture-campaign-dry-run-group-run']),
     );
